@@ -1,0 +1,47 @@
+# subreg — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test install system-deps lint bench-check
+
+# Debian packages the full test suite uses (Tesseract reads the MRZ from card photos).
+# Installed when missing and we may (root with apt-get); otherwise those tests skip with a reason.
+SYSTEM_PKGS := tesseract-ocr
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+system-deps:
+	@if ! command -v tesseract >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(SYSTEM_PKGS)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PKGS)) >/dev/null; \
+	  else echo "note: $(SYSTEM_PKGS) not installed; tests that need it will be skipped"; fi; \
+	fi
+
+## make run: create the venv, initialise ./var (database, keys), load the demo operator, serve.
+run: install
+	$(BIN)/subreg init
+	$(BIN)/subreg demo-data --count 3000 --seed 2018 --if-empty
+	$(BIN)/subreg serve
+
+## make test: install test dependencies, lint, and run the whole suite.
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench-check: install
+	$(BIN)/python bench/check.py --rows 1000000
