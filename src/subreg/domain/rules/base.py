@@ -1,0 +1,111 @@
+"""What every completeness rule set returns and promises: `CheckResult` and the `RuleSet` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any, Protocol
+
+from subreg.domain.errors import FieldError
+from subreg.domain.messages import message_for
+
+__all__ = ["CheckResult", "RuleSet", "cached_message"]
+
+
+@lru_cache(maxsize=4096)
+def cached_message(code: str, field: str, lang: str) -> str:
+    """`message_for`, memoised: a bulk check renders the same few messages millions of times."""
+    return message_for(code, field, lang)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The verdict on one record: errors (rule violations), missing paths and derived values."""
+
+    msisdn: str | None
+    valid: bool
+    complete: bool
+    errors: tuple[FieldError, ...] = ()
+    missing: tuple[str, ...] = ()
+    derived: dict[str, object] = field(default_factory=dict)
+
+    @staticmethod
+    def fast(
+        msisdn: str | None,
+        valid: bool,
+        complete: bool,
+        errors: tuple[FieldError, ...],
+        missing: tuple[str, ...],
+        derived: dict[str, object],
+    ) -> CheckResult:
+        """Construct without the frozen-dataclass `__init__` (~2x faster; bulk checks build millions)."""
+        r = _new(CheckResult)
+        _set_msisdn(r, msisdn)
+        _set_valid(r, valid)
+        _set_complete(r, complete)
+        _set_errors(r, errors)
+        _set_missing(r, missing)
+        _set_derived(r, derived)
+        return r
+
+    def to_dict(self, lang: str = "vi", *, line: int | None = None) -> dict[str, Any]:
+        """The data dictionary's JSON shape of this result, with messages in `lang`."""
+        out: dict[str, Any] = {} if line is None else {"line": line}
+        out["msisdn"] = self.msisdn
+        out["valid"] = self.valid
+        out["complete"] = self.complete
+        out["errors"] = [
+            {"field": e.field, "code": e.code, "message": cached_message(e.code, e.field, lang)}
+            for e in self.errors
+        ]
+        out["missing"] = list(self.missing)
+        out["derived"] = dict(self.derived)
+        return out
+
+
+# Slot descriptors of the frozen dataclass: setting through them skips its __setattr__ guard.
+_new = object.__new__
+_set_msisdn = CheckResult.msisdn.__set__  # type: ignore[attr-defined]
+_set_valid = CheckResult.valid.__set__  # type: ignore[attr-defined]
+_set_complete = CheckResult.complete.__set__  # type: ignore[attr-defined]
+_set_errors = CheckResult.errors.__set__  # type: ignore[attr-defined]
+_set_missing = CheckResult.missing.__set__  # type: ignore[attr-defined]
+_set_derived = CheckResult.derived.__set__  # type: ignore[attr-defined]
+
+
+class RuleSet(Protocol):
+    """A completeness regime: validates, lists what is missing, derives, and normalizes records.
+
+    `ordinal` is the position (1-based) of this subscription among those under the same ID document
+    at this operator; `document_key` gives the key callers count subscriptions by.
+    """
+
+    name: str
+
+    def check(self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1) -> CheckResult:
+        """Validate `record` at `as_of` and list what is missing."""
+        ...
+
+    def check_dict(
+        self,
+        record: Mapping[str, Any],
+        *,
+        as_of: date,
+        ordinal: int = 1,
+        lang: str = "vi",
+        line: int | None = None,
+    ) -> dict[str, Any]:
+        """Same as `check(...).to_dict(lang, line=line)`; bulk checks call this to skip the object."""
+        ...
+
+    def normalize(
+        self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1
+    ) -> tuple[dict[str, Any], CheckResult]:
+        """The record in storage form (E.164, NFC, normalized IDs, derived values applied) and its check."""
+        ...
+
+    def document_key(self, record: Mapping[str, Any]) -> str | None:
+        """The key of the ID document this subscription is registered under, or None when unknown."""
+        ...

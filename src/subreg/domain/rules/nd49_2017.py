@@ -1,0 +1,831 @@
+"""Decree 49/2017/ND-CP: what a subscription record must hold, and which values are impossible.
+
+Errors and missing items are kept apart (data-dictionary "check result"):
+
+* `errors` are rule violations of values that ARE there (wrong format, impossible dates, a CCCD that
+  disagrees with the gender, ...) and the few rules that refuse a transaction outright
+  (`underage_without_guardian`, `contract_required`, `passport_required`). Any error makes the record
+  `valid: false`.
+* `missing` lists the paths of required items that are absent. A missing item is NOT repeated as a
+  `required` error: `required` is the code callers use when they turn `missing` into errors (a
+  point-of-sale form refusing to save). When a rule violation is caused by an absence
+  (no guardian, no contract number), the path is in `missing` too, so that campaigns selecting by
+  missing item find it.
+* `complete` = valid and nothing missing. Unknown keys are ignored (not an error) and dropped by
+  `normalize`.
+
+Completeness (domain-facts §1; Decree 25/2011 as amended by Decree 49/2017):
+
+* The SIGNER is the person who comes in and concludes the contract: the holder, or the guardian when
+  one is given (compulsory below 14). The signer's papers are photographed: `documents.portrait`
+  (the signer's face, taken at the point of sale), and `documents.id_front` + `documents.id_back`
+  for a CMND/CCCD or `documents.passport_page` for a passport (also for a foreigner whose ID type is
+  not given yet).
+* Vietnamese individual: holder `full_name`, `date_of_birth`, `id_type`, `id_number`,
+  `id_issue_date`, `id_issue_place`. Gender and nationality are not required (Decree 25 does not list
+  them; nationality is derived from a CMND/CCCD, gender from a CCCD). Address is not required for
+  individuals (not in the Decree 25 list, UNCONFIRMED for Decree 49); it is validated when given.
+* Passport holder: as above plus `holder.nationality` (it cannot be derived from a passport number).
+* Holder under 14 at `as_of`: the guardian signs. The guardian needs the ID fields above plus
+  `relationship`; the holder needs only `full_name` and `date_of_birth` (a child may hold no ID).
+  With no guardian the record gets `underage_without_guardian` on `guardian`. A guardian given for
+  an older holder (a ward under the Civil Code) also signs; the holder's own ID fields stay required.
+* Subscription paper: the first three subscriptions under one ID document need the signed
+  `documents.confirmation_form` (a signed `documents.contract` also satisfies it); from the 4th
+  (`ordinal >= 4`) a standard-form `documents.contract` AND `contract_number` are needed, and a
+  missing `contract_number` is the error `contract_required`.
+* Organization: `organization.name`, `registration_number`, `registration_date`, `address`,
+  `documents.organization_certificate`; the legal representative in `holder` with the ID fields;
+  `documents.user_list` and a non-empty `organization.users`, each user with the ID fields
+  (`organization.users[i].id_number`, ...); `contract_number` and `documents.contract` always;
+  `documents.portrait` and the signer's ID images; `documents.authorization_letter` when
+  `organization.signer_is_representative` is false (it defaults to true: the representative signs).
+  The 4th-subscription rule does not apply (organizations always sign a contract).
+
+Length limits (`too_long`): names, places and relationship 200 characters, addresses 500, codes
+(ID, contract and registration numbers, point of sale) 64, document references 256 (a
+`blob:` + SHA-256 reference is 69), at most 10,000 organization users.
+
+Extending: later regimes subclass `Nd49RuleSet` and override class attributes (limits, the
+`ID_TYPES` accepted, `CONTRACT_FROM_ORDINAL`) or the hook `extra_checks`, which sees every parsed
+person and can add errors, missing items and derivations (see rules/__init__.py).
+
+Performance: `check` runs ~10^5 times a second in bulk checks, so it reads each field once with
+`dict.get`, compares classes with `is`, parses dates with `date.fromisoformat` after a shape test
+(no exception on the happy path), and builds paths only when something is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+
+from subreg.domain import identity, text
+from subreg.domain.derivations import INDIVIDUAL_PURPOSE, derive_person, derive_record
+from subreg.domain.errors import FieldError
+from subreg.domain.msisdn import parse_msisdn
+from subreg.domain.records import (
+    CHANNELS,
+    DOCUMENT_KINDS,
+    GENDERS,
+    GUARDIAN_FIELDS,
+    HOLDER_FIELDS,
+    ID_FIELDS,
+    INDIVIDUAL,
+    MAX_ADDRESS,
+    MAX_CODE,
+    MAX_NAME,
+    MAX_REF,
+    MAX_USERS,
+    ORGANIZATION,
+    PAYMENT_TYPES,
+    PURPOSES,
+    STATUSES,
+    SUBSCRIBER_TYPES,
+)
+from subreg.domain.rules._normalize import normalize_record
+from subreg.domain.rules.base import CheckResult, cached_message
+
+__all__ = ["Nd49RuleSet", "Person"]
+
+_fromisoformat = date.fromisoformat
+_VNM = "VNM"
+_PASSPORT = "passport"
+
+
+def _choices(values: tuple[str, ...]) -> dict[str, str]:
+    return {v: v for v in values}
+
+
+_SUBSCRIBER_TYPES = _choices(SUBSCRIBER_TYPES)
+_PAYMENT_TYPES = _choices(PAYMENT_TYPES)
+_CHANNELS = _choices(CHANNELS)
+_STATUSES = _choices(STATUSES)
+_GENDERS = _choices(GENDERS)
+_PURPOSES = _choices(PURPOSES)
+
+
+def _paths(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
+    return {n: f"{prefix}.{n}" for n in names}
+
+
+_HOLDER_PATHS = _paths("holder", GUARDIAN_FIELDS)
+_GUARDIAN_PATHS = _paths("guardian", GUARDIAN_FIELDS)
+_DOC_PATHS = _paths("documents", DOCUMENT_KINDS)
+_TOP_CHOICES = (("payment_type", _PAYMENT_TYPES), ("channel", _CHANNELS), ("status", _STATUSES))
+_ORG_REQUIRED = ("name", "registration_number", "registration_date", "address")
+
+
+def _absent(v: object) -> bool:
+    return v is None or (v.__class__ is str and (not v or v.isspace()))  # type: ignore[attr-defined]
+
+
+def _text_error(v: object, path: str, errors: list[FieldError]) -> None:
+    # Called only when a free-text value is not a string or is over its limit.
+    errors.append(FieldError(path, "too_long" if v.__class__ is str else "invalid_format"))
+
+
+def _date(v: object, path: str, errors: list[FieldError]) -> date | None:
+    # Strict YYYY-MM-DD: date.fromisoformat alone also takes "20180424" and week dates.
+    if v.__class__ is str:
+        if len(v) == 10 and v[4] == "-" and v[7] == "-" and v.isascii():  # type: ignore[index, arg-type]
+            try:
+                d = _fromisoformat(v)  # type: ignore[arg-type]
+            except ValueError:
+                pass
+            else:
+                if d.year >= 1900:
+                    return d
+        elif not v or v.isspace():  # type: ignore[attr-defined]
+            return None
+    elif v is None:
+        return None
+    elif v.__class__ is date:
+        return v  # type: ignore[return-value]
+    errors.append(FieldError(path, "invalid_format"))
+    return None
+
+
+def _choice(v: object, path: str, choices: dict[str, str], errors: list[FieldError]) -> str | None:
+    # The slow path of an enum value (callers first try `choices.get(v)`): None when absent, "" when
+    # given but not allowed, so that derivations never fill in an invalid value.
+    if v is None:
+        return None
+    if v.__class__ is str:
+        c = choices.get(v)  # type: ignore[call-overload]
+        if c is not None:
+            return c
+        if not v or v.isspace():  # type: ignore[attr-defined]
+            return None
+        c = choices.get(v.strip().lower())  # type: ignore[attr-defined]
+        if c is not None:
+            return c
+        errors.append(FieldError(path, "invalid_choice"))
+    else:
+        errors.append(FieldError(path, "invalid_format"))
+    return ""
+
+
+def _nationality(v: object, path: str, errors: list[FieldError]) -> str | None:
+    # ISO 3166-1 alpha-3; None when absent, "" when malformed.
+    if v is None:
+        return None
+    if v.__class__ is str:
+        if len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():  # type: ignore[arg-type, attr-defined]
+            return v  # type: ignore[return-value]
+        if not v or v.isspace():  # type: ignore[attr-defined]
+            return None
+        s = v.strip()  # type: ignore[attr-defined]
+        if len(s) == 3 and s.isalpha() and s.isascii():
+            return s.upper()
+    errors.append(FieldError(path, "invalid_format"))
+    return ""
+
+
+def _anniversary(born: date, years: int) -> date:
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        # Born on 29 February: the anniversary in a common year is taken as 1 March.
+        return date(born.year + years, 3, 1)
+
+
+@dataclass(slots=True)
+class Person:
+    """What the rule set read from one person object (holder, guardian, organization user).
+
+    Values are None when absent; enum-like values are "" when given but invalid; `absent` names the
+    fields that were not given, `derived` the values derived for them.
+    """
+
+    path: str
+    raw: Mapping[str, Any]
+    date_of_birth: date | None
+    birth_year: int | None
+    id_type: str | None
+    id_number: str | None  # normalized; None when absent or malformed
+    nationality: str | None
+    gender: str | None
+    absent: list[str]
+    derived: dict[str, object]  # relative field name -> value
+
+    def present(self, name: str) -> bool:
+        """True when the field is given or derived."""
+        if name in self.absent or name in self.derived:
+            return name in self.derived
+        return not _absent(self.raw.get(name))
+
+
+class Nd49RuleSet:
+    """The Decree 49/2017 rule set (`nd49-2017`)."""
+
+    name: ClassVar[str] = "nd49-2017"
+
+    GUARDIAN_AGE: ClassVar[int] = 14
+    CONTRACT_FROM_ORDINAL: ClassVar[int] = 4
+    MAX_NAME: ClassVar[int] = MAX_NAME
+    MAX_ADDRESS: ClassVar[int] = MAX_ADDRESS
+    MAX_CODE: ClassVar[int] = MAX_CODE
+    MAX_REF: ClassVar[int] = MAX_REF
+    MAX_USERS: ClassVar[int] = MAX_USERS
+    ID_TYPES: ClassVar[tuple[str, ...]] = identity.ID_TYPES
+    PERSON_REQUIRED: ClassVar[tuple[str, ...]] = ID_FIELDS
+    MINOR_REQUIRED: ClassVar[tuple[str, ...]] = ("full_name", "date_of_birth")
+    GUARDIAN_REQUIRED: ClassVar[tuple[str, ...]] = (*ID_FIELDS, "relationship")
+
+    def __init__(self) -> None:
+        self._id_types = _choices(self.ID_TYPES)
+        # Skip the hook call on the hot path unless a subclass overrides it.
+        self._has_extra = type(self).extra_checks is not Nd49RuleSet.extra_checks
+
+    # -- hooks for later regimes --------------------------------------------------------------
+
+    def extra_checks(
+        self,
+        record: Mapping[str, Any],
+        persons: list[Person],
+        *,
+        as_of: date,
+        errors: list[FieldError],
+        missing: list[str],
+        derived: dict[str, object],
+    ) -> None:
+        """Add a later regime's errors, missing paths and derivations; Decree 49 adds none."""
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def check(self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1) -> CheckResult:
+        """Validate `record` at `as_of` and list what is missing (`ordinal`: see RuleSet)."""
+        msisdn, errors, missing, derived = self._evaluate(record, as_of, ordinal)
+        valid = not errors
+        return CheckResult.fast(msisdn, valid, valid and not missing, tuple(errors), tuple(missing), derived)
+
+    def check_dict(
+        self,
+        record: Mapping[str, Any],
+        *,
+        as_of: date,
+        ordinal: int = 1,
+        lang: str = "vi",
+        line: int | None = None,
+    ) -> dict[str, Any]:
+        """`check(...).to_dict(lang, line=line)` without the intermediate object (the bulk path)."""
+        msisdn, errors, missing, derived = self._evaluate(record, as_of, ordinal)
+        out: dict[str, Any] = {} if line is None else {"line": line}
+        out["msisdn"] = msisdn
+        if errors:
+            out["valid"] = False
+            out["complete"] = False
+            out["errors"] = [
+                {"field": e.field, "code": e.code, "message": cached_message(e.code, e.field, lang)}
+                for e in errors
+            ]
+        else:
+            out["valid"] = True
+            out["complete"] = not missing
+            out["errors"] = errors
+        out["missing"] = missing
+        out["derived"] = derived
+        return out
+
+    def _evaluate(
+        self, record: Mapping[str, Any], as_of: date, ordinal: int
+    ) -> tuple[str | None, list[FieldError], list[str], dict[str, object]]:
+        errors: list[FieldError] = []
+        missing: list[str] = []
+        derived: dict[str, object] = {}
+        get = record.get
+
+        v = get("msisdn")
+        msisdn: str | None = None
+        if v.__class__ is str and v and not v.isspace():  # type: ignore[union-attr]
+            msisdn = parse_msisdn(v)  # type: ignore[arg-type]
+            if msisdn is None:
+                errors.append(FieldError("msisdn", "invalid_msisdn"))
+                msisdn = v.strip()  # type: ignore[union-attr]
+        elif v.__class__ is int:
+            # Spreadsheets store numbers as integers; parse_msisdn accepts a lost trunk 0.
+            msisdn = parse_msisdn(str(v))
+            if msisdn is None:
+                errors.append(FieldError("msisdn", "invalid_msisdn"))
+        elif _absent(v):
+            missing.append("msisdn")
+        else:
+            errors.append(FieldError("msisdn", "invalid_format"))
+
+        # Enum values: one dict look-up on the happy path, `_choice` for everything else.
+        v = get("subscriber_type")
+        kind = _SUBSCRIBER_TYPES.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        if kind is None:
+            kind = _choice(v, "subscriber_type", _SUBSCRIBER_TYPES, errors)
+        for name, table in _TOP_CHOICES:
+            v = get(name)
+            if v is not None and (v.__class__ is not str or v not in table):
+                _choice(v, name, table, errors)
+        v = get("purpose")
+        purpose = _PURPOSES.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        if purpose is None:
+            purpose = _choice(v, "purpose", _PURPOSES, errors)
+        v = get("activated_on")
+        if v is not None:
+            activated = _date(v, "activated_on", errors)
+            if activated is not None and activated > as_of:
+                errors.append(FieldError("activated_on", "date_in_future"))
+        max_code = self.MAX_CODE
+        for name in ("point_of_sale", "contract_number"):
+            v = get(name)
+            if v is not None and (v.__class__ is not str or len(v) > max_code):  # type: ignore[arg-type]
+                _text_error(v, name, errors)
+
+        org = get("organization")
+        if kind is None:
+            found = derive_record(kind, bool(org) and isinstance(org, Mapping), purpose)
+            derived.update(found)
+            kind = found["subscriber_type"]  # type: ignore[assignment]
+        elif purpose is None and kind == INDIVIDUAL:
+            # derive_record's rule for the common case, without the call.
+            derived["purpose"] = INDIVIDUAL_PURPOSE
+
+        docs = get("documents")
+        present_docs: set[str] = set()
+        if docs:
+            if docs.__class__ is dict or isinstance(docs, Mapping):
+                max_ref = self.MAX_REF
+                for name, d in docs.items():
+                    if d.__class__ is str:
+                        # A printable ASCII first character proves "not blank" without a call.
+                        if d and len(d) <= max_ref and ("!" <= d[0] <= "~" or not d.isspace()):
+                            present_docs.add(name)
+                            continue
+                        if not d or d.isspace():
+                            continue
+                    elif d is None:
+                        continue
+                    if name in _DOC_PATHS:
+                        present_docs.add(name)  # given, though wrong: an error, not a missing item
+                        _text_error(d, _DOC_PATHS[name], errors)
+            else:
+                errors.append(FieldError("documents", "invalid_format"))
+        elif docs is not None and not _absent(docs) and not isinstance(docs, Mapping):
+            errors.append(FieldError("documents", "invalid_format"))
+
+        persons: list[Person] = []
+        holder_obj = get("holder")
+        holder = self._person_or_error(holder_obj, "holder", _HOLDER_PATHS, as_of, errors, derived, persons)
+
+        if kind == ORGANIZATION:
+            self._organization(
+                record, org, holder, holder_obj, present_docs, as_of, errors, missing, derived, persons
+            )
+        else:
+            # An unknown subscriber type ("" after invalid_choice) is checked as an individual, the
+            # common case, so that its other problems are still reported.
+            self._individual(
+                record, holder, holder_obj, present_docs, ordinal, as_of, errors, missing, derived, persons
+            )
+
+        if self._has_extra:
+            self.extra_checks(record, persons, as_of=as_of, errors=errors, missing=missing, derived=derived)
+        return msisdn, errors, missing, derived
+
+    def document_key(self, record: Mapping[str, Any]) -> str | None:
+        """The folded ID number the subscription is registered under; None when unknown or terminated.
+
+        Terminated subscriptions are no longer held under the document, so they do not count
+        towards the 4th-subscription rule. Organizations are keyed by their registration number.
+        """
+        get = record.get
+        if get("status") == "terminated":
+            return None
+        st = get("subscriber_type")
+        if st is not None and st != INDIVIDUAL and st.__class__ is str and st.strip().lower() == ORGANIZATION:  # type: ignore[union-attr]
+            org = get("organization")
+            number = org.get("registration_number") if isinstance(org, Mapping) else None
+            if number.__class__ is str and not _absent(number):
+                return "org:" + text.fold(number)  # type: ignore[arg-type]
+            return None
+        for who in ("holder", "guardian"):
+            obj = get(who)
+            if obj.__class__ is dict or isinstance(obj, Mapping):
+                number = obj.get("id_number")
+                if number.__class__ is str:
+                    if number.isdigit() and number.isascii():  # type: ignore[union-attr]
+                        return number  # type: ignore[return-value]
+                    if not _absent(number):
+                        s = identity.normalize_id_number("", number)  # type: ignore[arg-type]
+                        return s.lower() if s.isascii() else text.fold(s)
+        return None
+
+    def normalize(
+        self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1
+    ) -> tuple[dict[str, Any], CheckResult]:
+        """The record in storage form and its check (run on the input, so `derived` is filled)."""
+        result = self.check(record, as_of=as_of, ordinal=ordinal)
+        out = normalize_record(record)
+        for path, value in result.derived.items():
+            _set_path(out, path, value)
+        return out, result
+
+    # -- parts --------------------------------------------------------------------------------
+
+    def _person_or_error(
+        self,
+        obj: object,
+        prefix: str,
+        paths: dict[str, str],
+        as_of: date,
+        errors: list[FieldError],
+        derived: dict[str, object],
+        persons: list[Person],
+    ) -> Person | None:
+        if obj.__class__ is not dict and not isinstance(obj, Mapping):
+            if not _absent(obj):
+                errors.append(FieldError(prefix, "invalid_format"))
+            return None
+        p = self._person(obj, prefix, paths, as_of, errors)  # type: ignore[arg-type]
+        if p.derived:
+            for k, val in p.derived.items():
+                derived[paths[k]] = val
+        persons.append(p)
+        return p
+
+    def _person(
+        self,
+        obj: Mapping[str, Any],
+        prefix: str,
+        paths: dict[str, str],
+        as_of: date,
+        errors: list[FieldError],
+    ) -> Person:
+        get = obj.get
+        absent: list[str] = []
+        # Free text, in the order completeness lists missing fields.
+        max_name = self.MAX_NAME
+        v = get("full_name")
+        if v.__class__ is str:
+            if len(v) > max_name:  # type: ignore[arg-type]
+                _text_error(v, paths["full_name"], errors)
+            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):  # type: ignore[union-attr, index]
+                absent.append("full_name")
+        elif v is None:
+            absent.append("full_name")
+        else:
+            _text_error(v, paths["full_name"], errors)
+
+        raw_dob = get("date_of_birth")
+        dob = None
+        if raw_dob is None:
+            absent.append("date_of_birth")
+        else:
+            if raw_dob.__class__ is str and len(raw_dob) == 10 and raw_dob[4] == "-" and raw_dob[7] == "-":
+                # _date's happy path, inlined: this runs for every person of every record.
+                try:
+                    dob = _fromisoformat(raw_dob)
+                except ValueError:
+                    dob = None
+                if dob is None or dob.year < 1900 or not raw_dob.isascii():
+                    dob = _date(raw_dob, paths["date_of_birth"], errors)
+            else:
+                dob = _date(raw_dob, paths["date_of_birth"], errors)
+            if dob is None and _absent(raw_dob):
+                absent.append("date_of_birth")
+            elif dob is not None and dob > as_of:
+                errors.append(FieldError(paths["date_of_birth"], "date_in_future"))
+
+        v = get("id_type")
+        id_type = self._id_types.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        if id_type is None:
+            id_type = _choice(v, paths["id_type"], self._id_types, errors)
+            if id_type is None:
+                absent.append("id_type")
+
+        # id_number, measured after normalization (like what is stored).
+        v = get("id_number")
+        number: str | None = None
+        if v.__class__ is str:
+            if v.isdigit() and v.isascii():  # type: ignore[union-attr]
+                number = v  # type: ignore[assignment]
+            elif v and not v.isspace():  # type: ignore[union-attr]
+                number = identity.normalize_id_number(id_type or "", v)  # type: ignore[arg-type]
+            else:
+                absent.append("id_number")
+            if number is not None and len(number) > self.MAX_CODE:
+                errors.append(FieldError(paths["id_number"], "too_long"))
+                number = None
+        elif v is None:
+            absent.append("id_number")
+        else:
+            errors.append(FieldError(paths["id_number"], "invalid_format"))
+
+        v = get("id_issue_date")
+        issued = None
+        if v is None:
+            absent.append("id_issue_date")
+        else:
+            issued = _date(v, paths["id_issue_date"], errors)
+            if issued is not None:
+                if issued > as_of:
+                    errors.append(FieldError(paths["id_issue_date"], "date_in_future"))
+                if dob is not None and issued < dob:
+                    errors.append(FieldError(paths["id_issue_date"], "id_issued_before_birth"))
+            elif _absent(v):
+                absent.append("id_issue_date")
+
+        v = get("id_issue_place")
+        if v.__class__ is str:
+            if len(v) > max_name:  # type: ignore[arg-type]
+                _text_error(v, paths["id_issue_place"], errors)
+            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):  # type: ignore[union-attr, index]
+                absent.append("id_issue_place")
+        elif v is None:
+            absent.append("id_issue_place")
+        else:
+            _text_error(v, paths["id_issue_place"], errors)
+
+        v = get("id_expiry_date")
+        if v is not None:
+            expiry = _date(v, paths["id_expiry_date"], errors)
+            if expiry is not None and expiry < as_of:
+                errors.append(FieldError(paths["id_expiry_date"], "id_expired"))
+
+        v = get("address")
+        if v is not None and (v.__class__ is not str or len(v) > self.MAX_ADDRESS):  # type: ignore[arg-type]
+            _text_error(v, paths["address"], errors)
+
+        v = get("gender")
+        gender = _GENDERS.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        if gender is None:
+            gender = _choice(v, paths["gender"], _GENDERS, errors)
+            if gender is None:
+                absent.append("gender")
+
+        v = get("nationality")
+        if v.__class__ is str and len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():  # type: ignore[union-attr, arg-type]
+            nationality: str | None = v  # type: ignore[assignment]
+        else:
+            nationality = _nationality(v, paths["nationality"], errors)
+            if nationality is None:
+                absent.append("nationality")
+
+        # birth_year: subreg's own field (derivations.py), an int or a 4-digit string.
+        v = get("birth_year")
+        birth_year: int | None = None
+        if v is None or (v.__class__ is str and (not v or v.isspace())):  # type: ignore[union-attr]
+            absent.append("birth_year")
+        else:
+            if v.__class__ is str and len(v) == 4 and v.isdigit() and v.isascii():  # type: ignore[union-attr, arg-type]
+                v = int(v)  # type: ignore[arg-type]
+            if v.__class__ is int and 1900 <= v <= as_of.year:  # type: ignore[operator]
+                birth_year = v  # type: ignore[assignment]
+                if dob is not None and dob.year != v:
+                    errors.append(FieldError(paths["birth_year"], "birth_year_mismatch"))
+            else:
+                errors.append(FieldError(paths["birth_year"], "invalid_format"))
+
+        if "relationship" in paths:
+            v = get("relationship")
+            if v.__class__ is str:
+                if len(v) > max_name:  # type: ignore[arg-type]
+                    _text_error(v, paths["relationship"], errors)
+                elif not v or v.isspace():  # type: ignore[union-attr]
+                    absent.append("relationship")
+            elif v is None:
+                absent.append("relationship")
+            else:
+                _text_error(v, paths["relationship"], errors)
+
+        id_ok = False
+        if number and id_type:
+            code = identity.check_id_number(id_type, number)
+            if code is None:
+                id_ok = True
+            else:
+                errors.append(FieldError(paths["id_number"], code))
+            if id_type == "cccd" and (code is None or code == "unknown_province_code"):
+                for c in identity.cccd_consistency(
+                    number, gender=gender or None, birth_year=dob.year if dob is not None else birth_year
+                ):
+                    errors.append(FieldError(paths["id_number"], c))
+
+        if nationality and nationality != _VNM:
+            if id_type == "cmnd" or id_type == "cccd":
+                errors.append(FieldError(paths["nationality"], "nationality_mismatch"))
+            elif id_type is None:
+                errors.append(FieldError(paths["id_type"], "passport_required"))
+
+        derived: dict[str, object] = {}
+        if nationality is None or (
+            id_ok
+            and id_type == "cccd"
+            and (gender is None or ("date_of_birth" in absent and "birth_year" in absent))
+        ):
+            derived = derive_person(
+                id_type or None,
+                number if id_ok else None,
+                gender,
+                nationality,
+                "date_of_birth" not in absent,
+                None if "birth_year" in absent else (birth_year or 0),
+            )
+            if derived:
+                nationality = nationality or derived.get("nationality")  # type: ignore[assignment]
+                gender = gender or derived.get("gender")  # type: ignore[assignment]
+                birth_year = birth_year or derived.get("birth_year")  # type: ignore[assignment]
+        return Person(
+            prefix,
+            obj,
+            dob,
+            birth_year,
+            id_type,
+            number if id_ok else None,
+            nationality,
+            gender,
+            absent,
+            derived,
+        )
+
+    def _require_person(
+        self, p: Person | None, fields: tuple[str, ...], paths: dict[str, str], missing: list[str]
+    ) -> None:
+        if p is None:
+            missing += [paths[f] for f in fields]
+            return
+        absent = p.absent
+        if absent:
+            derived = p.derived
+            for f in fields:
+                if f in absent and f not in derived:
+                    missing.append(paths[f])
+        if p.id_type == _PASSPORT and p.nationality is None:
+            missing.append(paths["nationality"])
+
+    def _under(self, p: Person, as_of: date, years: int) -> bool | None:
+        """Whether the person is younger than `years` at `as_of`; None when it cannot be told."""
+        dob = p.date_of_birth
+        if dob is not None:
+            if as_of.year - dob.year > years:
+                return False
+            return as_of < _anniversary(dob, years)
+        by = p.birth_year
+        if by is not None:
+            # Only the year is known: certain only away from the anniversary year.
+            if as_of.year - by > years:
+                return False
+            if as_of.year - by < years:
+                return True
+        return None
+
+    def _signer_documents(self, signer: Person | None, present_docs: set[str], missing: list[str]) -> None:
+        if "portrait" not in present_docs:
+            missing.append("documents.portrait")
+        passport = signer is not None and (
+            signer.id_type == _PASSPORT
+            or (
+                signer.id_type is None
+                and signer.nationality is not None
+                and signer.nationality not in ("", _VNM)
+            )
+        )
+        if passport:
+            if "passport_page" not in present_docs:
+                missing.append("documents.passport_page")
+        else:
+            if "id_front" not in present_docs:
+                missing.append("documents.id_front")
+            if "id_back" not in present_docs:
+                missing.append("documents.id_back")
+
+    def _individual(
+        self,
+        record: Mapping[str, Any],
+        holder: Person | None,
+        holder_obj: object,
+        present_docs: set[str],
+        ordinal: int,
+        as_of: date,
+        errors: list[FieldError],
+        missing: list[str],
+        derived: dict[str, object],
+        persons: list[Person],
+    ) -> None:
+        dob = holder.date_of_birth if holder is not None else None
+        if dob is not None and as_of.year - dob.year > self.GUARDIAN_AGE:
+            under = False  # the common case, decided without the call
+        else:
+            under = holder is not None and self._under(holder, as_of, self.GUARDIAN_AGE) is True
+        guardian_obj = record.get("guardian")
+        guardian: Person | None = None
+        # A guardian object whose values are all blank is no guardian (normalize drops blank values).
+        if (
+            guardian_obj
+            and not _absent(guardian_obj)
+            and not (isinstance(guardian_obj, Mapping) and all(_absent(g) for g in guardian_obj.values()))
+        ):
+            guardian = self._person_or_error(
+                guardian_obj, "guardian", _GUARDIAN_PATHS, as_of, errors, derived, persons
+            )
+        if holder is None:
+            if _absent(holder_obj):  # a malformed holder is one error, not a list of missing fields
+                self._require_person(holder, self.PERSON_REQUIRED, _HOLDER_PATHS, missing)
+        elif holder.absent or holder.id_type == _PASSPORT:
+            required = self.MINOR_REQUIRED if under else self.PERSON_REQUIRED
+            self._require_person(holder, required, _HOLDER_PATHS, missing)
+        if guardian is not None:
+            self._require_person(guardian, self.GUARDIAN_REQUIRED, _GUARDIAN_PATHS, missing)
+        elif under:
+            errors.append(FieldError("guardian", "underage_without_guardian"))
+            missing.append("guardian")
+        self._signer_documents(guardian if guardian is not None else holder, present_docs, missing)
+        if ordinal >= self.CONTRACT_FROM_ORDINAL:
+            if "contract" not in present_docs:
+                missing.append("documents.contract")
+            if _absent(record.get("contract_number")):
+                errors.append(FieldError("contract_number", "contract_required"))
+                missing.append("contract_number")
+        elif "confirmation_form" not in present_docs and "contract" not in present_docs:
+            missing.append("documents.confirmation_form")
+
+    def _organization(
+        self,
+        record: Mapping[str, Any],
+        org: object,
+        holder: Person | None,
+        holder_obj: object,
+        present_docs: set[str],
+        as_of: date,
+        errors: list[FieldError],
+        missing: list[str],
+        derived: dict[str, object],
+        persons: list[Person],
+    ) -> None:
+        signer_is_rep = True
+        if org is None or _absent(org) or (isinstance(org, Mapping) and not org):
+            missing.extend(f"organization.{name}" for name in (*_ORG_REQUIRED, "users"))
+        elif not isinstance(org, Mapping):
+            errors.append(FieldError("organization", "invalid_format"))
+        else:
+            get = org.get
+            for name, limit in (("name", self.MAX_NAME), ("registration_number", self.MAX_CODE)):
+                v = get(name)
+                if v is not None and (v.__class__ is not str or len(v) > limit):
+                    _text_error(v, f"organization.{name}", errors)
+            v = get("address")
+            if v is not None and (v.__class__ is not str or len(v) > self.MAX_ADDRESS):
+                _text_error(v, "organization.address", errors)
+            reg = _date(get("registration_date"), "organization.registration_date", errors)
+            if reg is not None and reg > as_of:
+                errors.append(FieldError("organization.registration_date", "date_in_future"))
+            for name in _ORG_REQUIRED:
+                if _absent(get(name)):
+                    missing.append(f"organization.{name}")
+            s = get("signer_is_representative")
+            if s is False:
+                signer_is_rep = False
+            elif s is not None and s is not True and not _absent(s):
+                errors.append(FieldError("organization.signer_is_representative", "invalid_format"))
+            users = get("users")
+            if _absent(users) or (isinstance(users, list) and not users):
+                missing.append("organization.users")
+            elif not isinstance(users, list):
+                errors.append(FieldError("organization.users", "invalid_format"))
+            elif len(users) > self.MAX_USERS:
+                errors.append(FieldError("organization.users", "too_long"))
+            else:
+                for i, user in enumerate(users):
+                    prefix = f"organization.users[{i}]"
+                    if not isinstance(user, Mapping):
+                        errors.append(FieldError(prefix, "invalid_format"))
+                        continue
+                    paths = _paths(prefix, HOLDER_FIELDS)
+                    p = self._person_or_error(user, prefix, paths, as_of, errors, derived, persons)
+                    self._require_person(p, self.PERSON_REQUIRED, paths, missing)
+        if holder is not None or _absent(holder_obj):
+            self._require_person(holder, self.PERSON_REQUIRED, _HOLDER_PATHS, missing)
+        for name in ("organization_certificate", "user_list", "contract"):
+            if name not in present_docs:
+                missing.append(_DOC_PATHS[name])
+        if not signer_is_rep and "authorization_letter" not in present_docs:
+            missing.append("documents.authorization_letter")
+        self._signer_documents(holder, present_docs, missing)
+        if _absent(record.get("contract_number")):
+            missing.append("contract_number")
+
+
+def _set_path(out: dict[str, Any], path: str, value: object) -> None:
+    # "holder.gender" or "organization.users[3].nationality"
+    node: Any = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        name, bracket, index = part.partition("[")
+        child = node.get(name)
+        if not isinstance(child, dict | list):
+            child = node[name] = {}
+        if bracket:
+            i = int(index[:-1])
+            if not (isinstance(child, list) and i < len(child) and isinstance(child[i], dict)):
+                return
+            child = child[i]
+        node = child
+    node[parts[-1]] = value
