@@ -1,0 +1,75 @@
+"""`LocalBlobStore`: blobs as files in a sharded directory tree, written atomically.
+
+Callers pass bytes that are already encrypted (registry seals them with the holder's DEK); this store
+adds no crypto of its own. Keys must be random tokens: they become file names, so deriving them from
+personal data (an ID number, a phone number) would leak it into directory listings and backups.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+from subreg.domain.errors import NotFoundError
+
+__all__ = ["LocalBlobStore", "new_blob_key"]
+
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_blob_key() -> str:
+    """A random key (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+class LocalBlobStore:
+    """The `BlobStore` port on a local directory: `<root>/<k[0:2]>/<k[2:4]>/<key>`."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        # Only plain tokens: no separators, dots or traversal; the two-level fan-out keeps directories
+        # small (65,536 leaves) at hundreds of millions of files.
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise ValueError("invalid blob key")
+        return self.root / key[:2] / key[2:4] / key
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key` atomically (temporary file, fsync, rename)."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        # The rename is durable only once the directory entry is on disk too.
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def get(self, key: str) -> bytes:
+        """The bytes stored under `key`; NotFoundError when absent."""
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError("blob not found") from None
+
+    def delete(self, key: str) -> None:
+        """Remove `key` (no error when already absent)."""
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        """Whether `key` is stored."""
+        return self._path(key).is_file()

@@ -1,0 +1,1 @@
+"""The subscriber database: SQLAlchemy Core tables, engines, migrations, repositories, unit of work."""

@@ -1,0 +1,190 @@
+"""The central subscriber database as SQLAlchemy Core tables (SQLite and PostgreSQL).
+
+Layout, and why:
+
+- `subscriptions` is keyed by the MSISDN as an integer (`84901234567`, see `domain.msisdn.msisdn_key`):
+  8 bytes instead of a 12-character string, and the key a PostgreSQL deployment hash-partitions on
+  (`PARTITION BY HASH (msisdn)`) at 60 M rows. Every child table that is looked up per subscription
+  (`documents`, `subscription_history`) carries the msisdn too, so it can be partitioned the same way.
+  The compliance columns (`complete`, `missing`, `error_codes`, `rule_set`, `evaluated_on`) hold no
+  personal data and allow set-based statistics and campaigns without decrypting anything.
+- `holders` keep ALL personal fields (holder, guardian, organization and its users) in one AES-256-GCM
+  ciphertext (`payload`) under a per-holder data key (DEK). The DEK is stored only wrapped by a
+  key-encryption key (`kek_id` -> `key_encryption_keys`), which is itself wrapped by the master key
+  kept outside the database. Nulling `wrapped_dek` crypto-shreds the holder: the ciphertext stays but
+  nobody can read it, and backups that still hold the old row hold only ciphertext.
+- `aad_ref` is a random 16-byte value chosen before the insert and used as the AES-GCM associated
+  data of the payload (`b"holder:" + aad_ref`), so a payload copied onto another holder row does not
+  decrypt. The integer id cannot serve: it is only known after the insert, and bulk loads encrypt first.
+- `id_blind` is a keyed HMAC of the normalized ID number (vault `blind`), so "all subscriptions under
+  this ID document" is an index look-up without storing the number. It is deliberately NOT unique:
+  a CMND and a 12-digit CMND/CCCD may share digits, and organizations are indexed on another number.
+- `subscription_history` is append-only: triggers created by the migration refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    true,
+)
+
+__all__ = [
+    "HISTORY_ACTIONS",
+    "documents",
+    "holders",
+    "key_encryption_keys",
+    "metadata",
+    "points_of_sale",
+    "staff",
+    "subscription_history",
+    "subscriptions",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite only auto-assigns INTEGER PRIMARY KEY (rowid alias), not BIGINT; PostgreSQL gets a real BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+HISTORY_ACTIONS = ("created", "updated", "status_changed", "documents_added")
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+points_of_sale = Table(
+    "points_of_sale",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("kind", String(24), nullable=False),  # store | agent | authorized_point
+    Column("name", String(200), nullable=False),
+    Column("province_code", String(3), nullable=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("point_of_sale_id", Integer, ForeignKey("points_of_sale.id"), nullable=True),
+    Column("password_hash", String(255), nullable=False),  # argon2id (argon2-cffi PasswordHasher)
+    Column("active", Boolean, nullable=False, server_default=true()),
+    _created_at(),
+)
+
+key_encryption_keys = Table(
+    "key_encryption_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    # Fingerprint of the master key that wraps this KEK: a wrong master key is detected up front.
+    Column("master_key_id", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),  # data | blind_index
+    _created_at(),
+    Column("active", Boolean, nullable=False, server_default=true()),
+)
+
+holders = Table(
+    "holders",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("kind", String(16), nullable=False),  # person | organization
+    Column("id_type", String(16), nullable=True),  # cmnd | cccd | passport | organization
+    Column("id_blind", LargeBinary(32), nullable=True),
+    # The CCCD's first three digits (province of birth registration) stay in clear ON PURPOSE: regional
+    # statistics for the regulator need them for 60 M rows, and three digits shared by ~1 M people do
+    # not identify anyone. Everything else personal is inside `payload`.
+    Column("province_code", String(3), nullable=True),
+    Column("aad_ref", LargeBinary(16), nullable=False),
+    Column("kek_id", Integer, ForeignKey("key_encryption_keys.id"), nullable=False),
+    Column("wrapped_dek", LargeBinary, nullable=True),  # NULL = crypto-shredded
+    Column("payload", LargeBinary, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "id_blind"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("msisdn", BigInteger, primary_key=True, autoincrement=False),
+    Column("holder_id", BigId, ForeignKey("holders.id"), nullable=False),
+    Column("subscriber_type", String(16), nullable=True),
+    Column("payment_type", String(16), nullable=True),
+    Column("activated_on", Date, nullable=True),
+    Column("channel", String(24), nullable=True),
+    Column("point_of_sale_id", Integer, ForeignKey("points_of_sale.id"), nullable=True),
+    # The code as given, kept even when it names no known point of sale (legacy imports).
+    Column("point_of_sale_code", String(32), nullable=True),
+    Column("contract_number", String(64), nullable=True),
+    Column("purpose", String(24), nullable=True),  # personal_use | organization_use (not personal data)
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("complete", Boolean, nullable=False),
+    Column("missing", Text, nullable=False, server_default=""),  # comma-joined field paths
+    Column("error_codes", Text, nullable=False, server_default=""),  # comma-joined "path:code"
+    Column("rule_set", String(32), nullable=False),
+    Column("evaluated_on", Date, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "holder_id"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, ForeignKey("subscriptions.msisdn"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # Random key in the blob store (bytes encrypted with the holder's DEK); NULL when only a reference
+    # to a document held elsewhere is known (legacy imports, demo data).
+    Column("blob_key", String(64), nullable=True),
+    Column("external_ref", String(256), nullable=True),
+    Column("content_type", String(64), nullable=True),
+    Column("size", Integer, nullable=True),
+    _created_at(),
+    Column("created_by_staff_id", Integer, ForeignKey("staff.id"), nullable=True),
+    Column("point_of_sale_id", Integer, ForeignKey("points_of_sale.id"), nullable=True),
+    Index(None, "msisdn"),
+)
+
+subscription_history = Table(
+    "subscription_history",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    # No foreign key: history outlives the subscription row (number reclaimed, holder erased).
+    Column("msisdn", BigInteger, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor_staff_id", Integer, nullable=True),
+    Column("channel", String(24), nullable=True),
+    Column("action", String(24), nullable=False),
+    # JSON: {"fields": [paths], "values": {non-personal path: [old, new]}}; personal values never appear.
+    Column("changes", Text, nullable=False, server_default="{}"),
+    Index(None, "msisdn"),
+)

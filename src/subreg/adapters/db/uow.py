@@ -1,0 +1,70 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from subreg.adapters.db.repositories import (
+    SqlDocumentRepository,
+    SqlHistoryRepository,
+    SqlHolderRepository,
+    SqlPointOfSaleRepository,
+    SqlStaffRepository,
+    SqlSubscriptionRepository,
+)
+
+__all__ = ["SqlUnitOfWork"]
+
+
+class SqlUnitOfWork:
+    """`with uow: ...; uow.commit()` — leaving the block without commit rolls back (cosmicpython)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (only inside `with`); for adapters that need raw SQL."""
+        if self._connection is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._connection
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("unit of work is not re-entrant")
+        self._connection = self._engine.connect()
+        self._connection.begin()
+        c = self._connection
+        self.subscriptions = SqlSubscriptionRepository(c)
+        self.holders = SqlHolderRepository(c)
+        self.documents = SqlDocumentRepository(c)
+        self.history = SqlHistoryRepository(c)
+        self.points_of_sale = SqlPointOfSaleRepository(c)
+        self.staff = SqlStaffRepository(c)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        """Commit, then start a new transaction so the unit stays usable."""
+        self.connection.commit()
+        self.connection.begin()
+
+    def rollback(self) -> None:
+        """Discard everything since the last commit; the unit stays usable."""
+        self.connection.rollback()
+        self.connection.begin()

@@ -1,0 +1,55 @@
+"""LocalBlobStore: atomic, sharded, private files under random keys."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from subreg.adapters.blob import LocalBlobStore, new_blob_key
+from subreg.domain.errors import NotFoundError
+
+
+@pytest.fixture
+def store(tmp_path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+class TestLocalBlobStore:
+    def test_put_get_exists_delete(self, store):
+        key = new_blob_key()
+        assert not store.exists(key)
+        store.put(key, b"\x00ciphertext\xff")
+        assert store.exists(key)
+        assert store.get(key) == b"\x00ciphertext\xff"
+        store.delete(key)
+        assert not store.exists(key)
+        store.delete(key)  # idempotent
+
+    def test_missing_key_is_not_found(self, store):
+        with pytest.raises(NotFoundError):
+            store.get(new_blob_key())
+
+    def test_overwrite_replaces_the_whole_content(self, store):
+        key = new_blob_key()
+        store.put(key, b"a" * 1000)
+        store.put(key, b"b")
+        assert store.get(key) == b"b"
+
+    def test_files_are_sharded_private_and_leave_no_temporary_files(self, store):
+        key = new_blob_key()
+        store.put(key, b"data")
+        path = store.root / key[:2] / key[2:4] / key
+        assert path.is_file()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert [p.name for p in path.parent.iterdir()] == [key]
+
+    def test_keys_are_random(self):
+        assert len({new_blob_key() for _ in range(100)}) == 100
+
+    @pytest.mark.parametrize(
+        "key", ["../../etc/passwd", "a/b" * 8, "", "short", "x" * 65, "abc.def.ghi.jkl.mno"]
+    )
+    def test_keys_that_are_not_plain_tokens_are_refused(self, store, key):
+        with pytest.raises(ValueError, match="invalid blob key"):
+            store.put(key, b"x")
