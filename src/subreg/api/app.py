@@ -1,0 +1,110 @@
+"""The FastAPI application factory. Nothing is built at import time: `create_app(settings)` does it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from subreg import __version__
+from subreg.api.errors import install_error_handlers
+from subreg.api.routers import checks, health, id_documents
+from subreg.api.schemas.records import SubscriptionRecord
+from subreg.config import Settings
+from subreg.logging import configure_logging, get_logger
+
+__all__ = ["create_app"]
+
+API_PREFIX = "/api/v1"
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title="subreg API",
+            version=__version__,
+            description=(
+                "Subscriber registry and KYC compliance (Decree 49/2017/ND-CP). "
+                "Messages are Vietnamese by default; send `Accept-Language: en` for English."
+            ),
+            routes=app.routes,
+        )
+        # Models documented by hand-written request bodies (the rule set, not pydantic, validates them).
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        record = SubscriptionRecord.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(record.pop("$defs", {}))
+        components["SubscriptionRecord"] = record
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+def create_app(settings: Settings | None = None, *, container: Any = None) -> FastAPI:
+    """Build the API and web app; `container` defaults to `bootstrap(settings)`."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    log = get_logger("subreg.http")
+
+    owns_container = container is None
+    if container is None:
+        from subreg.bootstrap import bootstrap
+
+        container = bootstrap(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_container:
+            app.state.container.close()
+
+    app = FastAPI(
+        title="subreg",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.container = container
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # A request id ties log lines together; the path is logged without the query string, which could
+        # one day carry something personal.
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        response.headers["x-request-id"] = request_id
+        log.info(
+            "http_request",
+            request_id=request_id,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    install_error_handlers(app)
+    for router in (health.router, checks.router, id_documents.router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    from subreg.web.routes import router as web_router
+
+    app.include_router(web_router)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app

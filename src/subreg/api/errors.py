@@ -1,0 +1,124 @@
+"""The one place where API errors become HTTP responses with stable codes.
+
+Body shape: {"error": {"code", "message", "errors": [{"field", "code", "message"}]}}.
+No personal data: messages are built from codes and field paths only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from subreg.api.deps import lang as lang_of
+from subreg.api.responses import JSON
+from subreg.domain.errors import (
+    ConflictError,
+    ExternalServiceError,
+    FieldError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RuleViolationError,
+    SubregError,
+)
+from subreg.domain.messages import message_for
+from subreg.logging import get_logger
+
+__all__ = ["error_body", "install_error_handlers"]
+
+_STATUS: list[tuple[type[SubregError], int]] = [
+    (InputError, 422),
+    (NotFoundError, 404),
+    (RuleViolationError, 409),
+    (ConflictError, 409),
+    (PermissionDeniedError, 403),
+    (ExternalServiceError, 503),
+]
+
+_TOP_MESSAGES = {
+    "invalid_input": ("Dữ liệu không hợp lệ", "Invalid input"),
+    "not_found": ("Không tìm thấy", "Not found"),
+    "conflict": ("Xung đột dữ liệu", "Conflict"),
+    "rule_violation": ("Không đáp ứng quy định", "Refused by a rule"),
+    "permission_denied": ("Không có quyền", "Permission denied"),
+    "external_service_error": ("Dịch vụ bên ngoài lỗi", "External service failed"),
+    "internal_error": ("Lỗi hệ thống", "Internal error"),
+    "payload_too_large": ("Dữ liệu gửi lên quá lớn", "Payload too large"),
+    "http_error": ("Yêu cầu không hợp lệ", "Bad request"),
+}
+
+# pydantic error types -> our codes
+_PYDANTIC_CODES = {
+    "missing": "required",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "enum": "invalid_choice",
+    "literal_error": "invalid_choice",
+    "json_invalid": "invalid_json",
+    "extra_forbidden": "unknown_field",
+}
+
+
+def error_body(code: str, lang: str, errors: list[FieldError] | None = None) -> dict[str, Any]:
+    """The JSON body of an error response."""
+    vi, en = _TOP_MESSAGES.get(code, (code, code))
+    return {
+        "error": {
+            "code": code,
+            "message": en if lang == "en" else vi,
+            "errors": [
+                {"field": e.field, "code": e.code, "message": message_for(e.code, e.field, lang)}
+                for e in (errors or [])
+            ],
+        }
+    }
+
+
+def _status_of(exc: SubregError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that translate exceptions to responses."""
+    log = get_logger("subreg.api")
+
+    @app.exception_handler(SubregError)
+    async def _subreg(request: Request, exc: SubregError) -> JSON:
+        errors = getattr(exc, "errors", None)
+        body = error_body(exc.code, lang_of(request), errors)
+        if isinstance(exc, RuleViolationError):
+            body["error"]["missing"] = list(exc.missing)
+        return JSON(body, status_code=_status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSON:
+        errors = [
+            FieldError(_field_path(tuple(e.get("loc", ()))), _PYDANTIC_CODES.get(e.get("type", ""), "invalid_format"))
+            for e in exc.errors()
+        ]
+        return JSON(error_body("invalid_input", lang_of(request), errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        code = {404: "not_found", 413: "payload_too_large", 403: "permission_denied"}.get(exc.status_code, "http_error")
+        return JSON(error_body(code, lang_of(request)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSON:
+        # Log the type only: the exception text may quote input values.
+        log.error("unhandled_error", error_type=type(exc).__name__, path=request.url.path)
+        return JSON(error_body("internal_error", lang_of(request)), status_code=500)

@@ -1,0 +1,1 @@
+"""API schemas (documentation and response shapes). They live only here."""

@@ -1,0 +1,337 @@
+"""The `subreg` command line (Typer). Errors become exit codes in exactly one place: `_handle_errors`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+
+from subreg.config import Settings
+from subreg.domain.errors import ExternalServiceError, InputError, SubregError
+from subreg.domain.messages import message_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="subreg",
+    help="subreg: subscriber registry and Decree 49 KYC compliance.\n\nExample: subreg check records.jsonl --json",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+id_app = typer.Typer(help="Read Vietnamese ID cards (chip-CCCD QR code, TD1 MRZ).", no_args_is_help=True)
+app.add_typer(id_app, name="id")
+
+err = Console(stderr=True)
+out = Console()
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]{option}: expected a date YYYY-MM-DD[/red]")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+
+
+def _handle_errors(fn: F) -> F:
+    """Map subreg errors to messages and exit codes (2 for unreadable/invalid input)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        lang = _settings().lang
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            for e in exc.errors:
+                err.print(f"[red]{e.field or '-'}: {e.code}[/red] — {message_for(e.code, e.field, lang)}")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+        except ExternalServiceError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+        except SubregError as exc:
+            err.print(f"[red]{exc.code}[/red]: {exc}")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@_handle_errors
+def init() -> None:
+    """Create ./var, the master key (dev), and migrate the database to the latest schema.
+
+    Example: subreg init
+    """
+    from subreg.bootstrap import init_storage
+
+    settings = _settings()
+    init_storage(settings)
+    out.print(f"[green]Database ready[/green]: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def _logins_file(settings: Settings) -> Path:
+    return settings.var_dir / "demo-logins.txt"
+
+
+@app.command("demo-data")
+@_handle_errors
+def demo_data(
+    count: Annotated[int, typer.Option(min=1, help="How many subscriptions")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2018,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write records to FILE (.jsonl or .csv, '-' for stdout) instead of loading"),
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from --out's extension)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD (default 2018-03-15)")] = None,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Load only into an empty database")] = False,
+) -> None:
+    """Generate a synthetic operator: points of sale, staff and realistic subscriptions.
+
+    A controlled mix of complete, incomplete and invalid records, deterministic for a seed.
+
+    Example: subreg demo-data --count 100000 --seed 7 --out demo.jsonl
+    """
+    from subreg.services import demo_data as demo
+
+    ref = _parse_date(as_of, "--as-of") or date(2018, 3, 15)
+    if out_file is not None:
+        from subreg.adapters.records_io import write_csv, write_jsonl
+
+        kind = fmt or ("csv" if out_file.suffix.lower() == ".csv" else "jsonl")
+        if kind not in ("jsonl", "csv"):
+            raise InputError([_field_error("--format", "invalid_choice")])
+        writer = write_csv if kind == "csv" else write_jsonl
+        records = demo.generate_records(count, seed, as_of=ref)
+        if str(out_file) == "-":
+            writer(records, sys.stdout.buffer)
+        else:
+            with out_file.open("wb") as stream:
+                writer(records, stream)
+            err.print(f"Wrote {count} records to {out_file}")
+        return
+
+    from subreg.bootstrap import bootstrap, init_storage
+
+    settings = _settings()
+    init_storage(settings)
+    container = bootstrap(settings)
+    try:
+        if if_empty and not demo.is_empty(container):
+            err.print("Demo data already loaded; nothing to do.")
+            return
+        logins = demo.load_demo(container, count=count, seed=seed, as_of=ref)
+    finally:
+        container.close()
+    path = _logins_file(settings)
+    path.write_text("".join(f"{role}\t{user}\t{password}\n" for role, user, password in logins), encoding="utf-8")
+    path.chmod(0o600)
+    out.print(f"[green]Loaded {count} demo subscriptions[/green]")
+    _print_logins(settings)
+
+
+def _field_error(field: str, code: str) -> Any:
+    from subreg.domain.errors import FieldError
+
+    return FieldError(field, code)
+
+
+def _print_logins(settings: Settings) -> None:
+    path = _logins_file(settings)
+    if not path.exists():
+        return
+    from rich.table import Table
+
+    table = Table(title="Demo logins (tài khoản demo)")
+    for col in ("role", "username", "password"):
+        table.add_column(col)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        table.add_row(*line.split("\t"))
+    out.print(table)
+
+
+@app.command()
+@_handle_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from SUBREG_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from SUBREG_PORT)")] = None,
+) -> None:
+    """Start the HTTP server (API under /api/v1, docs at /docs).
+
+    Example: subreg serve --port 8000
+    """
+    import uvicorn
+
+    from subreg.api.app import create_app
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    application = create_app(settings)
+    out.print(f"[bold green]subreg is running:[/bold green] http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    if settings.env == "dev":
+        _print_logins(settings)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _open_input(source: str) -> BinaryIO:
+    if source == "-":
+        return sys.stdin.buffer
+    path = Path(source)
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        err.print(f"[red]Cannot read {source}: {exc.strerror}[/red]")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+
+
+@app.command()
+@_handle_errors
+def check(
+    source: Annotated[str, typer.Argument(help="JSON lines or CSV file, or '-' for standard input")] = "-",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON check result per line on stdout")] = False,
+    as_of: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD (default: today in Vietnam)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl or csv")] = "auto",
+    rule_set: Annotated[str | None, typer.Option(help="Rule set (default nd49-2017)")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language of messages: vi or en")] = None,
+) -> None:
+    """Validate records without storing them; one check result per record.
+
+    Exit code 0 when every record is complete, 1 when any is not, 2 when the input is unreadable.
+
+    Example: subreg check records.jsonl --json --as-of 2018-04-24
+    """
+    from subreg.adapters.records_io import UnreadableInputError, read_records
+    from subreg.clock import today
+    from subreg.domain.rules import get_rule_set
+    from subreg.services.checks import check_records
+
+    settings = _settings()
+    language = lang or settings.lang
+    if language not in ("vi", "en"):
+        raise InputError([_field_error("--lang", "invalid_choice")])
+    if fmt not in ("auto", "jsonl", "csv"):
+        raise InputError([_field_error("--format", "invalid_choice")])
+    ref = _parse_date(as_of, "--as-of") or today()
+    rules = get_rule_set(rule_set or settings.rule_set)
+    stream = _open_input(source)
+    total = complete = invalid = 0
+    write = sys.stdout.buffer.write
+    try:
+        results = check_records(read_records(stream, fmt), rule_set=rules, as_of=ref, lang=language)
+        for result in results:
+            total += 1
+            if result["complete"]:
+                complete += 1
+            elif not result["valid"]:
+                invalid += 1
+            if as_json:
+                write(orjson.dumps(result) + b"\n")
+            elif not result["complete"]:
+                write(_human_line(result).encode() + b"\n")
+    except UnreadableInputError as exc:
+        err.print(f"[red]Unreadable input[/red]: {exc}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+        sys.stdout.flush()
+    incomplete = total - complete - invalid
+    err.print(f"{total} records: {complete} complete, {incomplete} incomplete, {invalid} invalid")
+    raise typer.Exit(EXIT_OK if total and complete == total else EXIT_INCOMPLETE)
+
+
+def _human_line(result: dict[str, Any]) -> str:
+    parts = [f"line {result.get('line', '?')}", result.get("msisdn") or "-"]
+    if result["errors"]:
+        parts.append("errors: " + ", ".join(f"{e['field']}={e['code']}" for e in result["errors"]))
+    if result["missing"]:
+        parts.append("missing: " + ", ".join(result["missing"]))
+    return "  ".join(parts)
+
+
+def _print_holder(source: str, holder: dict[str, Any]) -> None:
+    sys.stdout.write(orjson.dumps({"source": source, "holder": holder}, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@id_app.command("parse-qr")
+@_handle_errors
+def parse_qr(
+    text: Annotated[str | None, typer.Argument(help="The QR payload (pipe-separated)")] = None,
+    image: Annotated[Path | None, typer.Option(help="Photo of the card's QR code")] = None,
+) -> None:
+    """Print the holder fields of a chip-CCCD QR code as JSON.
+
+    Example: subreg id parse-qr --image card-back.jpg
+    """
+    from subreg.domain.idcard import parse_cccd_qr
+
+    if image is not None:
+        from subreg.adapters.idcard_image import decode_qr
+
+        text = decode_qr(_read_image(image))
+    if not text:
+        raise InputError([_field_error("text", "required")])
+    _print_holder("qr", parse_cccd_qr(text))
+
+
+@id_app.command("parse-mrz")
+@_handle_errors
+def parse_mrz(
+    text: Annotated[str | None, typer.Argument(help="The 3-line TD1 MRZ ('-' reads standard input)")] = None,
+    image: Annotated[Path | None, typer.Option(help="Photo of the card's back (MRZ read by Tesseract)")] = None,
+) -> None:
+    """Print the holder fields of a TD1 MRZ (back of the chip CCCD) as JSON; check digits are verified.
+
+    Example: subreg id parse-mrz "$(cat mrz.txt)"
+    """
+    from subreg.clock import today
+    from subreg.domain.idcard import parse_td1_mrz
+
+    if image is not None:
+        from subreg.adapters.idcard_image import read_mrz
+
+        text = read_mrz(_read_image(image))
+    elif text == "-":
+        text = sys.stdin.read()
+    if not text:
+        raise InputError([_field_error("text", "required")])
+    _print_holder("mrz", parse_td1_mrz(text, as_of=today()))
+
+
+def _read_image(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        err.print(f"[red]Cannot read {path}: {exc.strerror}[/red]")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
