@@ -74,6 +74,22 @@ CODES: dict[str, tuple[str, str]] = {
     "not_an_image": ("Tệp không phải ảnh hợp lệ: {field}", "The file is not a valid image: {field}"),
     "image_too_large": ("Ảnh quá lớn: {field}", "The image is too large: {field}"),
     "unknown_rule_set": ("Bộ quy tắc không tồn tại: {field}", "Unknown rule set: {field}"),
+    "birth_year_mismatch": (
+        "Năm sinh không khớp với ngày sinh hoặc số CCCD: {field}",
+        "Birth year does not match the date of birth or the CCCD number: {field}",
+    ),
+    "unreadable_input": (
+        "Không đọc được dữ liệu đầu vào (không phải JSON lines hoặc CSV UTF-8)",
+        "The input cannot be read (not JSON lines or UTF-8 CSV)",
+    ),
+    "invalid_input": ("Dữ liệu không hợp lệ: {field}", "Invalid input: {field}"),
+    "not_found": ("Không tìm thấy: {field}", "Not found: {field}"),
+    "conflict": ("Xung đột với dữ liệu hiện có: {field}", "Conflicts with existing data: {field}"),
+    "permission_denied": ("Không có quyền thực hiện thao tác này", "You are not allowed to do this"),
+    "rule_violation": ("Vi phạm quy định: {field}", "Rule violated: {field}"),
+    "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
+    "external_service_error": ("Dịch vụ bên ngoài không phản hồi", "An external service did not answer"),
+    "error": ("Lỗi: {field}", "Error: {field}"),
 }
 
 _FIELD_LABELS_VI = {
@@ -100,6 +116,23 @@ _FIELD_LABELS_VI = {
     "contract_number": "số hợp đồng",
     "guardian": "người giám hộ",
     "organization.users": "danh sách người sử dụng",
+    "holder.birth_year": "năm sinh",
+    "guardian.full_name": "họ tên người giám hộ",
+    "guardian.id_number": "số giấy tờ người giám hộ",
+    "guardian.relationship": "quan hệ với người giám hộ",
+    "organization.name": "tên tổ chức",
+    "organization.registration_number": "số giấy chứng nhận tổ chức",
+    "organization.registration_date": "ngày cấp giấy chứng nhận",
+    "organization.address": "địa chỉ tổ chức",
+    "organization.representative": "người đại diện theo pháp luật",
+    "organization.signer_is_representative": "người ký là người đại diện",
+    "purpose": "mục đích sử dụng",
+    "subscriber_type": "loại thuê bao",
+    "payment_type": "hình thức thanh toán",
+    "activated_on": "ngày kích hoạt",
+    "point_of_sale": "điểm giao dịch",
+    "channel": "kênh",
+    "status": "trạng thái",
 }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, make_url
 __all__ = ["MIGRATIONS_DIR", "create_engine_for", "migrate"]
 
 # migrations/ sits at the project root next to alembic.ini (src/subreg/adapters/db/engine.py -> root).
-MIGRATIONS_DIR = Path(__file__).resolve().parents[4] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # How long a SQLite writer waits for another one before "database is locked" (ms).
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
