@@ -31,9 +31,13 @@ class TestHealth:
         assert body["database"] == "ok"
         assert body["rule_set"] == "nd49-2017"
 
-    def test_every_response_carries_a_request_id(self, client):
-        response = client.get("/api/v1/health", headers={"x-request-id": "abc123"})
-        assert response.headers["x-request-id"] == "abc123"
+    def test_every_response_carries_its_own_request_id(self, client):
+        # A client-sent id is not echoed: it could carry anything into the logs.
+        response = client.get("/api/v1/health", headers={"x-request-id": "0912345678"})
+        request_id = response.headers["x-request-id"]
+        assert len(request_id) == 32
+        assert "0912345678" not in request_id
+        assert client.get("/api/v1/health").headers["x-request-id"] != request_id
 
 
 class TestChecks:

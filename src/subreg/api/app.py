@@ -79,9 +79,9 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # A request id ties log lines together; the path is logged without the query string, which could
-        # one day carry something personal.
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # A request id ties log lines together. It is always ours (a client-sent id could carry anything);
+        # the path is logged without the query string, which could one day carry something personal.
+        request_id = uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         try:
