@@ -230,9 +230,7 @@ class SqlDocumentRepository:
 
     def add(self, row: Mapping[str, Any]) -> int:
         """Insert one document row; its id."""
-        return int(
-            self._c.execute(insert(documents).values(dict(row)).returning(documents.c.id)).scalar_one()
-        )
+        return int(self._c.execute(insert(documents).values(dict(row)).returning(documents.c.id)).scalar_one())
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many."""

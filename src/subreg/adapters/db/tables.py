@@ -35,20 +35,31 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
+    false,
     func,
     true,
 )
 
 __all__ = [
     "HISTORY_ACTIONS",
+    "audit_log",
+    "auth_sessions",
+    "bill_payments",
+    "consents",
+    "counter_transactions",
     "documents",
+    "dsr_requests",
     "holders",
     "key_encryption_keys",
+    "login_attempts",
     "metadata",
+    "network_orders",
     "points_of_sale",
+    "serving_visits",
     "staff",
     "subscription_history",
     "subscriptions",
@@ -96,6 +107,13 @@ staff = Table(
     Column("password_hash", String(255), nullable=False),  # argon2id (argon2-cffi PasswordHasher)
     Column("active", Boolean, nullable=False, server_default=true()),
     _created_at(),
+    # Added by 0002_privacy: lockout, second factor, password life cycle.
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("totp_secret", LargeBinary, nullable=True),  # vault-encrypted (aad "staff-totp:<id>")
+    Column("password_changed_at", DateTime(timezone=True), nullable=True),
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
 )
 
 key_encryption_keys = Table(
@@ -127,6 +145,10 @@ holders = Table(
     Column("payload", LargeBinary, nullable=False),
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Added by 0002_privacy: data-subject flags and crypto-shredding time.
+    Column("restricted", Boolean, nullable=False, server_default=false()),
+    Column("objected", Boolean, nullable=False, server_default=false()),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
     Index(None, "id_blind"),
 )
 
@@ -186,5 +208,152 @@ subscription_history = Table(
     Column("action", String(24), nullable=False),
     # JSON: {"fields": [paths], "values": {non-personal path: [old, new]}}; personal values never appear.
     Column("changes", Text, nullable=False, server_default="{}"),
+    Index(None, "msisdn"),
+)
+
+
+# --- 0002_privacy: sessions, login attempts, audit log, data-subject requests, consents ------------------
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    # SHA-256 of the random token: a leaked database does not hand out live sessions.
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # web | api
+    Column("csrf_hash", LargeBinary(32), nullable=True),  # web sessions only
+    Column("second_factor", Boolean, nullable=False, server_default=false()),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index(None, "staff_id"),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("username", String(64), nullable=False),
+    Column("staff_id", Integer, nullable=True),
+    Column("success", Boolean, nullable=False),
+    Column("reason", String(32), nullable=False),  # ok | bad_password | locked | disabled | bad_totp | unknown
+    Index(None, "username", "at"),
+)
+
+# Append-only and hash-chained (domain.audit): `seq` is assigned by the appender, never by the database,
+# so a gap is visible. Triggers created by the migration refuse UPDATE and DELETE.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),  # canonical UTC timestamp (domain.audit.utc_timestamp)
+    Column("actor_staff_id", Integer, nullable=True),
+    Column("actor_role", String(32), nullable=True),
+    Column("point_of_sale_id", Integer, nullable=True),
+    Column("action", String(48), nullable=False),
+    Column("subject", String(128), nullable=True),  # e.g. "sub:84912345678", "holder:17"; never plaintext PII
+    Column("fields", Text, nullable=False, server_default="[]"),  # JSON list of field paths
+    Column("purpose", String(32), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("details", Text, nullable=False, server_default="{}"),  # JSON, no personal data
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "actor_staff_id", "at"),
+    Index(None, "subject"),
+    Index(None, "at"),
+)
+
+dsr_requests = Table(
+    "dsr_requests",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("kind", String(16), nullable=False),  # access | export | rectify | restrict | object | erase
+    Column("holder_id", BigId, ForeignKey("holders.id"), nullable=True),
+    Column("status", String(16), nullable=False, server_default="open"),  # open | done | refused
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("due_on", Date, nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=True),
+    Column("outcome", String(64), nullable=True),  # a code, never free text about the person
+    Index(None, "holder_id"),
+    Index(None, "status", "due_on"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("holder_id", BigId, ForeignKey("holders.id"), nullable=False),
+    Column("msisdn", BigInteger, nullable=True),
+    Column("text_version", String(32), nullable=False),
+    Column("text_sha256", String(64), nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("shown_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("staff_id", Integer, nullable=True),
+    Column("point_of_sale_id", Integer, nullable=True),
+    Index(None, "holder_id"),
+)
+
+# --- 0002_privacy, for the point of sale: counter transactions, bill payments, network orders ----------
+
+counter_transactions = Table(
+    "counter_transactions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),  # sim_replacement | change_owner | package_change | ...
+    Column("outcome", String(16), nullable=False),  # done | refused
+    Column("refusal_code", String(32), nullable=True),  # e.g. update_required
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("staff_id", Integer, nullable=True),
+    Column("point_of_sale_id", Integer, nullable=True),
+    Index(None, "msisdn"),
+)
+
+bill_payments = Table(
+    "bill_payments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("amount_vnd", BigInteger, nullable=False),
+    Column("reference", String(64), nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("staff_id", Integer, nullable=True),
+    Column("point_of_sale_id", Integer, nullable=True),
+    Index(None, "msisdn"),
+)
+
+# A point of sale "serves" a subscription while its holder is at the counter: opened when staff prove
+# presence (number + the ID document shown, or a QR read from the card), closed by expiry. Agents and
+# authorized points see only subscriptions they registered or are serving (domain.access.Scope).
+serving_visits = Table(
+    "serving_visits",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("point_of_sale_id", Integer, nullable=False),
+    Column("staff_id", Integer, nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index(None, "msisdn", "point_of_sale_id"),
+)
+
+# Orders for the HLR/HSS (lock, unlock, terminate); the enforcement work carries them out.
+network_orders = Table(
+    "network_orders",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("action", String(24), nullable=False),  # unlock | lock_one_way | lock_two_way | terminate
+    Column("status", String(16), nullable=False, server_default="queued"),  # queued | sent | done | failed
+    Column("reason", String(48), nullable=False),  # e.g. information_complete
+    _created_at(),
+    Column("created_by_staff_id", Integer, nullable=True),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
+    Column("priority", SmallInteger, nullable=False, server_default="5"),
+    Index(None, "status", "priority", "id"),
     Index(None, "msisdn"),
 )

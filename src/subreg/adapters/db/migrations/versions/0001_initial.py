@@ -79,9 +79,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("updated_at"),
         sa.PrimaryKeyConstraint("id", name="pk_holders"),
-        sa.ForeignKeyConstraint(
-            ["kek_id"], ["key_encryption_keys.id"], name="fk_holders_kek_id_key_encryption_keys"
-        ),
+        sa.ForeignKeyConstraint(["kek_id"], ["key_encryption_keys.id"], name="fk_holders_kek_id_key_encryption_keys"),
     )
     op.create_index("ix_holders_id_blind", "holders", ["id_blind"])
     op.create_table(
@@ -127,12 +125,8 @@ def upgrade() -> None:
         sa.Column("created_by_staff_id", sa.Integer, nullable=True),
         sa.Column("point_of_sale_id", sa.Integer, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_documents"),
-        sa.ForeignKeyConstraint(
-            ["msisdn"], ["subscriptions.msisdn"], name="fk_documents_msisdn_subscriptions"
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by_staff_id"], ["staff.id"], name="fk_documents_created_by_staff_id_staff"
-        ),
+        sa.ForeignKeyConstraint(["msisdn"], ["subscriptions.msisdn"], name="fk_documents_msisdn_subscriptions"),
+        sa.ForeignKeyConstraint(["created_by_staff_id"], ["staff.id"], name="fk_documents_created_by_staff_id_staff"),
         sa.ForeignKeyConstraint(
             ["point_of_sale_id"], ["points_of_sale.id"], name="fk_documents_point_of_sale_id_points_of_sale"
         ),
