@@ -33,6 +33,27 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard for images")
     max_body_records: int = Field(10_000, description="Most records in one POST /checks body")
 
+    # Privacy (staff sign-in, sessions, audit, retention, data-subject requests)
+    session_minutes: int = Field(480, description="Lifetime of a web session or API token, in minutes")
+    login_max_failures: int = Field(5, description="Failed sign-ins in a row before an account locks")
+    lockout_minutes: int = Field(15, description="How long a locked account stays locked")
+    totp_roles: str = Field(
+        "", description="Comma-separated roles that must use a TOTP second factor, e.g. admin,dpo"
+    )
+    cookie_secure: bool = Field(False, description="Send cookies only over HTTPS (true in production)")
+    serving_minutes: int = Field(30, description="How long a point of sale serves a subscriber after proof")
+    retention_years: int = Field(
+        5, description="Years a terminated subscription's personal data is kept before crypto-shredding"
+    )
+    dsr_deadline_days: int = Field(30, description="Days to answer a data-subject request")
+    consent_version: str = Field("2026-01", description="Version of the consent text shown at registration")
+
+    # Compliance at scale
+    phase_reference_date: str = Field(
+        "2018-04-24", description="Reference date of update phases (phase 1 = tenure under 5 years)"
+    )
+    import_workers: int = Field(2, description="Worker processes used by `subreg import`")
+
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
         if not self.database_url:

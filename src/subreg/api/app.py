@@ -100,11 +100,24 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
         return response
 
     install_error_handlers(app)
-    for router in (health.router, checks.router, id_documents.router):
+    from subreg.api.routers import audit, auth, dsr, reports, subscriptions
+
+    for router in (
+        health.router,
+        auth.router,
+        checks.router,
+        id_documents.router,
+        subscriptions.router,
+        reports.router,
+        audit.router,
+        dsr.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
 
+    from subreg.web import auth_pages, pos_pages
     from subreg.web.routes import router as web_router
 
-    app.include_router(web_router)
+    for router in (web_router, auth_pages.router, pos_pages.router):
+        app.include_router(router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

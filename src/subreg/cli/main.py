@@ -332,6 +332,17 @@ def _read_image(path: Path) -> bytes:
         raise typer.Exit(EXIT_UNREADABLE) from None
 
 
+def _register_modules() -> None:
+    # Each area keeps its commands in its own module (cli/<area>.py) and adds them here.
+    from subreg.cli import audit, bulk, dsr, keys, staff
+
+    for module in (staff, audit, keys, dsr, bulk):
+        module.register(app)
+
+
+_register_modules()
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -1,0 +1,7 @@
+"""API routes: Data-subject requests."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["dsr"])
