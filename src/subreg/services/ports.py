@@ -12,6 +12,11 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from subreg.services.ports_audit import AuditRepository
+from subreg.services.ports_auth import AuthRepository
+from subreg.services.ports_pos import CounterRepository
+from subreg.services.ports_privacy import PrivacyRepository
+
 __all__ = [
     "BlobStore",
     "DocumentRepository",
@@ -299,6 +304,10 @@ class UnitOfWork(Protocol):
     history: HistoryRepository
     points_of_sale: PointOfSaleRepository
     staff: StaffRepository
+    auth: AuthRepository
+    audit: AuditRepository
+    privacy: PrivacyRepository
+    counter: CounterRepository
 
     def __enter__(self) -> Self: ...
 

@@ -7,6 +7,10 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from subreg.adapters.db.audit_repo import SqlAuditRepository
+from subreg.adapters.db.auth_repo import SqlAuthRepository
+from subreg.adapters.db.pos_repo import SqlCounterRepository
+from subreg.adapters.db.privacy_repo import SqlPrivacyRepository
 from subreg.adapters.db.repositories import (
     SqlDocumentRepository,
     SqlHistoryRepository,
@@ -45,6 +49,10 @@ class SqlUnitOfWork:
         self.history = SqlHistoryRepository(c)
         self.points_of_sale = SqlPointOfSaleRepository(c)
         self.staff = SqlStaffRepository(c)
+        self.auth = SqlAuthRepository(c)
+        self.audit = SqlAuditRepository(c)
+        self.privacy = SqlPrivacyRepository(c)
+        self.counter = SqlCounterRepository(c)
         return self
 
     def __exit__(
