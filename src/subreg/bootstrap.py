@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from subreg.config import Settings
@@ -26,12 +26,14 @@ class Container:
     vault: Vault
     blobs: BlobStore
     rule_set: RuleSet
+    # HMAC key of the audit chain (derived in the vault, never stored; kept out of repr).
+    audit_key: bytes | None = field(default=None, repr=False)
 
     def uow(self) -> SqlUnitOfWork:
         """A new unit of work (`with container.uow() as uow: ...; uow.commit()`)."""
         from subreg.adapters.db.uow import SqlUnitOfWork
 
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, audit_key=self.audit_key)
 
     def ping(self) -> bool:
         """Whether the database answers a trivial query (for health checks; never raises)."""
@@ -98,4 +100,5 @@ def bootstrap(settings: Settings) -> Container:
         vault=vault,
         blobs=LocalBlobStore(settings.blob_dir),
         rule_set=get_rule_set(settings.rule_set),
+        audit_key=vault.audit_key,
     )

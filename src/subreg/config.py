@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     )
     dsr_deadline_days: int = Field(30, description="Days to answer a data-subject request")
     consent_version: str = Field("2026-01", description="Version of the consent text shown at registration")
+    opening_hours: str = Field(
+        "07:30-21:30", description="Points of sale's usual opening hours (HH:MM-HH:MM, local) for anomaly signals"
+    )
+    local_timezone: str = Field("Asia/Ho_Chi_Minh", description="Time zone of the points of sale")
 
     # Compliance at scale
     phase_reference_date: str = Field(

@@ -7,15 +7,19 @@ No personal data: messages are built from codes and field paths only.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from subreg.api.deps import lang as lang_of
 from subreg.api.responses import JSON
 from subreg.domain.errors import (
+    AuthenticationError,
     ConflictError,
+    ErasedError,
     ExternalServiceError,
     FieldError,
     InputError,
@@ -30,11 +34,13 @@ from subreg.logging import get_logger
 __all__ = ["error_body", "install_error_handlers"]
 
 _STATUS: list[tuple[type[SubregError], int]] = [
+    (ErasedError, 410),
     (InputError, 422),
     (NotFoundError, 404),
     (RuleViolationError, 409),
     (ConflictError, 409),
     (PermissionDeniedError, 403),
+    (AuthenticationError, 401),
     (ExternalServiceError, 503),
 ]
 
@@ -48,6 +54,16 @@ _TOP_MESSAGES = {
     "internal_error": ("Lỗi hệ thống", "Internal error"),
     "payload_too_large": ("Dữ liệu gửi lên quá lớn", "Payload too large"),
     "http_error": ("Yêu cầu không hợp lệ", "Bad request"),
+    "unauthenticated": ("Cần đăng nhập", "Sign-in required"),
+    "invalid_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password"),
+    "account_locked": ("Tài khoản tạm khoá", "Account temporarily locked"),
+    "totp_required": ("Cần mã xác thực một lần", "One-time code required"),
+    "csrf_failed": ("Mã chống giả mạo (CSRF) không hợp lệ", "Invalid CSRF token"),
+    "erased": ("Dữ liệu đã bị xoá vĩnh viễn", "Data permanently erased"),
+    "update_required": ("Cần cập nhật thông tin thuê bao trước", "The subscriber information must be updated first"),
+    "subscription_terminated": ("Thuê bao đã bị chấm dứt", "The subscription is terminated"),
+    "registration_incomplete": ("Chưa đủ điều kiện kích hoạt", "Activation refused: information incomplete"),
+    "duplicate_msisdn": ("Số thuê bao đã tồn tại", "The number already belongs to a subscription"),
 }
 
 # pydantic error types -> our codes
@@ -97,12 +113,22 @@ def install_error_handlers(app: FastAPI) -> None:
     log = get_logger("subreg.api")
 
     @app.exception_handler(SubregError)
-    async def _subreg(request: Request, exc: SubregError) -> JSON:
+    async def _subreg(request: Request, exc: SubregError) -> Response:
+        if type(exc) is AuthenticationError and not request.url.path.startswith("/api/"):
+            # A web page reached without a session: send the browser to the sign-in form. Only the
+            # path is carried over (a query string could one day hold something personal).
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        web_redirect = getattr(exc, "web_redirect", None)
+        if web_redirect and request.method == "GET" and not request.url.path.startswith("/api/"):
+            # The gate holds this session to its own account (password change, TOTP set-up): show the page.
+            return RedirectResponse(web_redirect, status_code=303)
         errors = getattr(exc, "errors", None)
         body = error_body(exc.code, lang_of(request), errors)
         if isinstance(exc, RuleViolationError):
             body["error"]["missing"] = list(exc.missing)
-        return JSON(body, status_code=_status_of(exc))
+        status = _status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSON(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSON:

@@ -1,9 +1,171 @@
-"""CLI: Staff accounts."""
+"""CLI: staff accounts (`subreg staff add|list|disable|reset-password`).
+
+Passwords are generated, printed once and never stored in clear; the account must change it at first
+sign-in. Whoever runs these commands holds the server's keys and database, so no sign-in is asked.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
 import typer
+
+__all__ = ["register", "staff_app"]
+
+staff_app = typer.Typer(
+    help=(
+        "Staff accounts: add, list, disable, reset a password.\n\n"
+        "Example: subreg staff add lan.nguyen --role store_staff --pos HN-HK-01"
+    ),
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _container() -> Iterator[Any]:
+    from subreg.bootstrap import bootstrap, init_storage
+    from subreg.cli.main import _settings
+
+    settings = _settings()
+    init_storage(settings)
+    container = bootstrap(settings)
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def _handled(fn: Any) -> Any:
+    from subreg.cli.main import _handle_errors
+
+    return _handle_errors(fn)
+
+
+@staff_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="Login name (no spaces, at most 64 characters)")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="store_staff | agent | authorized_point | compliance_officer | auditor | dpo | admin",
+        ),
+    ],
+    pos: Annotated[str | None, typer.Option("--pos", help="Point of sale code (required for counter roles)")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Display name (default: the username)")] = None,
+) -> None:
+    """Create a staff account and print its generated password once.
+
+    Example: subreg staff add lan.nguyen --role store_staff --pos HN-HK-01 --name "Nguyễn Thị Lan"
+    """
+
+    @_handled
+    def run() -> None:
+        from subreg.cli.main import out
+        from subreg.services.auth import create_staff
+
+        with _container() as container, container.uow() as uow:
+            password = create_staff(uow, username, name or username, role, pos)
+        out.print(f"[green]Created[/green] {username} ({role})")
+        out.print(f"Password (shown once, must be changed at first sign-in): [bold]{password}[/bold]")
+
+    run()
+
+
+@staff_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table")] = False,
+) -> None:
+    """List staff accounts (never passwords or secrets).
+
+    Example: subreg staff list --json
+    """
+
+    @_handled
+    def run() -> None:
+        import dataclasses
+
+        import orjson
+        from rich.table import Table
+
+        from subreg.cli.main import out
+        from subreg.services.auth import list_staff
+
+        with _container() as container, container.uow() as uow:
+            accounts = list_staff(uow)
+        if as_json:
+            for a in accounts:
+                typer.echo(orjson.dumps(dataclasses.asdict(a)).decode("utf-8"))
+            return
+        table = Table(title="Staff")
+        for col in ("username", "name", "role", "pos", "state", "totp", "last login"):
+            table.add_column(col)
+        for a in accounts:
+            state = (
+                "disabled"
+                if not a.active
+                else "locked"
+                if a.locked
+                else "must change"
+                if a.must_change_password
+                else "ok"
+            )
+            table.add_row(
+                a.username,
+                a.display_name,
+                a.role,
+                a.pos_code or "-",
+                state,
+                "yes" if a.totp_enrolled else "no",
+                a.last_login_at.strftime("%Y-%m-%d %H:%M") if a.last_login_at else "-",
+            )
+        out.print(table)
+
+    run()
+
+
+@staff_app.command("disable")
+def disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Disable an account and end its sessions (the account and its history are kept).
+
+    Example: subreg staff disable lan.nguyen
+    """
+
+    @_handled
+    def run() -> None:
+        from subreg.cli.main import out
+        from subreg.services.auth import disable_staff
+
+        with _container() as container, container.uow() as uow:
+            disable_staff(uow, username)
+        out.print(f"[yellow]Disabled[/yellow] {username}")
+
+    run()
+
+
+@staff_app.command("reset-password")
+def reset_password(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Give an account a new generated password (printed once); it must be changed at next sign-in.
+
+    Also unlocks the account, removes its TOTP second factor (to be set up again) and ends its sessions.
+
+    Example: subreg staff reset-password lan.nguyen
+    """
+
+    @_handled
+    def run() -> None:
+        from subreg.cli.main import out
+        from subreg.services.auth import admin_reset_password
+
+        with _container() as container, container.uow() as uow:
+            password = admin_reset_password(uow, username)
+        out.print(f"New password for {username} (shown once): [bold]{password}[/bold]")
+
+    run()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `subreg` app."""
+    app.add_typer(staff_app, name="staff")

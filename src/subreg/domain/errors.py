@@ -7,8 +7,14 @@ SubregError
 ├── ConflictError
 │   └── DuplicateMsisdnError
 ├── RuleViolationError          a Decree 49 rule refuses the operation
+├── AuthenticationError        not signed in / sign-in refused (HTTP 401)
+│   ├── InvalidCredentialsError  unknown user, wrong password or disabled: one answer for all
+│   ├── AccountLockedError
+│   └── TotpRequiredError
 ├── PermissionDeniedError
+│   └── CsrfError               a cookie-authenticated change without its CSRF token
 ├── CryptoError                 a key is missing, wrong or shredded
+│   └── ErasedError             the holder was crypto-shredded (lawful erasure): nothing to read
 └── ExternalServiceError        a peer failed (retryable or not)
 
 Messages never contain personal data: only field paths and codes.
@@ -19,17 +25,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AccountLockedError",
+    "AuthenticationError",
     "ConflictError",
     "CryptoError",
+    "CsrfError",
     "DuplicateMsisdnError",
+    "ErasedError",
     "ExternalServiceError",
     "FieldError",
     "FieldValueError",
     "InputError",
+    "InvalidCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RuleViolationError",
     "SubregError",
+    "TotpRequiredError",
 ]
 
 
@@ -96,8 +108,44 @@ class PermissionDeniedError(SubregError):
     code = "permission_denied"
 
 
+class CsrfError(PermissionDeniedError):
+    """A cookie-authenticated unsafe request did not carry the session's CSRF token."""
+
+    code = "csrf_failed"
+
+
+class AuthenticationError(SubregError):
+    """The caller is not signed in (or the session expired, was revoked, or the account disabled)."""
+
+    code = "unauthenticated"
+
+
+class InvalidCredentialsError(AuthenticationError):
+    """Sign-in refused. Deliberately the same for an unknown user, a wrong password or a disabled account."""
+
+    code = "invalid_credentials"
+
+
+class AccountLockedError(AuthenticationError):
+    """Too many failed sign-ins in a row: the account is locked for a while."""
+
+    code = "account_locked"
+
+
+class TotpRequiredError(AuthenticationError):
+    """The password was right; the account also needs a one-time code from its authenticator app."""
+
+    code = "totp_required"
+
+
 class CryptoError(SubregError):
     code = "crypto_error"
+
+
+class ErasedError(CryptoError):
+    """The holder's data key was erased (crypto-shredding): their personal data and images are gone."""
+
+    code = "erased"
 
 
 class ExternalServiceError(SubregError):

@@ -88,8 +88,136 @@ CODES: dict[str, tuple[str, str]] = {
     "permission_denied": ("Không có quyền thực hiện thao tác này", "You are not allowed to do this"),
     "rule_violation": ("Vi phạm quy định: {field}", "Rule violated: {field}"),
     "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
+    "erased": (
+        "Dữ liệu cá nhân của chủ thuê bao này đã bị xoá vĩnh viễn (xoá khoá mã hoá)",
+        "This holder's personal data was permanently erased (its encryption key was destroyed)",
+    ),
+    "personal_data_key": (
+        "Nhật ký kiểm toán không được chứa dữ liệu cá nhân: {field}",
+        "The audit log must not hold personal data: {field}",
+    ),
+    "not_json_safe": ("Giá trị không ghi được vào nhật ký: {field}", "Value cannot be written to the log: {field}"),
+    "dsr_not_open": (
+        "Yêu cầu của chủ thể dữ liệu đã đóng hoặc không đúng loại: {field}",
+        "The data-subject request is closed or of another kind: {field}",
+    ),
+    "holder_not_found": (
+        "Không tìm thấy chủ thể dữ liệu với thông tin đã cho: {field}",
+        "No data subject found for what was given: {field}",
+    ),
     "external_service_error": ("Dịch vụ bên ngoài không phản hồi", "An external service did not answer"),
     "error": ("Lỗi: {field}", "Error: {field}"),
+    # Staff sign-in and sessions (services/auth.py, api/deps.py)
+    "unauthenticated": ("Cần đăng nhập", "Sign-in required"),
+    "invalid_credentials": (
+        "Tên đăng nhập hoặc mật khẩu không đúng",
+        "Wrong username or password",
+    ),
+    "account_locked": (
+        "Tài khoản tạm khoá do đăng nhập sai nhiều lần; thử lại sau",
+        "Account temporarily locked after repeated failed sign-ins; try again later",
+    ),
+    "totp_required": (
+        "Cần mã xác thực một lần (TOTP) từ ứng dụng xác thực",
+        "A one-time code (TOTP) from the authenticator app is required",
+    ),
+    "csrf_failed": (
+        "Phiên làm việc không hợp lệ (CSRF); tải lại trang và thử lại",
+        "Invalid form token (CSRF); reload the page and try again",
+    ),
+    "not_permitted": (
+        "Vai trò của bạn không có quyền: {field}",
+        "Your role does not hold the permission: {field}",
+    ),
+    "password_change_required": (
+        "Cần đổi mật khẩu trước khi tiếp tục",
+        "You must change your password before continuing",
+    ),
+    "totp_enrollment_required": (
+        "Cần đăng ký xác thực hai lớp (TOTP) trước khi tiếp tục",
+        "You must set up two-factor authentication (TOTP) before continuing",
+    ),
+    "password_too_short": (
+        "Mật khẩu quá ngắn (tối thiểu 10 ký tự): {field}",
+        "Password is too short (at least 10 characters): {field}",
+    ),
+    "password_same_as_username": (
+        "Mật khẩu không được trùng tên đăng nhập: {field}",
+        "Password must not equal the username: {field}",
+    ),
+    "password_unchanged": (
+        "Mật khẩu mới phải khác mật khẩu cũ: {field}",
+        "The new password must differ from the old one: {field}",
+    ),
+    "wrong_password": ("Mật khẩu hiện tại không đúng: {field}", "Current password is wrong: {field}"),
+    "invalid_totp": ("Mã xác thực không đúng hoặc đã hết hạn: {field}", "Wrong or expired one-time code: {field}"),
+    "totp_not_enrolled": (
+        "Chưa bắt đầu đăng ký xác thực hai lớp: {field}",
+        "Two-factor enrollment has not been started: {field}",
+    ),
+    "duplicate_username": ("Tên đăng nhập đã tồn tại: {field}", "Username already exists: {field}"),
+    "unknown_point_of_sale": ("Không có điểm giao dịch này: {field}", "No such point of sale: {field}"),
+    "pos_kind_mismatch": (
+        "Loại điểm giao dịch không phù hợp với vai trò: {field}",
+        "The point of sale is of the wrong kind for this role: {field}",
+    ),
+    "pos_not_allowed": (
+        "Vai trò này không gắn với điểm giao dịch: {field}",
+        "This role is not attached to a point of sale: {field}",
+    ),
+    "unknown_staff": ("Không có tài khoản nhân viên này: {field}", "No such staff account: {field}"),
+    # Point of sale (services.pos, domain.gate, domain.image_rules)
+    "update_required": (
+        "Thông tin thuê bao chưa đầy đủ, cần cập nhật trước: {field}",
+        "The subscriber information is incomplete and must be updated first: {field}",
+    ),
+    "subscription_terminated": ("Thuê bao đã bị chấm dứt: {field}", "The subscription is terminated: {field}"),
+    "unknown_transaction": ("Loại giao dịch không tồn tại: {field}", "Unknown kind of transaction: {field}"),
+    "registration_incomplete": (
+        "Chưa đủ thông tin theo Nghị định 49 để kích hoạt: {field}",
+        "Not everything Decree 49 requires is present for activation: {field}",
+    ),
+    "consent_required": (
+        "Khách hàng chưa đồng ý xử lý dữ liệu cá nhân: {field}",
+        "The customer has not consented to the processing of personal data: {field}",
+    ),
+    "presence_not_proven": (
+        "Số giấy tờ không khớp với chủ thuê bao: {field}",
+        "The ID number does not match the subscription's holder: {field}",
+    ),
+    "out_of_scope": (
+        "Thuê bao không do điểm giao dịch này đăng ký hoặc đang phục vụ: {field}",
+        "This point of sale neither registered nor is serving this subscription: {field}",
+    ),
+    "scope_required": ("Cần xác định thuê bao đang phục vụ: {field}", "A served subscription is required: {field}"),
+    "purpose_required": ("Cần khai báo mục đích truy cập: {field}", "A purpose must be declared: {field}"),
+    "purpose_not_allowed": (
+        "Mục đích này không được phép với vai trò của bạn: {field}",
+        "This purpose is not allowed for your role: {field}",
+    ),
+    "no_point_of_sale": (
+        "Tài khoản chưa gắn với điểm giao dịch: {field}",
+        "The account is not attached to a point of sale: {field}",
+    ),
+    "image_not_supported": (
+        "Chỉ nhận ảnh JPEG, PNG hoặc WebP: {field}",
+        "Only JPEG, PNG or WebP images are accepted: {field}",
+    ),
+    "image_too_small": ("Ảnh có độ phân giải quá thấp: {field}", "The image resolution is too low: {field}"),
+    "image_blurry": ("Ảnh bị mờ, vui lòng chụp lại: {field}", "The image is blurry, please retake it: {field}"),
+    "no_face": ("Không thấy khuôn mặt trong ảnh chân dung: {field}", "No face found in the portrait: {field}"),
+    "several_faces": (
+        "Ảnh chân dung chỉ được có một khuôn mặt: {field}",
+        "The portrait must show exactly one face: {field}",
+    ),
+    "id_unreadable": (
+        "Không đọc được mã QR hoặc MRZ trên ảnh giấy tờ: {field}",
+        "Neither the QR code nor the MRZ could be read from the card photo: {field}",
+    ),
+    "id_card_mismatch": (
+        "Giấy tờ trong ảnh không phải của chủ thuê bao: {field}",
+        "The card in the photo belongs to someone else: {field}",
+    ),
 }
 
 _FIELD_LABELS_VI = {

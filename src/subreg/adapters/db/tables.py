@@ -54,6 +54,7 @@ __all__ = [
     "documents",
     "dsr_requests",
     "holders",
+    "import_runs",
     "key_encryption_keys",
     "login_attempts",
     "metadata",
@@ -175,6 +176,18 @@ subscriptions = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Added by 0003_compliance (bulk import, evaluation at scale; none of them is personal data):
+    # state 0 complete | 1 incomplete | 2 contract needed | 3 invalid; phase 1 | 2 (NULL: no activation
+    # date); missing_mask: bit i = services.evaluation.MISSING_ITEMS[i]; source_hash: keyed hash of the
+    # normalized record (re-import detects "unchanged"); document_refs: JSON {kind: reference}.
+    Column("state", SmallInteger, nullable=True),
+    Column("phase", SmallInteger, nullable=True),
+    Column("missing_mask", BigInteger, nullable=True),
+    Column("has_contract", Boolean, nullable=True),
+    Column("contract_needed", Boolean, nullable=True),
+    Column("province_code", String(3), nullable=True),
+    Column("source_hash", LargeBinary(16), nullable=True),
+    Column("document_refs", Text, nullable=True),
     Index(None, "holder_id"),
 )
 
@@ -339,6 +352,28 @@ serving_visits = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index(None, "msisdn", "point_of_sale_id"),
+)
+
+# --- 0003_compliance: resumable bulk imports -----------------------------------------------------------
+
+# One row per import of one file. A batch's rows and this row's progress commit in ONE transaction, so
+# after a kill the same command resumes at `next_offset` (bytes) / `next_line` and the reject file is cut
+# back to `reject_bytes`. `counts` is JSON {imported, updated, unchanged, rejected, incomplete}.
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of size, head, tail, format, mapping
+    Column("source", String(255), nullable=False),  # the file's base name
+    Column("format", String(16), nullable=False),
+    Column("status", String(16), nullable=False, server_default="running"),  # running | done
+    Column("next_offset", BigInteger, nullable=False, server_default="0"),
+    Column("next_line", BigInteger, nullable=False, server_default="0"),
+    Column("reject_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("counts", Text, nullable=False, server_default="{}"),
+    _created_at(),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Index(None, "fingerprint", "status"),
 )
 
 # Orders for the HLR/HSS (lock, unlock, terminate); the enforcement work carries them out.

@@ -26,8 +26,9 @@ __all__ = ["SqlUnitOfWork"]
 class SqlUnitOfWork:
     """`with uow: ...; uow.commit()` — leaving the block without commit rolls back (cosmicpython)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, audit_key: bytes | None = None) -> None:
         self._engine = engine
+        self._audit_key = audit_key  # HMAC key of the audit chain (kept out of the database)
         self._connection: Connection | None = None
 
     @property
@@ -50,7 +51,7 @@ class SqlUnitOfWork:
         self.points_of_sale = SqlPointOfSaleRepository(c)
         self.staff = SqlStaffRepository(c)
         self.auth = SqlAuthRepository(c)
-        self.audit = SqlAuditRepository(c)
+        self.audit = SqlAuditRepository(c, self._audit_key)
         self.privacy = SqlPrivacyRepository(c)
         self.counter = SqlCounterRepository(c)
         return self
