@@ -32,21 +32,30 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Engine, insert, select
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from subreg.adapters.db.tables import key_encryption_keys
-from subreg.domain.errors import CryptoError
+from subreg.domain.errors import CryptoError, ErasedError
 
 __all__ = [
     "BLIND_INDEX_BYTES",
     "AesGcmVault",
+    "FileKeyRing",
+    "encode_master_key",
     "ensure_keys",
     "ensure_master_key",
+    "generate_master_key",
+    "kek_rows",
     "load_master_key",
     "master_key_id",
+    "rewrap_keks",
+    "write_key_file",
 ]
 
 KEY_BYTES = 32
@@ -111,6 +120,10 @@ def ensure_master_key(*, env: str, master_key: str | None, master_key_file: Path
         fh.write(base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii") + "\n")
 
 
+def _hkdf(key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(key)
+
+
 def _kek_aad(purpose: str) -> bytes:
     return b"kek:" + purpose.encode("ascii")
 
@@ -152,6 +165,11 @@ class AesGcmVault:
         self._active = self._keks[active_kek_id]
         self._dek_aad = {kid: b"dek:%d" % kid for kid in self._keks}
         self._blind_key = blind_key
+        # Derived from the blind-index key, not from the master key itself: the blind-index key never
+        # changes (every stored index depends on it) while the master key rotates, and the audit
+        # chain must verify across rotations. Like the blind-index key, it exists only in memory,
+        # unwrapped by the master key: write access to the database does not yield it.
+        self._audit_key = _hkdf(blind_key, b"subreg audit chain v1")
 
     @classmethod
     def load(cls, source: Engine | Connection, master_key: bytes) -> AesGcmVault:
@@ -199,9 +217,12 @@ class AesGcmVault:
         return dek, kek.id, _encrypt(kek.aead, dek, self._dek_aad[kek.id])
 
     def unwrap(self, kek_id: int, wrapped_dek: bytes | None) -> bytes:
-        """The DEK inside `wrapped_dek`; CryptoError when shredded (None), unknown KEK or tampered."""
+        """The DEK inside `wrapped_dek`; ErasedError when shredded (None), CryptoError for an unknown
+        KEK or tampering."""
+        if not wrapped_dek:
+            raise ErasedError("data key erased")
         kek = self._keks.get(kek_id)
-        if kek is None or not wrapped_dek:
+        if kek is None:
             raise CryptoError("data key unavailable")
         return _decrypt(kek.aead, bytes(wrapped_dek), self._dek_aad[kek_id])
 
@@ -213,6 +234,180 @@ class AesGcmVault:
         """Decrypt what `seal` produced with the same `dek` and `aad`; CryptoError otherwise."""
         return _decrypt(AESGCM(dek), bytes(ciphertext), aad)
 
+    @property
+    def audit_key(self) -> bytes:
+        """HMAC key of the audit log's hash chain (HKDF of the blind-index key, stable across rotation)."""
+        return self._audit_key
+
     def blind(self, id_number: str) -> bytes:
         """Keyed blind index (HMAC-SHA256, first 16 bytes) of an already normalized ID number."""
         return hmac.digest(self._blind_key, id_number.encode("utf-8"), "sha256")[:BLIND_INDEX_BYTES]
+
+
+# --- master key rotation ---------------------------------------------------------------------------
+
+
+def generate_master_key() -> bytes:
+    """32 fresh random bytes."""
+    return os.urandom(KEY_BYTES)
+
+
+def encode_master_key(key: bytes) -> str:
+    """The key file's text form (base64 and a newline)."""
+    return base64.b64encode(key).decode("ascii") + "\n"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a key file atomically: a 0600 temp file beside it, fsync, rename over, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(encode_master_key(key))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def rewrap_keks(connection: Connection, old_master: bytes, new_master: bytes) -> int:
+    """Re-wrap every KEK row from `old_master` to `new_master` in the caller's transaction; how many.
+
+    Holder rows are not touched: their DEKs are wrapped by the KEKs, whose values do not change.
+    CryptoError (nothing written) when a row is not wrapped by `old_master`.
+    """
+    old_fp, new_fp = master_key_id(old_master), master_key_id(new_master)
+    if old_fp == new_fp:
+        raise CryptoError("the new master key is the current one")
+    old, new = AESGCM(old_master), AESGCM(new_master)
+    rows = connection.execute(
+        select(key_encryption_keys.c.id, key_encryption_keys.c.wrapped_key,
+               key_encryption_keys.c.master_key_id, key_encryption_keys.c.purpose)
+        .order_by(key_encryption_keys.c.id)
+        .with_for_update()
+    ).all()  # fmt: skip
+    for row in rows:
+        if row.master_key_id != old_fp:
+            raise CryptoError("master key does not match the stored keys")
+        aad = _kek_aad(row.purpose)
+        key = _decrypt(old, bytes(row.wrapped_key), aad)
+        connection.execute(
+            update(key_encryption_keys)
+            .where(key_encryption_keys.c.id == row.id)
+            .values(wrapped_key=_encrypt(new, key, aad), master_key_id=new_fp)
+        )
+    return len(rows)
+
+
+def kek_rows(connection: Connection) -> list[dict[str, object]]:
+    """The KEK rows without key material: id, purpose, active, master key fingerprint, creation time,
+    and how many holders' DEKs each wraps (`holders`) of which erased (`shredded`)."""
+    rows = connection.execute(
+        select(key_encryption_keys.c.id, key_encryption_keys.c.purpose, key_encryption_keys.c.active,
+               key_encryption_keys.c.master_key_id, key_encryption_keys.c.created_at)
+        .order_by(key_encryption_keys.c.id)
+    ).all()  # fmt: skip
+    from subreg.adapters.db.tables import holders
+
+    wrapped = func.count(holders.c.wrapped_dek)
+    counts = {
+        r.kek_id: (int(r.total), int(r.readable))
+        for r in connection.execute(
+            select(holders.c.kek_id, func.count().label("total"), wrapped.label("readable")).group_by(holders.c.kek_id)
+        )
+    }
+    out = []
+    for r in rows:
+        total, readable = counts.get(r.id, (0, 0))
+        out.append({**r._mapping, "holders": total, "shredded": total - readable})
+    return out
+
+
+class FileKeyRing:
+    """The master key as the deployment holds it: a file (or SUBREG_MASTER_KEY), and its rotation.
+
+    Rotation order, so that no crash leaves data without a key that opens it:
+    1. the new key is written to `<key file>.new` (fsynced) BEFORE the database changes;
+    2. the KEK rows are re-wrapped and committed in one transaction (the caller's);
+    3. `install`: the old file moves to `master.key.old-<timestamp>`, `.new` is renamed over the
+       key file; the old copy is deleted unless kept. A crash between 2 and 3 leaves `.new`: it
+       is the key the database needs (`subreg keys status` says so).
+    """
+
+    def __init__(self, master_key: bytes, key_file: Path | None, *, from_env: bool) -> None:
+        self._current = master_key
+        self._file = key_file
+        self._from_env = from_env
+
+    @property
+    def current(self) -> bytes:
+        """The key in use."""
+        return self._current
+
+    @property
+    def from_env(self) -> bool:
+        """Whether the key comes from the environment (rotation cannot rewrite it)."""
+        return self._from_env
+
+    @property
+    def staged_path(self) -> Path | None:
+        """Where a new key waits while the database is re-wrapped."""
+        return None if self._file is None else self._file.with_name(self._file.name + ".new")
+
+    def fingerprint(self, key: bytes | None = None) -> str:
+        """The public fingerprint of a key (the current one by default)."""
+        return master_key_id(self._current if key is None else key)
+
+    def read_key_file(self, path: Path) -> bytes:
+        """A key from a base64 key file (CryptoError when malformed)."""
+        return load_master_key(master_key=None, master_key_file=path)
+
+    def stage(self, new_key: bytes) -> None:
+        """Write the new key beside the current file before the database changes."""
+        if self._from_env or self.staged_path is None:
+            return
+        write_key_file(self.staged_path, new_key)
+
+    def rewrap(self, uow: Any, new_key: bytes) -> int:
+        """Re-wrap the KEK rows under `new_key` in the unit of work's transaction (`SqlUnitOfWork`)."""
+        return rewrap_keks(uow.connection, self._current, new_key)
+
+    def install(self, new_key: bytes, *, keep_old: bool, stamp: str) -> Path | None:
+        """Make the staged key the key file; the kept old file's path, if any."""
+        if self._from_env or self._file is None or self.staged_path is None:
+            self._current = new_key
+            return None
+        old_copy = self._file.with_name(f"{self._file.name}.old-{stamp}")
+        if self._file.exists():
+            os.replace(self._file, old_copy)
+        os.replace(self.staged_path, self._file)
+        _fsync_dir(self._file.parent)
+        self._current = new_key
+        if keep_old:
+            return old_copy
+        # Overwrite before unlinking: a plain unlink leaves the bytes on many file systems.
+        with old_copy.open("r+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(0)
+            fh.write(os.urandom(size))
+            fh.flush()
+            os.fsync(fh.fileno())
+        old_copy.unlink()
+        return None
+
+    def discard_staged(self) -> None:
+        """Remove a staged key after a failed re-wrap (the database still uses the current key)."""
+        if self.staged_path is not None and not self._from_env:
+            self.staged_path.unlink(missing_ok=True)
