@@ -1,9 +1,258 @@
-"""CLI: Import, evaluation and statistics."""
+"""CLI: bulk import of an operator's subscriber base, compliance evaluation and statistics."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+err = Console(stderr=True)
+out = Console()
+
+
+class _RowsPerSecond(ProgressColumn):
+    """Rows done and rows per second (the task's `rows` field)."""
+
+    def render(self, task: Task) -> Text:
+        rows = int(task.fields.get("rows", 0))
+        elapsed = task.elapsed or 0.0
+        rate = rows / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rows:,} rows  {rate:,.0f} rows/s")
+
+
+def _date(value: str | None, option: str) -> Any:
+    from subreg.cli.main import _parse_date
+
+    return _parse_date(value, option)
+
+
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="Export files (CSV, JSON lines, Parquet)", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="auto, csv, jsonl or parquet")] = "auto",
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML column mapping (operator columns, date formats)")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="auto, utf-8, utf-8-sig or cp1258 (Windows-1258)")] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing")] = False,
+    reject_file: Annotated[
+        Path | None, typer.Option("--reject-file", help="Rejected rows CSV (default: FILE.rejects.csv)")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: settings)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction")] = 5000,
+    as_of: Annotated[str | None, typer.Option(help="Check date YYYY-MM-DD (default: today in Vietnam)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Import an operator's subscriber base: normalize, validate, encrypt, upsert by MSISDN.
+
+    Re-importing a file changes nothing; an interrupted import resumes where it stopped when the same
+    command runs again. Rejected rows go to the reject file (line, field, code, message, original).
+
+    Example: subreg import export.csv --mapping mapping.toml --reject-file rejects.csv
+    """
+    from subreg.adapters.db.bulk import open_bulk_session
+    from subreg.adapters.import_sources import fingerprint, open_source
+    from subreg.adapters.records_io import UnreadableInputError
+    from subreg.bootstrap import bootstrap, init_storage
+    from subreg.cli.main import EXIT_UNREADABLE, _settings
+    from subreg.clock import today
+    from subreg.domain.mapping import ColumnMapping, parse_mapping
+    from subreg.services.importer import ImportOptions, run_import, summary_lines
+
+    settings = _settings()
+    mapping_text = ""
+    column_mapping = ColumnMapping()
+    if mapping is not None:
+        try:
+            mapping_text = mapping.read_text(encoding="utf-8")
+        except OSError as exc:
+            err.print(f"[red]Cannot read {mapping}: {exc.strerror}[/red]")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+        column_mapping = parse_mapping(mapping_text)
+    options = ImportOptions(
+        as_of=_date(as_of, "--as-of") or today(),
+        phase_reference=_date(settings.phase_reference_date, "phase_reference_date"),
+        workers=workers or settings.import_workers,
+        batch_size=batch_size,
+        lang=settings.lang,
+        dry_run=dry_run,
+    )
+    init_storage(settings)
+    container = bootstrap(settings)
+    store = open_bulk_session(container.engine)
+    summaries = []
+    try:
+        for path in files:
+            try:
+                source = open_source(path, fmt, encoding, column_mapping)
+            except UnreadableInputError as exc:
+                err.print(f"[red]{path.name}: unreadable input[/red]: {exc}")
+                raise typer.Exit(EXIT_UNREADABLE) from None
+            rejects = reject_file or path.with_name(path.name + ".rejects.csv")
+            fp = fingerprint(path, source.format, source.encoding, mapping_text)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                _RowsPerSecond(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=err,
+                disable=quiet,
+                transient=False,
+            ) as bar:
+                task = bar.add_task(path.name, total=max(source.size, 1), rows=0)
+
+                def progress(offset: int, rows: int, _task: Any = task, _bar: Any = bar) -> None:
+                    _bar.update(_task, completed=offset, rows=rows)
+
+                started = time.perf_counter()
+                summary = run_import(
+                    source,
+                    store=store,
+                    vault=container.vault,
+                    rule_set=container.rule_set,
+                    options=options,
+                    fingerprint=fp,
+                    reject_path=rejects,
+                    progress=progress,
+                )
+                bar.update(task, completed=max(source.size, 1))
+            summaries.append(summary)
+            wall = time.perf_counter() - started
+            if not as_json:
+                resumed = f" (resumed after line {summary.resumed_at_line})" if summary.resumed_at_line else ""
+                err.print(
+                    f"{path.name}{resumed}: {summary.imported:,} imported, {summary.updated:,} updated, "
+                    f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected, "
+                    f"{summary.incomplete:,} incomplete - {wall:.1f} s"
+                    + (f"; rejects in {rejects}" if summary.rejected else "")
+                    + (" [dry run: nothing written]" if dry_run else "")
+                )
+    finally:
+        store.close()
+        container.close()
+    if as_json:
+        out.print_json(
+            orjson.dumps({"files": [s.as_dict() for s in summaries], "total": summary_lines(summaries)}).decode()
+        )
+
+
+def evaluate_command(
+    as_of: Annotated[
+        str | None, typer.Option(help="Reference date of the update phases (default: settings phase_reference_date)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    recheck: Annotated[
+        bool, typer.Option("--recheck", help="After a rule change: decrypt and re-check every record first (slow)")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="With --recheck: worker processes")] = None,
+) -> None:
+    """Recompute every subscription's compliance state, update phase and 4th-subscription rule (set-based).
+
+    Example: subreg evaluate --as-of 2018-04-24
+    """
+    from subreg.adapters.db.bulk import open_bulk_session
+    from subreg.bootstrap import bootstrap
+    from subreg.cli.main import _settings
+    from subreg.clock import today
+    from subreg.services.evaluation import evaluate
+    from subreg.services.evaluation import recheck as recheck_all
+
+    settings = _settings()
+    reference = _date(as_of, "--as-of") or _date(settings.phase_reference_date, "phase_reference_date")
+    container = bootstrap(settings)
+    store = open_bulk_session(container.engine)
+    rechecked: dict[str, int] = {}
+    try:
+        started = time.perf_counter()
+        if recheck:
+            rechecked = recheck_all(
+                store,
+                vault=container.vault,
+                rule_set=container.rule_set,
+                as_of=today(),
+                workers=workers or settings.import_workers,
+            )
+        report = evaluate(store, reference=reference)
+        if rechecked:
+            report.changed["rechecked"] = rechecked["changed"]
+        wall = time.perf_counter() - started
+    finally:
+        store.close()
+        container.close()
+    if as_json:
+        out.print_json(orjson.dumps({**report.as_dict(), "wall_seconds": round(wall, 3)}).decode())
+    else:
+        changed = ", ".join(f"{k} {v:,}" for k, v in report.changed.items())
+        err.print(f"Evaluated at reference {reference.isoformat()} in {wall:.1f} s; rows changed: {changed}")
+
+
+def stats_command(
+    as_of: Annotated[
+        str | None, typer.Option(help="Reference date of the phases (default: as stored by `subreg evaluate`)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+    over_limit: Annotated[
+        bool, typer.Option("--over-limit", help="List ID documents with 4+ subscriptions without contract")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="With --over-limit: at most this many documents")] = 1000,
+) -> None:
+    """Counts by state, missing item, phase, subscriber type, payment type, channel and province.
+
+    Example: subreg stats --as-of 2018-04-24 --json
+    """
+    from subreg.adapters.db.bulk import open_bulk_session
+    from subreg.bootstrap import bootstrap
+    from subreg.cli.main import _settings
+    from subreg.services import stats as service
+
+    settings = _settings()
+    reference = _date(as_of, "--as-of")
+    container = bootstrap(settings)
+    store = open_bulk_session(container.engine)
+    try:
+        if over_limit:
+            docs = service.over_limit(store, limit=limit)
+        else:
+            result = service.compliance_stats(store, as_of=reference)
+    finally:
+        store.close()
+        container.close()
+    if over_limit:
+        if as_json:
+            out.print_json(orjson.dumps({"documents": docs}).decode())
+            return
+        table = Table("document (blind index)", "subscriptions", "without contract", "contract needed")
+        for d in docs:
+            table.add_row(d["document"], str(d["subscriptions"]), str(d["without_contract"]), str(d["contract_needed"]))
+        out.print(table)
+        err.print(f"{len(docs)} ID documents")
+        return
+    if as_json:
+        out.print_json(orjson.dumps(result).decode())
+        return
+    out.print(f"[bold]{result['total']:,} subscriptions[/bold]")
+    for name, counts in result.items():
+        if not name.startswith("by_") or not counts:
+            continue
+        table = Table(name.removeprefix("by_").replace("_", " "), "count", "%")
+        for key, n in list(counts.items())[:40]:
+            table.add_row(key, f"{n:,}", f"{100 * n / max(result['total'], 1):.1f}")
+        out.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `subreg` app."""
+    from subreg.cli.main import _handle_errors
+
+    app.command("import")(_handle_errors(import_command))
+    app.command("evaluate")(_handle_errors(evaluate_command))
+    app.command("stats")(_handle_errors(stats_command))

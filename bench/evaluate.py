@@ -1,0 +1,211 @@
+"""Benchmark of `subreg evaluate` and `subreg stats` on N subscriptions, next to a bare GROUP BY.
+
+Evaluation and statistics read only clear, non-personal columns, so the table is filled directly
+(not through the importer, whose own benchmark is bench/import.py): N subscriptions with a realistic
+mix of types, channels, provinces, activation dates, missing-item masks and ID documents holding 1-7
+subscriptions (blind indexes), holders with a dummy ciphertext. Then, timed, as subprocesses:
+
+- `subreg evaluate --as-of 2018-04-24` twice: the first run applies the 4th-subscription rule to a
+  freshly loaded table (state and phase are filled as the importer writes them), the second finds
+  nothing to change (the usual re-evaluation);
+- `subreg stats --json` and `subreg stats --as-of 2020-01-01 --json` (phase computed in the query);
+- `subreg stats --over-limit --json`;
+- baseline: `SELECT state, count(*) FROM subscriptions GROUP BY state` with the bare driver.
+
+    .venv/bin/python bench/evaluate.py --rows 10000000
+    .venv/bin/python bench/evaluate.py --rows 1000000 --backend postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import make_url  # noqa: E402
+
+from subreg.adapters.db.engine import create_engine_for  # noqa: E402
+from subreg.bootstrap import init_storage  # noqa: E402
+from subreg.config import Settings  # noqa: E402
+from subreg.domain.phase import phase_of  # noqa: E402
+
+SUBREG = str(Path(sys.executable).parent / "subreg")
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CHANNELS = ("store", "agent", "authorized_point", "self_service", "legacy_import")
+PROVINCES = [f"{i:03d}" for i in (1, 2, 4, 8, 10, 31, 33, 38, 40, 48, 75, 79, 92, 96)]
+H_COLS = ("id", "kind", "id_type", "id_blind", "province_code", "aad_ref", "kek_id", "wrapped_dek", "payload")
+S_COLS = (
+    "msisdn", "holder_id", "subscriber_type", "payment_type", "activated_on", "channel", "status", "complete",
+    "missing", "error_codes", "rule_set", "evaluated_on", "version", "missing_mask", "has_contract",
+    "contract_needed", "province_code", "state", "phase",
+)  # fmt: skip
+REFERENCE = date(2018, 4, 24)
+
+
+def rows(n: int, seed: int = 7) -> Any:
+    """(holder row, subscription row) pairs; ID documents hold 1-7 subscriptions."""
+    rng = random.Random(seed)
+    start = date(2003, 1, 1)
+    blind = b""
+    left = 0
+    for i in range(1, n + 1):
+        if left == 0:
+            blind = rng.randbytes(16)
+            left = 1 if rng.random() < 0.8 else rng.randint(2, 7)
+        left -= 1
+        province = rng.choice(PROVINCES) if rng.random() < 0.6 else None
+        r = rng.random()
+        missing_mask = 0 if r < 0.35 else 1 << rng.randrange(48)
+        errors = "holder.date_of_birth:invalid_date" if r > 0.9 else ""
+        holder = (i, "person", "cccd", blind, province, b"a" * 16, 1, b"w" * 61, b"p" * 300)
+        activated = start + timedelta(days=rng.randrange(5500)) if rng.random() < 0.98 else None
+        # state and phase as the importer writes them (reference 2018-04-24); evaluate refines them.
+        state = 3 if errors else (0 if missing_mask == 0 else 1)
+        sub = (
+            84_900_000_000 + i, i, "individual" if rng.random() < 0.97 else "organization",
+            "prepaid" if rng.random() < 0.85 else "postpaid",
+            activated.isoformat() if activated else None,
+            rng.choice(CHANNELS), "active", missing_mask == 0 and not errors,
+            "documents.portrait" if missing_mask else "", errors, "nd49-2017", "2018-03-15", 1, missing_mask,
+            rng.random() < 0.3, False, province, state, phase_of(activated, REFERENCE),
+        )  # fmt: skip
+        yield holder, sub
+
+
+def fill_sqlite(db: Path, n: int) -> float:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    hs = f"INSERT INTO holders ({', '.join(H_COLS)}) VALUES ({', '.join('?' * len(H_COLS))})"  # noqa: S608
+    ss = f"INSERT INTO subscriptions ({', '.join(S_COLS)}) VALUES ({', '.join('?' * len(S_COLS))})"  # noqa: S608
+    started = time.perf_counter()
+    batch_h, batch_s = [], []
+    for h, s in rows(n):
+        batch_h.append(h)
+        batch_s.append(s)
+        if len(batch_h) >= 50_000:
+            conn.execute("BEGIN")
+            conn.executemany(hs, batch_h)
+            conn.executemany(ss, batch_s)
+            conn.execute("COMMIT")
+            batch_h, batch_s = [], []
+    conn.execute("BEGIN")
+    conn.executemany(hs, batch_h)
+    conn.executemany(ss, batch_s)
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def fill_pg(dsn: str, schema: str, n: int) -> float:
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        cur = conn.cursor()
+        with (
+            cur.copy(f"COPY holders ({', '.join(H_COLS)}) FROM STDIN") as ch,
+        ):
+            for h, _s in rows(n):
+                ch.write_row(h)
+        with cur.copy(f"COPY subscriptions ({', '.join(S_COLS)}) FROM STDIN") as cs:
+            for _h, s in rows(n):
+                cs.write_row(s)
+        conn.execute("SELECT setval(pg_get_serial_sequence('holders', 'id'), %s)", [n])
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE holders")
+        conn.execute("VACUUM ANALYZE subscriptions")
+    return time.perf_counter() - started
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    import subprocess
+
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd[1]} failed: {done.stderr.decode()[-2000:]}")
+    return wall, done.stdout.decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="subreg-bench-eval-"))
+    work.mkdir(parents=True, exist_ok=True)
+    var = work / f"var-{args.backend}"
+    admin = None
+    schema = ""
+    if args.backend == "sqlite":
+        db = var / "subreg.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+    else:
+        base = os.environ.get("SUBREG_BENCH_PG_URL", PG_DEFAULT)
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        admin = create_engine_for(base)
+        with admin.begin() as c:
+            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBREG_")}
+    env.update(SUBREG_DATABASE_URL=url, SUBREG_VAR_DIR=str(var), SUBREG_ENV="dev")
+    try:
+        init_storage(Settings(env="dev", var_dir=var, database_url=url))
+        if args.backend == "sqlite":
+            fill = fill_sqlite(var / "subreg.db", args.rows)
+        else:
+            dsn = make_url(base).set(drivername="postgresql").render_as_string(False)
+            fill = fill_pg(dsn, schema, args.rows)
+        print(f"filled {args.rows:,} subscriptions in {fill:.1f} s", flush=True)
+        result: dict[str, Any] = {"backend": args.backend, "rows": args.rows}
+        result["evaluate_first_s"], _ = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
+        result["evaluate_again_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
+        result["evaluate_steps_s"] = orjson.loads(out)["seconds"]
+        result["stats_s"], out = timed([SUBREG, "stats", "--json"], env)
+        assert orjson.loads(out)["total"] == args.rows
+        result["stats_as_of_s"], _ = timed([SUBREG, "stats", "--as-of", "2020-01-01", "--json"], env)
+        result["over_limit_s"], _ = timed([SUBREG, "stats", "--over-limit", "--json"], env)
+        started = time.perf_counter()
+        if args.backend == "sqlite":
+            conn = sqlite3.connect(var / "subreg.db")
+            conn.execute("SELECT state, count(*) FROM subscriptions GROUP BY state").fetchall()
+            conn.close()
+        else:
+            import psycopg
+
+            with psycopg.connect(dsn) as conn:
+                conn.execute(f"SET search_path = {schema}")
+                conn.execute("SELECT state, count(*) FROM subscriptions GROUP BY state").fetchall()
+        result["bare_group_by_s"] = time.perf_counter() - started
+        print(orjson.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}).decode())
+    finally:
+        if admin is not None:
+            with admin.begin() as c:
+                c.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+# ruff: noqa: S608 - table and column names below come from this module and the importer's constants;
+# every value is a bound parameter.
+"""Set-based SQL for bulk import, evaluation and statistics (SQLite and PostgreSQL, raw DBAPI).
+
+Everything here works on whole batches: one `executemany` (SQLite) or one `COPY` (PostgreSQL) per
+table per batch, look-ups of a batch's keys in ONE query (`json_each` on SQLite, `= ANY(array)` on
+PostgreSQL), and evaluation as a handful of UPDATEs over the whole table. There is no per-row round
+trip. The caller owns the transaction: `begin()` ... `commit()`; the import's progress row is written
+inside the same transaction as the batch it describes.
+
+Holder ids are reserved before the insert (rows are encrypted first, the subscription row needs the
+id): `nextval` of the sequence on PostgreSQL; `max(id)` under the write lock (`BEGIN IMMEDIATE`) on
+SQLite, where writers are serialized anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+__all__ = ["BulkSession", "open_bulk_session"]
+
+
+def _placeholders(n: int, pg: bool) -> str:
+    return ", ".join(["%s" if pg else "?"] * n)
+
+
+class BulkSession:
+    """One raw DBAPI connection used by one writer (the importer's main process, or evaluation)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pg = engine.dialect.name == "postgresql"
+        self._proxy = engine.raw_connection()
+        self.conn: Any = self._proxy.driver_connection
+        if not self.pg:
+            self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache for the bulk writer
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        if not self.pg:
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.commit() if self.pg else self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.pg:
+            self.conn.rollback()
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._proxy.close()
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.pg else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self._q(sql), params)
+            return list(cur.fetchall()) if cur.description else []
+        finally:
+            cur.close()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cur = self.conn.cursor()
+        try:
+            cur.executemany(self._q(sql), rows)
+        finally:
+            cur.close()
+
+    # -- import -------------------------------------------------------------------------------
+
+    def _keys_clause(self, keys: Sequence[int]) -> tuple[str, list[Any]]:
+        if self.pg:
+            return "= ANY(%s)", [list(keys)]
+        return "IN (SELECT value FROM json_each(?))", [orjson.dumps(list(keys)).decode()]
+
+    def existing(self, keys: Sequence[int]) -> dict[int, tuple[bytes | None, int]]:
+        """msisdn -> (source_hash, holder_id) of the stored subscriptions among `keys`."""
+        if not keys:
+            return {}
+        clause, params = self._keys_clause(keys)
+        rows = self.execute(f"SELECT msisdn, source_hash, holder_id FROM subscriptions WHERE msisdn {clause}", params)
+        return {int(m): (bytes(h) if h is not None else None, int(hid)) for m, h, hid in rows}
+
+    def old_rows(self, keys: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
+        """Stored subscription `columns` plus the holder's key material and how many share it."""
+        if not keys:
+            return {}
+        clause, params = self._keys_clause(keys)
+        cols = ", ".join(f"s.{c}" for c in columns)
+        rows = self.execute(
+            f"SELECT s.msisdn, {cols}, h.id, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, "
+            "(SELECT count(*) FROM subscriptions o WHERE o.holder_id = h.id) "
+            f"FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.msisdn {clause}",
+            params,
+        )
+        out: dict[int, dict[str, Any]] = {}
+        n = len(columns)
+        for row in rows:
+            values = dict(zip(columns, row[1 : 1 + n], strict=True))
+            hid, kek, wrapped, aad, payload, shared = row[1 + n :]
+            values["_holder"] = (int(hid), kek, None if wrapped is None else bytes(wrapped), bytes(aad), bytes(payload))
+            values["_shared"] = int(shared) > 1
+            out[int(row[0])] = values
+        return out
+
+    def holder_ids(self, n: int) -> list[int]:
+        """`n` fresh holder ids (inside the write transaction)."""
+        if n == 0:
+            return []
+        if self.pg:
+            rows = self.execute(
+                "SELECT nextval(pg_get_serial_sequence('holders', 'id')) FROM generate_series(1, %s)", [n]
+            )
+            return [int(r[0]) for r in rows]
+        top = self.execute("SELECT coalesce(max(id), 0) FROM holders")[0][0]
+        return list(range(int(top) + 1, int(top) + 1 + n))
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows: COPY on PostgreSQL, one executemany on SQLite."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.pg:
+            cur = self.conn.cursor()
+            try:
+                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            finally:
+                cur.close()
+        else:
+            self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({_placeholders(len(columns), False)})", rows)
+
+    def update(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """UPDATE by `key` (the LAST value of each row), all rows in one executemany."""
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.executemany(f"UPDATE {table} SET {sets}, updated_at = CURRENT_TIMESTAMP WHERE {key} = ?", rows)
+
+    def points_of_sale(self) -> dict[str, int]:
+        return {str(code): int(pid) for pid, code in self.execute("SELECT id, code FROM points_of_sale")}
+
+    # -- import runs --------------------------------------------------------------------------
+
+    def find_run(self, fingerprint: str) -> dict[str, Any] | None:
+        rows = self.execute(
+            "SELECT id, next_offset, next_line, reject_bytes, counts FROM import_runs "
+            "WHERE fingerprint = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
+            [fingerprint],
+        )
+        if not rows:
+            return None
+        rid, offset, line, reject, counts = rows[0]
+        return {
+            "id": int(rid),
+            "next_offset": int(offset),
+            "next_line": int(line),
+            "reject_bytes": int(reject),
+            "counts": orjson.loads(counts),
+        }
+
+    def create_run(self, fingerprint: str, source: str, fmt: str) -> int:
+        self.begin()
+        rows = self.execute(
+            "INSERT INTO import_runs (fingerprint, source, format, status, next_offset, next_line, reject_bytes, "
+            "counts) VALUES (?, ?, ?, 'running', 0, 0, 0, '{}') RETURNING id",
+            [fingerprint, source[:255], fmt],
+        )
+        self.commit()
+        return int(rows[0][0])
+
+    def save_run(
+        self, run_id: int, offset: int, line: int, reject_bytes: int, counts: dict[str, int], done: bool
+    ) -> None:
+        """Record progress (inside the batch's transaction)."""
+        self.execute(
+            "UPDATE import_runs SET next_offset = ?, next_line = ?, reject_bytes = ?, counts = ?, status = ?, "
+            "finished_at = CASE WHEN ? THEN CURRENT_TIMESTAMP ELSE NULL END WHERE id = ?",
+            [offset, line, reject_bytes, orjson.dumps(counts).decode(), "done" if done else "running", done, run_id],
+        )
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def evaluate_phase(self, cutoff: date) -> int:
+        """Set `phase` from `activated_on` (1 after `cutoff`, 2 on or before, NULL without); rows changed."""
+        expr = "CASE WHEN activated_on IS NULL THEN NULL WHEN activated_on > ? THEN 1 ELSE 2 END"
+        op = "IS DISTINCT FROM" if self.pg else "IS NOT"
+        cur = self.conn.cursor()
+        try:
+            c = cutoff.isoformat()
+            cur.execute(self._q(f"UPDATE subscriptions SET phase = {expr} WHERE phase {op} ({expr})"), [c, c])
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
+    def _candidates(self, minimum: int) -> None:
+        """`tmp_candidates`: ID documents (blind indexes) that may hold `minimum`+ subscriptions.
+
+        Two index-only scans instead of a join of the whole table: a document with `minimum`+
+        subscriptions has that many holders (imports: one holder per subscription) or a holder with
+        several subscriptions (the registry shares holders).
+        """
+        self.execute("DROP TABLE IF EXISTS tmp_candidates")
+        self.execute(
+            "CREATE TEMPORARY TABLE tmp_candidates AS "
+            "SELECT id_blind FROM holders WHERE id_blind IS NOT NULL "
+            f"GROUP BY id_blind HAVING count(*) >= {int(minimum)} "
+            "UNION SELECT h.id_blind FROM holders h WHERE h.id_blind IS NOT NULL AND h.id IN ("
+            "  SELECT holder_id FROM subscriptions GROUP BY holder_id HAVING count(*) > 1)"
+        )
+
+    def evaluate_contracts(self, from_ordinal: int) -> int:
+        """The 4th-subscription rule, set-based: rank active subscriptions per ID document (blind index)."""
+        self.execute("DROP TABLE IF EXISTS tmp_over_limit")
+        self._candidates(from_ordinal)
+        false = "FALSE" if self.pg else "0"
+        true = "TRUE" if self.pg else "1"
+        self.execute(
+            "CREATE TEMPORARY TABLE tmp_over_limit AS "
+            "SELECT msisdn FROM (SELECT s.msisdn, s.subscriber_type, s.has_contract, ROW_NUMBER() OVER ("
+            "  PARTITION BY h.id_blind ORDER BY s.activated_on, s.msisdn) AS ordinal "
+            "  FROM subscriptions s JOIN holders h ON h.id = s.holder_id "
+            "  WHERE s.status <> 'terminated' AND h.id_blind IN (SELECT id_blind FROM tmp_candidates)) ranked "
+            f"WHERE ordinal >= {int(from_ordinal)} AND subscriber_type = 'individual' "
+            f"AND NOT coalesce(has_contract, {false})"
+        )
+        self.execute("CREATE INDEX tmp_over_limit_msisdn ON tmp_over_limit (msisdn)")
+        changed = 0
+        cur = self.conn.cursor()
+        try:
+            # Only rows whose value changes are written.
+            cur.execute(
+                f"UPDATE subscriptions SET contract_needed = {true} "
+                f"WHERE msisdn IN (SELECT msisdn FROM tmp_over_limit) AND NOT coalesce(contract_needed, {false})"
+            )
+            changed += int(cur.rowcount)
+            cur.execute(
+                f"UPDATE subscriptions SET contract_needed = {false} "
+                f"WHERE (contract_needed IS NULL OR contract_needed = {true}) "
+                "AND msisdn NOT IN (SELECT msisdn FROM tmp_over_limit)"
+            )
+            changed += int(cur.rowcount)
+        finally:
+            cur.close()
+        self.execute("DROP TABLE tmp_over_limit")
+        self.execute("DROP TABLE tmp_candidates")
+        return changed
+
+    def evaluate_state(self) -> int:
+        """state = 3 invalid | 2 contract needed | 1 incomplete | 0 complete, written where it changed."""
+        expr = "CASE WHEN error_codes <> '' THEN 3 WHEN contract_needed THEN 2 WHEN NOT complete THEN 1 ELSE 0 END"
+        op = "IS DISTINCT FROM" if self.pg else "IS NOT"
+        cur = self.conn.cursor()
+        try:
+            cur.execute(f"UPDATE subscriptions SET state = {expr} WHERE state {op} ({expr})")
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
+    def fill_province(self) -> int:
+        """Copy the holder's clear province code onto subscriptions that lack it (rows stored one by one)."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(
+                "UPDATE subscriptions SET province_code = (SELECT h.province_code FROM holders h "
+                "WHERE h.id = subscriptions.holder_id) WHERE province_code IS NULL AND missing_mask IS NULL"
+            )
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
+    def unmasked(self, limit: int) -> list[tuple[int, str]]:
+        """(msisdn, missing) of rows whose missing bitmask is not computed yet."""
+        return [
+            (int(m), str(x))
+            for m, x in self.execute(
+                "SELECT msisdn, missing FROM subscriptions WHERE missing_mask IS NULL ORDER BY msisdn LIMIT ?", [limit]
+            )
+        ]
+
+    def page(self, after: int, limit: int, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        """A keyset page of subscriptions with their holder's key material and payload, by msisdn."""
+        cols = ", ".join(f"s.{c}" for c in columns)
+        return self.execute(
+            f"SELECT s.msisdn, {cols}, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, h.id_blind "
+            "FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.msisdn > ? "
+            "ORDER BY s.msisdn LIMIT ?",
+            [after, limit],
+        )
+
+    # -- statistics ---------------------------------------------------------------------------
+
+    def stats_groups(self, cutoff: date | None) -> list[tuple[Any, ...]]:
+        """(state, phase, subscriber_type, payment_type, channel, province_code, missing_mask, count)."""
+        if cutoff is None:
+            phase = "phase"
+            params: list[Any] = []
+        else:
+            phase = "CASE WHEN activated_on IS NULL THEN NULL WHEN activated_on > ? THEN 1 ELSE 2 END"
+            params = [cutoff.isoformat()]
+        return self.execute(
+            f"SELECT state, {phase} AS ph, subscriber_type, payment_type, channel, province_code, missing_mask, "
+            "count(*) FROM subscriptions GROUP BY state, subscriber_type, payment_type, channel, province_code, "
+            "missing_mask, ph",
+            params,
+        )
+
+    def over_limit(self, minimum: int, limit: int) -> list[tuple[bytes, int, int, int]]:
+        """(blind index, active subscriptions, without contract, contract needed) per ID document."""
+        false = "FALSE" if self.pg else "0"
+        self._candidates(minimum)
+        rows = self.execute(
+            "SELECT h.id_blind, count(*), "
+            f"sum(CASE WHEN coalesce(s.has_contract, {false}) THEN 0 ELSE 1 END), "
+            "sum(CASE WHEN s.contract_needed THEN 1 ELSE 0 END) "
+            "FROM subscriptions s JOIN holders h ON h.id = s.holder_id "
+            "WHERE s.status <> 'terminated' AND h.id_blind IN (SELECT id_blind FROM tmp_candidates) "
+            "GROUP BY h.id_blind "
+            f"HAVING sum(CASE WHEN coalesce(s.has_contract, {false}) THEN 0 ELSE 1 END) >= ? "
+            "ORDER BY 3 DESC, 1 LIMIT ?",
+            [minimum, limit],
+        )
+        self.execute("DROP TABLE tmp_candidates")
+        return [(bytes(b), int(n), int(w), int(c or 0)) for b, n, w, c in rows]
+
+
+def open_bulk_session(engine: Engine) -> BulkSession:
+    """A bulk session on `engine` (close it when done)."""
+    return BulkSession(engine)
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    """Lists of at most `size` items."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
