@@ -1,0 +1,239 @@
+"""Benchmark of the point-of-sale update: three images through the real HTTP API under concurrency.
+
+For each backend (SQLite, then PostgreSQL when a URL is given), the bench initialises a fresh
+database, loads N incomplete subscriptions (each with its own synthetic CCCD, a third of them
+one-way locked), starts a real uvicorn server on 127.0.0.1, signs in a store account, and runs
+C client threads (httpx) that each POST `/api/v1/subscriptions/update` with a portrait (a real face),
+the card's front (its QR matches the holder) and the card's back. Every update runs the image checks
+(format, size, blur, Haar face count, QR read), the rule set, encryption of three blobs, history,
+audit log and, for locked ones, the unlock order. Prints updates/s and p50/p99 latency.
+
+    .venv/bin/python bench/pos.py --clients 50 --updates 1000
+    .venv/bin/python bench/pos.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.images import card_back_jpeg, card_front_jpeg, portrait_jpeg  # noqa: E402
+
+from subreg.bootstrap import bootstrap, init_storage  # noqa: E402 - after the path set-up above
+from subreg.config import Settings  # noqa: E402
+from subreg.domain.identity import make_cccd  # noqa: E402
+from subreg.services.auth import create_staff  # noqa: E402
+from subreg.services.registry import bulk_load  # noqa: E402
+
+PASSWORD = "bench password 2026"  # noqa: S105 - a throw-away account in a temporary database
+POS_CODE = "BENCH-STORE"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _holder(i: int) -> dict[str, Any]:
+    born = date(1970 + i % 35, 1 + i % 12, 1 + i % 28)
+    gender = "female" if i % 2 else "male"
+    return {
+        "full_name": "Nguyễn Thị Ánh" if i % 2 else "Trần Văn Bình",
+        "date_of_birth": born.isoformat(),
+        "gender": gender,
+        "nationality": "VNM",
+        "id_type": "cccd",
+        "id_number": make_cccd("079", gender, born.year, 100_000 + i),
+        "id_issue_date": "2021-06-01",
+        "id_issue_place": "Cục Cảnh sát QLHC về TTXH",
+        "address": "12 Lê Lợi, Phường Bến Nghé, Quận 1, TP Hồ Chí Minh",
+    }
+
+
+def _records(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "msisdn": f"090{2_000_000 + i:07d}",
+            "subscriber_type": "individual",
+            "payment_type": "prepaid",
+            "activated_on": "2016-03-01",
+            "point_of_sale": POS_CODE,
+            "status": "one_way_locked" if i % 3 == 0 else "active",
+            "holder": _holder(i),
+            "documents": {"confirmation_form": "blob:c"},
+        }
+        for i in range(n)
+    ]
+
+
+def _prepare(settings: Settings, records: list[dict[str, Any]]) -> None:
+    init_storage(settings)
+    container = bootstrap(settings)
+    try:
+        with container.uow() as uow:
+            uow.points_of_sale.add({"code": POS_CODE, "kind": "store", "name": "Bench store", "active": True})
+            uow.commit()
+            create_staff(uow, "bench", "Bench", "store_staff", POS_CODE, PASSWORD, must_change_password=False)
+            uow.commit()
+            bulk_load(records, uow=uow, vault=container.vault, blobs=container.blobs, as_of=date(2026, 11, 28),
+                      rule_set=container.rule_set)  # fmt: skip
+    finally:
+        container.close()
+
+
+def _serve(settings: Settings, port: int, workers: int, log_path: str | None) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SUBREG_ENV": "test",
+        "SUBREG_VAR_DIR": str(settings.var_dir),
+        "SUBREG_DATABASE_URL": settings.database_url,
+        "SUBREG_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    command = [sys.executable, "-m", "uvicorn", "subreg.api.app:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def _run(base: str, token: str, records: list[dict[str, Any]], cards: list[bytes], clients: int, updates: int) -> dict:
+    portrait, back = portrait_jpeg(), card_back_jpeg()
+    latencies: list[float] = []
+    failures: dict[int, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(updates))
+
+    def client() -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                k = i % len(records)
+                files = {
+                    "portrait": ("portrait.jpg", portrait, "image/jpeg"),
+                    "id_front": ("front.jpg", cards[k], "image/jpeg"),
+                    "id_back": ("back.jpg", back, "image/jpeg"),
+                }
+                data = {"data": orjson.dumps({"msisdn": records[k]["msisdn"]}).decode(), "purpose": "update"}
+                started = time.perf_counter()
+                try:
+                    status = http.post("/api/v1/subscriptions/update", data=data, files=files).status_code
+                except httpx.TransportError:
+                    status = 0  # connection refused or reset: counted, not hidden
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if status == 200:
+                        latencies.append(elapsed)
+                    else:
+                        failures[status] = failures.get(status, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "ok": len(latencies),
+        "failures": failures,
+        "wall_s": wall,
+        "per_s": len(latencies) / wall if wall else 0.0,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else 0.0,
+    }
+
+
+def bench(name: str, database_url: str | None, args: argparse.Namespace) -> None:
+    """Prepare one backend, serve it, hammer it, print the figures."""
+    records = _records(args.subscriptions)
+    cards = [card_front_jpeg(r["holder"]) for r in records]
+    with tempfile.TemporaryDirectory(prefix="subreg-bench-") as tmp:
+        settings = Settings(env="test", var_dir=Path(tmp) / "var", database_url=database_url or "")
+        _prepare(settings, records)
+        port = _free_port()
+        server = _serve(settings, port, args.workers, args.server_log)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
+            login.raise_for_status()
+            token = login.json()["token"]
+            _run(base, token, records, cards, min(args.clients, 4), min(20, args.updates))  # warm up
+            result = _run(base, token, records, cards, args.clients, args.updates)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(
+        f"{name:<10} clients={args.clients} workers={args.workers} updates={result['ok']} "
+        f"failures={result['failures'] or 0}  {result['per_s']:.1f} updates/s  "
+        f"p50={result['p50_ms']:.0f} ms  p99={result['p99_ms']:.0f} ms  (wall {result['wall_s']:.1f} s)",
+        flush=True,
+    )
+
+
+def _pg_schema_url(base: str) -> tuple[str, str]:
+    from sqlalchemy import make_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50, help="concurrent client threads")
+    parser.add_argument("--updates", type=int, default=1000, help="updates to send in total")
+    parser.add_argument("--subscriptions", type=int, default=500, help="subscriptions loaded (updated in turn)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes")
+    parser.add_argument("--server-log", default=None, help="write the server's output to this file")
+    parser.add_argument("--pg", default=os.environ.get("SUBREG_TEST_DATABASE_URL"), help="PostgreSQL URL")
+    args = parser.parse_args()
+    bench("sqlite", None, args)
+    if args.pg:
+        from sqlalchemy import create_engine
+
+        url, schema = _pg_schema_url(args.pg)
+        admin = create_engine(args.pg)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        try:
+            bench("postgresql", url, args)
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
