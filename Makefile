@@ -26,6 +26,13 @@ system-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PKGS)) >/dev/null; \
 	  else echo "note: $(SYSTEM_PKGS) not installed; tests that need it will be skipped"; fi; \
 	fi
+	@# Headless Chromium for the browser tests (Debian's package; Playwright drives it, downloads nothing).
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "note: chromium not installed; the browser tests will be skipped"; fi; \
+	fi
 
 ## make run: create the venv, initialise ./var (database, keys), load the demo operator, serve.
 run: install

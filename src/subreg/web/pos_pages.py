@@ -1,7 +1,482 @@
-"""Web pages (server-rendered, Vietnamese by default)."""
+"""Point-of-sale web pages: look up, the gate, update with the camera, registration, bill payment.
+
+Server-rendered (Jinja2), Vietnamese by default, English with `?lang=en` (remembered in the
+`subreg_lang` cookie). Every form works without JavaScript; the script only adds the camera, the
+in-browser JPEG compression and the reading of the ID card's QR code (POST /api/v1/id-documents/parse).
+
+Numbers and ID numbers travel in POST bodies, never in URLs: the look-up card, the gate's answer and
+the update form are the answers to POSTs. Each page calls one `services.pos` use case, which checks
+role, purpose and point of sale and writes the audit entry (purpose included).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from subreg.adapters.image_quality import OpenCvImageInspector
+from subreg.api.deps import container, requires
+from subreg.api.deps import lang as default_lang
+from subreg.domain import gate
+from subreg.domain.access import Actor, Permission
+from subreg.domain.errors import FieldError, InputError, SubregError
+from subreg.domain.image_rules import ImageLimits
+from subreg.domain.messages import message_for
+from subreg.services import pos
+from subreg.web import i18n
+from subreg.web.auth_pages import csrf_token
+
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+_HERE = Path(__file__).parent
+_STATIC = _HERE / "static"
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_templates = Jinja2Templates(directory=str(_HERE / "templates"))
+LANG_COOKIE = "subreg_lang"
+
+HOLDER_FIELDS = (
+    "full_name",
+    "date_of_birth",
+    "gender",
+    "nationality",
+    "id_type",
+    "id_number",
+    "id_issue_date",
+    "id_issue_place",
+    "id_expiry_date",
+    "address",
+)
+DATE_FIELDS = frozenset({"date_of_birth", "id_issue_date", "id_expiry_date"})
+UPDATE_IMAGES = ("portrait", "id_front", "id_back")
+REGISTER_IMAGES = (*UPDATE_IMAGES, "confirmation_form", "contract")
+LOOKUP_PURPOSES = ("transaction", "update", "customer_request")
+ID_LOOKUP_PURPOSES = ("transaction", "customer_request", "registration")
+ID_TYPES = ("cccd", "cmnd", "passport")
+GATED = gate.GATED_KINDS
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def page_lang(request: Request) -> str:
+    """`?lang=`, else the `subreg_lang` cookie, else Accept-Language / the configured default."""
+    explicit = request.query_params.get("lang")
+    if explicit in i18n.LANGS:
+        return explicit
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in i18n.LANGS:
+        return cookie
+    return default_lang(request)
+
+
+def _who(request: Request, language: str) -> dict[str, Any] | None:
+    session = getattr(request.state, "session", None)
+    if session is None:
+        return None
+    role = str(getattr(session.actor.role, "value", session.actor.role))
+    return {"name": session.display_name, "role": i18n.label(role, language), "pos": session.pos_code}
+
+
+def _actor(request: Request) -> Actor:
+    return request.state.actor  # type: ignore[no-any-return]  # set by `requires` (never None past it)
+
+
+def _inspector(request: Request) -> OpenCvImageInspector:
+    # Shared with the API routes (same attribute of app.state): one inspector per application.
+    state = request.app.state
+    inspector = getattr(state, "image_inspector", None)
+    if inspector is None:
+        settings = state.settings
+        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+        inspector = OpenCvImageInspector(limits)
+        state.image_inspector = inspector
+    return inspector
+
+
+def _ctx(request: Request, c: Any) -> pos.PosContext:
+    return pos.PosContext.of(c, images=_inspector(request), request_id=None)
+
+
+def _render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    t = i18n.texts(language)
+    nav = [
+        (f"/pos?lang={language}", t["lookup"]),
+        (f"/pos/register?lang={language}", t["register"]),
+        (f"/pos/pay?lang={language}", t["pay"]),
+    ]
+    response = _templates.TemplateResponse(
+        request,
+        template,
+        {
+            "t": t,
+            "lang": language,
+            "other_lang": "en" if language == "vi" else "vi",
+            "csrf_token": csrf_token(request),
+            "who": _who(request, language),
+            "holder_order": HOLDER_FIELDS,
+            "nav": nav,
+            "name": lambda code: i18n.label(code, language),
+            "errors": {},
+            "general": [],
+            **context,
+        },
+        status_code=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if request.query_params.get("lang") in i18n.LANGS:
+        response.set_cookie(LANG_COOKIE, language, samesite="strict", path="/", max_age=365 * 86400)
+    return response
+
+
+def _messages(exc: SubregError, language: str) -> tuple[dict[str, str], list[str]]:
+    """Field-level messages by field path, and the general ones (no field, or a field not on the page)."""
+    items: list[FieldError] = list(getattr(exc, "errors", None) or [])
+    if not items:
+        return {}, [message_for(exc.code, "", language)]
+    by_field: dict[str, str] = {}
+    for e in items:
+        text = message_for(e.code, e.field, language)
+        by_field[e.field] = f"{by_field[e.field]} {text}" if e.field in by_field else text
+    return by_field, []
+
+
+async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def _text(form: FormData, name: str, limit: int = 200) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+async def _images(form: FormData, kinds: tuple[str, ...], limit: int) -> dict[str, bytes]:
+    images: dict[str, bytes] = {}
+    errors: list[FieldError] = []
+    for kind in kinds:
+        upload = form.get(kind)
+        if isinstance(upload, UploadFile):
+            data = await upload.read(limit + 1)
+            if len(data) > limit:
+                errors.append(FieldError(f"documents.{kind}", "image_too_large"))
+            elif data:
+                images[kind] = data
+    if errors:
+        raise InputError(errors)
+    return images
+
+
+def _holder_changes(form: FormData, known: Mapping[str, Any]) -> dict[str, Any]:
+    """Holder fields typed or confirmed on the form that differ from what is stored (blank = unchanged)."""
+    out: dict[str, Any] = {}
+    for name in HOLDER_FIELDS:
+        value = _text(form, f"holder.{name}", 300)
+        if value and value != str(known.get(name) or ""):
+            out[name] = value
+    return out
+
+
+async def _lookup_card(request: Request, c: Any, msisdn: str, purpose: str) -> dict[str, Any]:
+    return await _call(  # type: ignore[no-any-return]
+        pos.lookup_by_msisdn, msisdn, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request), purpose=purpose
+    )
+
+
+async def _update_page(
+    request: Request, c: Any, language: str, msisdn: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """The update form: what is known (in clear, purpose `update`), derived values and postpaid suggestions."""
+    card = await _lookup_card(request, c, msisdn, "update")
+    suggestions = await _call(
+        pos.postpaid_suggestions, msisdn, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request), purpose="update"
+    )
+    derived = {s["field"]: s["value"] for s in suggestions["suggestions"] if s["source"] == "derived"}
+    values = {k: v for k, v in (card.get("holder") or {}).items() if v not in (None, "")}
+    for path, value in derived.items():
+        name = path.removeprefix("holder.")
+        if name in HOLDER_FIELDS and name not in values:
+            values[name] = value
+    marked = {p.removeprefix("holder.") for p in derived} | _derivable(c, card, values)
+    return _render(
+        request, "pos/update.html", language, status=status, card=card, msisdn=msisdn, values=values,
+        derived=marked, suggestions=suggestions, known=card.get("holder") or {}, **context,
+    )  # fmt: skip
+
+
+def _derivable(c: Any, card: Mapping[str, Any], values: Mapping[str, Any]) -> set[str]:
+    """Holder fields whose stored value is what the rule set derives from the rest (shown as derived)."""
+    base = {"subscriber_type": card.get("subscriber_type"), "holder": dict(values)}
+    today = pos.PosContext.of(c).today
+    out = set()
+    for name, value in values.items():
+        without = {**base, "holder": {k: v for k, v in values.items() if k != name}}
+        if c.rule_set.check(without, as_of=today).derived.get(f"holder.{name}") == value:
+            out.add(name)
+    return out
+
+
+# --- static assets ------------------------------------------------------------------------------------
+
+
+@router.get("/static/{name}", dependencies=[requires(Permission.PUBLIC_HOME)])
+async def static_file(name: str) -> Response:
+    """The few static assets (CSS, JS) of the pages; plain file names from one folder, nothing else."""
+    path = _STATIC / name
+    if "/" in name or name.startswith(".") or path.suffix not in _STATIC_TYPES or not path.is_file():
+        return Response(status_code=404)
+    return FileResponse(path, media_type=_STATIC_TYPES[path.suffix], headers={"Cache-Control": "public, max-age=3600"})
+
+
+# --- look up ----------------------------------------------------------------------------------------
+
+
+@router.get("/pos", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
+async def home(request: Request, language: str = Depends(page_lang)) -> Response:
+    """The counter's start page: look up by number or by ID document; register; pay a bill."""
+    return _render(request, "pos/home.html", language, form={})
+
+
+@router.post("/pos/lookup", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
+async def lookup(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """The look-up card of one number (masked per role and purpose); audited with the purpose."""
+    form = await request.form()
+    msisdn, purpose = _text(form, "msisdn", 32), _text(form, "purpose", 32)
+    try:
+        card = await _lookup_card(request, c, msisdn, purpose)
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        visit = "out_of_scope" in {e.code for e in getattr(exc, "errors", [])}
+        return _render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
+                       general=general, visit=visit)  # fmt: skip
+    return _render(request, "pos/card.html", language, cards=[card], purpose=purpose)
+
+
+@router.post(
+    "/pos/lookup-by-id", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_LOOKUP_BY_ID)]
+)
+async def lookup_by_id(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """Every subscription under one ID document (blind index), with a purpose."""
+    form = await request.form()
+    id_type, id_number = _text(form, "id_type", 16), _text(form, "id_number", 32)
+    purpose = _text(form, "id_purpose", 32) or _text(form, "purpose", 32)
+    try:
+        found = await _call(pos.lookup_by_id_document, id_type or None, id_number, uow=c.uow(),
+                            ctx=_ctx(request, c), actor=_actor(request), purpose=purpose)  # fmt: skip
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        errors = {("id_purpose" if k == "purpose" else k): v for k, v in errors.items()}
+        return _render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
+                       general=general)  # fmt: skip
+    return _render(request, "pos/card.html", language, cards=found["subscriptions"], purpose=purpose, by_id=True)
+
+
+@router.post("/pos/visit", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
+async def visit(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """Prove the customer's presence (the ID they show is the holder's), then show the card."""
+    form = await request.form()
+    msisdn, id_number, purpose = _text(form, "msisdn", 32), _text(form, "id_number", 32), _text(form, "purpose", 32)
+    try:
+        await _call(pos.open_visit, msisdn, id_number, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request))
+        card = await _lookup_card(request, c, msisdn, purpose or "transaction")
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        errors = {("visit_id_number" if k == "id_number" else k): v for k, v in errors.items()}
+        return _render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
+                       general=general, visit=True)  # fmt: skip
+    return _render(request, "pos/card.html", language, cards=[card], purpose=purpose or "transaction")
+
+
+# --- the gate -----------------------------------------------------------------------------------------
+
+
+@router.post("/pos/transaction", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
+async def transaction(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """A counter transaction through the gate: done, or refused with the reason and the way to the update."""
+    form = await request.form()
+    msisdn, kind = _text(form, "msisdn", 32), _text(form, "kind", 32)
+    try:
+        done = await _call(pos.transact, msisdn, kind, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request))
+    except gate.UpdateRequiredError as exc:
+        return _render(request, "pos/gate.html", language, status=409, msisdn=msisdn, kind=kind, refused=exc.code,
+                       missing=list(exc.missing))  # fmt: skip
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        return _render(request, "pos/gate.html", language, status=_status(exc), msisdn=msisdn, kind=kind,
+                       refused=exc.code, missing=[], general=general + list(errors.values()))  # fmt: skip
+    return _render(request, "pos/gate.html", language, msisdn=msisdn, kind=kind, done=done, missing=[])
+
+
+# --- update -------------------------------------------------------------------------------------------
+
+
+@router.post("/pos/update-form", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
+async def update_form(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """The update form, pre-filled with what is known; derived values marked."""
+    form = await request.form()
+    msisdn = _text(form, "msisdn", 32)
+    try:
+        return await _update_page(request, c, language, msisdn)
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        return _render(request, "pos/home.html", language, status=_status(exc), form={"msisdn": msisdn},
+                       errors=errors, general=general)  # fmt: skip
+
+
+@router.post("/pos/update", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
+async def update_submit(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """Save the update (fields and images); a locked subscription that becomes complete gets its unlock queued."""
+    limit = int(c.settings.max_upload_bytes)
+    async with request.form(max_files=len(REGISTER_IMAGES), max_fields=64) as form:
+        msisdn = _text(form, "msisdn", 32)
+        known = {name: _text(form, f"known.{name}", 300) for name in HOLDER_FIELDS}
+        holder = _holder_changes(form, known)
+        typed = {name: _text(form, f"holder.{name}", 300) for name in HOLDER_FIELDS}
+        try:
+            images = await _images(form, UPDATE_IMAGES, limit)
+        except InputError as exc:
+            images, image_error = {}, exc
+        else:
+            image_error = None
+    try:
+        if image_error is not None:
+            raise image_error
+        changes: dict[str, Any] = {"holder": holder} if holder else {}
+        saved = await _call(pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=_ctx(request, c),
+                            actor=_actor(request), purpose="update")  # fmt: skip
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        try:
+            page = await _update_page(request, c, language, msisdn, status=_status(exc), errors=errors,
+                                      general=general)  # fmt: skip
+        except SubregError:
+            return _render(request, "pos/home.html", language, status=_status(exc), form={}, errors=errors,
+                           general=general)  # fmt: skip
+        page.context["values"].update({k: v for k, v in typed.items() if v})  # type: ignore[attr-defined]
+        return _rerender(page)
+    card = await _lookup_card(request, c, msisdn, "update")
+    return _render(request, "pos/card.html", language, cards=[card], purpose="update", saved=saved)
+
+
+@router.post("/pos/suggestions", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
+async def confirm_suggestions(
+    request: Request, language: str = Depends(page_lang), c: Any = Depends(container)
+) -> Response:
+    """Staff confirm the postpaid shortcut's suggestions: an ordinary update with the accepted values."""
+    form = await request.form()
+    msisdn = _text(form, "msisdn", 32)
+    accepted = [v for v in form.getlist("accept") if isinstance(v, str)]
+    changes: dict[str, Any] = {}
+    for path in accepted:
+        value = _text(form, f"value.{path}", 300)
+        section, _, name = path.partition(".")
+        if section == "holder" and name in HOLDER_FIELDS and value:
+            changes.setdefault("holder", {})[name] = value
+        elif path in ("purpose", "subscriber_type") and value:
+            changes[path] = value
+    try:
+        saved = await _call(pos.update_subscription, msisdn, changes, {}, uow=c.uow(), ctx=_ctx(request, c),
+                            actor=_actor(request), purpose="update")  # fmt: skip
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        return await _update_page(request, c, language, msisdn, status=_status(exc), errors=errors,
+                                  general=general + list(errors.values()))  # fmt: skip
+    card = await _lookup_card(request, c, msisdn, "update")
+    return _render(request, "pos/card.html", language, cards=[card], purpose="update", saved=saved)
+
+
+# --- registration -------------------------------------------------------------------------------------
+
+
+@router.get("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
+async def register_form(request: Request, language: str = Depends(page_lang)) -> Response:
+    """The registration form."""
+    return _render(request, "pos/register.html", language, values={}, form={})
+
+
+@router.post("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
+async def register_submit(
+    request: Request, language: str = Depends(page_lang), c: Any = Depends(container)
+) -> Response:
+    """Register and activate, only when Decree 49 is satisfied; otherwise every reason is shown."""
+    limit = int(c.settings.max_upload_bytes)
+    async with request.form(max_files=len(REGISTER_IMAGES), max_fields=64) as form:
+        values = {name: _text(form, f"holder.{name}", 300) for name in HOLDER_FIELDS}
+        top = {k: _text(form, k, 64) for k in ("msisdn", "subscriber_type", "payment_type", "contract_number")}
+        consent = form.get("consent") == "yes"
+        try:
+            images = await _images(form, REGISTER_IMAGES, limit)
+        except InputError as exc:
+            images, image_error = {}, exc
+        else:
+            image_error = None
+    record: dict[str, Any] = {k: v for k, v in top.items() if v}
+    record["holder"] = {k: v for k, v in values.items() if v}
+    try:
+        if image_error is not None:
+            raise image_error
+        done = await _call(pos.register_subscription, record, images, uow=c.uow(), ctx=_ctx(request, c),
+                           actor=_actor(request), purpose="registration", consent_accepted=consent)  # fmt: skip
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        return _render(request, "pos/register.html", language, status=_status(exc), values=values, form=top,
+                       errors=errors, general=general, refused=True)  # fmt: skip
+    return _render(request, "pos/register.html", language, values={}, form={}, done=done)
+
+
+# --- bill payment -------------------------------------------------------------------------------------
+
+
+@router.get("/pos/pay", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
+async def pay_form(request: Request, language: str = Depends(page_lang)) -> Response:
+    """The bill-payment form."""
+    return _render(request, "pos/pay.html", language, form={})
+
+
+@router.post("/pos/pay", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
+async def pay_submit(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+    """Record the payment (never gated) and, when the information is incomplete, offer the update now."""
+    form = await request.form()
+    msisdn, reference = _text(form, "msisdn", 32), _text(form, "reference", 80)
+    raw = _text(form, "amount_vnd", 20).replace(".", "").replace(",", "").replace(" ", "")
+    try:
+        if not raw.isdigit():
+            raise InputError([FieldError("amount_vnd", "invalid_format")])
+        paid = await _call(pos.pay_bill, msisdn, int(raw), reference=reference or None, uow=c.uow(),
+                           ctx=_ctx(request, c), actor=_actor(request))  # fmt: skip
+    except SubregError as exc:
+        errors, general = _messages(exc, language)
+        return _render(request, "pos/pay.html", language, status=_status(exc), form=dict(form), errors=errors,
+                       general=general)  # fmt: skip
+    return _render(request, "pos/pay.html", language, form={}, paid=paid)
+
+
+# --- plumbing -----------------------------------------------------------------------------------------
+
+_STATUS_BY_CODE = {
+    "invalid_input": 422,
+    "not_found": 404,
+    "permission_denied": 403,
+    "duplicate_msisdn": 409,
+    "conflict": 409,
+}
+
+
+def _status(exc: SubregError) -> int:
+    if isinstance(exc, InputError):
+        return 422
+    return _STATUS_BY_CODE.get(exc.code, 409 if exc.code.endswith(("required", "incomplete", "terminated")) else 400)
+
+
+def _rerender(page: HTMLResponse) -> HTMLResponse:
+    # A TemplateResponse renders at construction; render again after changing its context.
+    template, context = page.template, page.context  # type: ignore[attr-defined]
+    fresh = _templates.TemplateResponse(context["request"], template.name, context, status_code=page.status_code)
+    fresh.headers["Cache-Control"] = "no-store"
+    return fresh

@@ -1,0 +1,148 @@
+/* subreg counter pages: camera capture, in-browser JPEG compression, reading the ID card's QR code.
+   Progressive: without this script the file inputs still upload. No dependencies. */
+(function () {
+  "use strict";
+  var MAX_SIDE = 1600;      // long side of an uploaded image, in pixels
+  var QUALITY = 0.85;       // JPEG quality after compression
+  var texts = {};
+  try { texts = JSON.parse(document.getElementById("pos-texts").textContent); } catch (e) { texts = {}; }
+
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )subreg_csrf=([^;]*)/);
+    if (m) return decodeURIComponent(m[1]);
+    var f = document.querySelector("input[name=csrf_token]");
+    return f ? f.value : "";
+  }
+
+  function q(box, role) { return box.querySelector("[data-role=" + role + "]"); }
+  function show(el, on) { if (el) el.classList.toggle("hidden", !on); }
+  function note(box, text) { var n = q(box, "note"); if (n) { n.textContent = text; show(n, !!text); } }
+
+  /* Draw a source (video, image bitmap) scaled to at most MAX_SIDE and encode it as JPEG. With
+     `aspect` (width / height), the centre is cropped to it: a portrait is framed 3:4 like an ID photo. */
+  function toJpeg(source, width, height, canvas, aspect) {
+    var sx = 0, sy = 0, sw = width, sh = height;
+    if (aspect && width / height > aspect) { sw = Math.round(height * aspect); sx = Math.round((width - sw) / 2); }
+    else if (aspect && width / height < aspect) { sh = Math.round(width / aspect); sy = Math.round((height - sh) / 2); }
+    var scale = Math.min(1, MAX_SIDE / Math.max(sw, sh));
+    canvas.width = Math.round(sw * scale);
+    canvas.height = Math.round(sh * scale);
+    canvas.getContext("2d").drawImage(source, sx, sy, sw, sh, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", QUALITY); });
+  }
+
+  /* Put a blob into the box's file input, so the ordinary form post carries it. */
+  function setFile(box, blob) {
+    var input = q(box, "file");
+    var file = new File([blob], box.dataset.kind + ".jpg", { type: "image/jpeg" });
+    var dt = new DataTransfer();
+    dt.items.add(file);
+    input.files = dt.files;
+    input.dataset.compressed = String(blob.size);
+    var preview = q(box, "preview");
+    preview.src = URL.createObjectURL(blob);
+    show(preview, true);
+    box.dataset.ready = "1";
+    return file;
+  }
+
+  function stop(box) {
+    box.dataset.live = "";
+    if (box._stream) { box._stream.getTracks().forEach(function (t) { t.stop(); }); box._stream = null; }
+    show(q(box, "video"), false);
+  }
+
+  function startCamera(box) {
+    var video = q(box, "video");
+    var constraints = { video: { facingMode: box.dataset.facing || "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false };
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { note(box, texts.camera_none || ""); return; }
+    navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
+      box._stream = stream;
+      box.dataset.live = "";
+      video.onloadedmetadata = function () {
+        video.play();
+        box.dataset.live = "1";
+        show(box.querySelector("[data-action=take]"), true);
+      };
+      video.srcObject = stream;
+      show(video, true);
+      show(q(box, "preview"), false);
+      show(box.querySelector("[data-action=retake]"), false);
+    }).catch(function () { note(box, texts.camera_none || ""); });
+  }
+
+  function take(box) {
+    var video = q(box, "video");
+    if (!video.videoWidth) return;
+    var aspect = box.dataset.kind === "portrait" ? 3 / 4 : null;
+    toJpeg(video, video.videoWidth, video.videoHeight, q(box, "canvas"), aspect).then(function (blob) {
+      stop(box);
+      var file = setFile(box, blob);
+      show(box.querySelector("[data-action=take]"), false);
+      show(box.querySelector("[data-action=retake]"), true);
+      if (box.dataset.qr) readCard(box, file);
+    });
+  }
+
+  /* A chosen file is compressed too (a phone photo of 4-8 MB becomes a few hundred kB). */
+  function compressChosen(box, input) {
+    var original = input.files && input.files[0];
+    if (!original || input.dataset.skip === "1") return;
+    if (box.dataset.qr) readCard(box, original);
+    if (!window.createImageBitmap) return;
+    createImageBitmap(original).then(function (bitmap) {
+      return toJpeg(bitmap, bitmap.width, bitmap.height, q(box, "canvas"));
+    }).then(function (blob) {
+      if (blob && blob.size < original.size) { input.dataset.skip = "1"; setFile(box, blob); input.dataset.skip = ""; }
+      else { var p = q(box, "preview"); p.src = URL.createObjectURL(original); show(p, true); box.dataset.ready = "1"; }
+    }).catch(function () { /* not an image the browser decodes: the server will say so */ });
+  }
+
+  function same(text) { return text.normalize("NFC").trim().replace(/\s+/g, " ").toLocaleLowerCase("vi"); }
+
+  /* The card disagrees with what staff typed or what was on file: keep the value, show the card's beside it. */
+  function differs(el, value) {
+    el.classList.add("invalid");
+    el.setAttribute("aria-invalid", "true");
+    var hint = document.createElement("small");
+    hint.className = "field-error card-differs";
+    hint.textContent = (texts.card_differs || "") + " " + value;
+    el.insertAdjacentElement("afterend", hint);
+  }
+
+  /* Read the chip-CCCD QR (or the MRZ) from a card photo and fill the empty holder fields. */
+  function readCard(box, file) {
+    var body = new FormData();
+    body.append("image", file);
+    body.append("kind", "auto");
+    fetch("/api/v1/id-documents/parse", {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf(), "Accept-Language": document.documentElement.lang || "vi" }
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+      if (!data || !data.holder) { note(box, texts.qr_none || ""); box.dataset.parsed = "none"; return; }
+      var filled = 0;
+      Object.keys(data.holder).forEach(function (name) {
+        var value = data.holder[name];
+        var el = document.querySelector("[name='holder." + name + "']");
+        if (!el || value === null || value === undefined || value === "") return;
+        // Compare as people read it (Unicode form, case, spaces): only a real difference is flagged.
+        if (el.value && same(el.value) !== same(String(value))) { differs(el, String(value)); return; }
+        el.value = String(value);
+        el.dataset.source = data.source;
+        el.classList.add("from-card");
+        filled += 1;
+      });
+      note(box, texts.qr_read || "");
+      box.dataset.parsed = data.source + ":" + filled;
+    }).catch(function () { note(box, texts.qr_none || ""); });
+  }
+
+  document.querySelectorAll(".camera[data-kind]").forEach(function (box) {
+    show(q(box, "buttons"), true);
+    box.querySelector("[data-action=start]").addEventListener("click", function () { startCamera(box); });
+    box.querySelector("[data-action=take]").addEventListener("click", function () { take(box); });
+    box.querySelector("[data-action=retake]").addEventListener("click", function () { startCamera(box); });
+    q(box, "file").addEventListener("change", function (e) { compressChosen(box, e.target); });
+  });
+  window.addEventListener("pagehide", function () { document.querySelectorAll(".camera").forEach(stop); });
+})();

@@ -1,0 +1,204 @@
+"""The counter's whole flows in headless Chromium: sign in, look up, the gate, update with the camera
+and the card's QR code, registration of a 4th SIM, bill payment. Screenshots go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from subreg.adapters.db.tables import bill_payments, network_orders
+from tests.browser.conftest import LiveServer, screenshot, sign_in
+from tests.fixtures.images import CARD_HOLDER, card_back_jpeg, card_front_jpeg, paper_jpeg, portrait_jpeg
+from tests.records import complete_record
+
+pytestmark = pytest.mark.slow
+
+
+def _incomplete(msisdn: str, *, status: str = "active", drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A store's record without images (and without the `drop` holder fields)."""
+    record = complete_record(msisdn=msisdn, point_of_sale="STORE-1", status=status)
+    record["documents"] = {"confirmation_form": "blob:c1"}
+    for name in drop:
+        record["holder"].pop(name)
+    return record
+
+
+def _rows(live: LiveServer, table: Any) -> list[Any]:
+    with live.container.engine.connect() as conn:
+        return list(conn.execute(select(table)))
+
+
+def _jpeg(name: str, data: bytes) -> dict[str, Any]:
+    return {"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": data}
+
+
+def test_look_up_refused_by_the_gate_update_with_the_camera_and_the_qr_code(page, live_server):
+    number = "0901234567"
+    live_server.seed(_incomplete(number, status="one_way_locked", drop=("address", "id_issue_date")))
+    sign_in(page, *live_server.staff(), shot="00-login")
+    screenshot(page, "01-lookup")
+
+    # Look up: any common form of the number; the card says what is missing.
+    page.fill("#msisdn", "+84 90 123 4567")
+    page.select_option("#purpose", "transaction")
+    page.click("[data-testid=lookup-form] button[type=submit]")
+    card = page.locator("[data-testid=sub-card]")
+    assert "Khoá một chiều" in card.locator("[data-testid=status]").inner_text()
+    assert "Chưa đầy đủ" in card.locator("[data-testid=compliance]").inner_text()
+    missing = card.locator("[data-testid=missing]").inner_text()
+    assert "ảnh chân dung" in missing
+    assert "ngày cấp" in missing
+    assert "0791******56" in card.locator("[data-testid=holder]").inner_text()  # masked for a transaction
+    screenshot(page, "02-card")
+
+    # The gate: a SIM replacement is refused, with the reason and the way into the update.
+    page.select_option("[data-testid=tx-form] select", "sim_replacement")
+    page.click("[data-testid=tx-form] button[type=submit]")
+    refused = page.locator("[data-testid=gate-refused]")
+    assert "chưa đầy đủ" in refused.inner_text()
+    assert "ảnh mặt trước giấy tờ" in page.locator("[data-testid=gate-missing]").inner_text()
+    screenshot(page, "03-gate-refused")
+    page.click("[data-testid=update-now]")
+
+    # The update form is pre-filled with what is known.
+    page.wait_for_selector("[data-testid=update-form]")
+    assert page.input_value("#holder-full_name") == "Nguyễn Thị Ánh"
+    assert page.input_value("#holder-address") == ""
+
+    # Portrait from the (fake) camera: start, preview, retake, capture; compressed to JPEG in the page.
+    portrait = page.locator(".camera[data-kind=portrait]")
+    portrait.locator("[data-action=start]").click()
+    page.wait_for_selector(".camera[data-kind=portrait][data-live='1']")
+    portrait.locator("[data-action=take]").click()
+    page.wait_for_selector(".camera[data-kind=portrait][data-ready='1']")
+    portrait.locator("[data-action=retake]").click()
+    page.wait_for_selector(".camera[data-kind=portrait][data-live='1']")
+    portrait.locator("[data-action=take]").click()
+    page.wait_for_selector(".camera[data-kind=portrait] [data-action=retake]:not(.hidden)")
+    captured = page.evaluate(
+        "() => { const f = document.querySelector('#file-portrait').files[0]; return [f.type, f.size]; }"
+    )
+    assert captured[0] == "image/jpeg"
+    assert 5_000 < captured[1] < 400_000
+
+    # The card's photo is uploaded; its QR code fills the empty holder fields.
+    page.set_input_files("#file-id_front", _jpeg("id_front", card_front_jpeg()))
+    page.wait_for_selector(".camera[data-kind=id_front][data-parsed^='qr']")
+    assert page.input_value("#holder-address") == CARD_HOLDER["address"]
+    assert page.input_value("#holder-id_issue_date") == CARD_HOLDER["id_issue_date"]
+    # The card names the holder differently from the record: the known value stays, the card's is shown beside it.
+    assert page.input_value("#holder-full_name") == "Nguyễn Thị Ánh"
+    assert "invalid" in (page.get_attribute("#holder-full_name", "class") or "")
+    assert CARD_HOLDER["full_name"] in page.locator(".card-differs").inner_text()
+    page.set_input_files("#file-id_back", _jpeg("id_back", card_back_jpeg()))
+    page.wait_for_selector(".camera[data-kind=id_back][data-ready='1']")
+    screenshot(page, "04-update")
+
+    page.click("[data-testid=save]")
+    saved = page.locator("[data-testid=saved]")
+    assert "Thông tin thuê bao đã đầy đủ" in saved.inner_text()
+    assert page.locator("[data-testid=unlock-queued]").is_visible()
+    assert "Đầy đủ" in page.locator("[data-testid=compliance]").inner_text()
+    screenshot(page, "05-update-saved")
+    (order,) = [o for o in _rows(live_server, network_orders) if o.action == "unlock"]
+    assert (order.status, order.reason) == ("queued", "information_complete")
+
+    # Now the gate lets the SIM replacement through.
+    page.select_option("[data-testid=tx-form] select", "sim_replacement")
+    page.click("[data-testid=tx-form] button[type=submit]")
+    assert page.locator("[data-testid=tx-done]").is_visible()
+
+
+def test_a_wrong_image_gets_an_inline_error_and_the_typed_values_stay(page, live_server):
+    number = "0901234570"
+    live_server.seed(_incomplete(number, drop=("address",)))
+    sign_in(page, *live_server.staff())
+    page.fill("#msisdn", number)
+    page.select_option("#purpose", "update")
+    page.click("[data-testid=lookup-form] button[type=submit]")
+    page.click("[data-testid=to-update]")
+    page.fill("#holder-address", "5 Hàng Bài, Hoàn Kiếm, Hà Nội")
+    page.set_input_files("#file-portrait", _jpeg("portrait", card_back_jpeg()))  # a card, not a face
+    page.wait_for_selector(".camera[data-kind=portrait][data-ready='1']")
+    page.click("[data-testid=save]")
+    error = page.locator("[data-error='documents.portrait']")
+    assert error.is_visible()
+    assert "khuôn mặt" in error.inner_text().lower()
+    assert page.input_value("#holder-address") == "5 Hàng Bài, Hoàn Kiếm, Hà Nội"
+    screenshot(page, "06-update-error")
+
+
+def _fill_holder(page: Any, holder: dict[str, Any]) -> None:
+    for name in ("full_name", "nationality", "id_number", "id_issue_place", "address"):
+        page.fill(f"#holder-{name}", holder[name])
+    for name in ("date_of_birth", "id_issue_date", "id_expiry_date"):
+        page.fill(f"#holder-{name}", holder[name])
+    page.select_option("#holder-gender", holder["gender"])
+    page.select_option("#holder-id_type", holder["id_type"])
+
+
+def _attach(page: Any, *, contract: bool) -> None:
+    page.set_input_files("#file-portrait", _jpeg("portrait", portrait_jpeg()))
+    page.set_input_files("#file-id_front", _jpeg("id_front", card_front_jpeg()))
+    page.set_input_files("#file-id_back", _jpeg("id_back", card_back_jpeg()))
+    page.set_input_files("#file-confirmation_form", _jpeg("confirmation_form", paper_jpeg()))
+    if contract:
+        page.set_input_files("#file-contract", _jpeg("contract", paper_jpeg("HOP DONG")))
+    for kind in ("portrait", "id_front", "id_back", "confirmation_form", *(("contract",) if contract else ())):
+        page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+
+
+def test_a_fourth_sim_needs_a_contract_number(page, live_server):
+    holder = copy.deepcopy(complete_record()["holder"])
+    holder["id_number"] = "079190123456"
+    for i, number in enumerate(("0902000001", "0902000002", "0902000003")):
+        live_server.seed(complete_record(msisdn=number, point_of_sale="STORE-1", activated_on=f"2019-0{i + 1}-01"))
+    sign_in(page, *live_server.staff(), next_path="/pos/register")
+
+    page.fill("#msisdn", "0902000004")
+    _fill_holder(page, holder)
+    _attach(page, contract=False)
+    screenshot(page, "07-register")
+    page.click("[data-testid=register-submit]")
+    refused = page.locator("[data-testid=register-refused]")
+    assert refused.is_visible()
+    assert refused.locator("[data-field=contract_number]").count() == 1
+    assert page.locator("#contract_number").get_attribute("aria-invalid") == "true"
+    screenshot(page, "08-register-refused")
+
+    page.fill("#contract_number", "HD-2026-0001")
+    _fill_holder(page, holder)
+    _attach(page, contract=True)
+    page.click("[data-testid=register-submit]")
+    ok = page.locator("[data-testid=register-ok]")
+    assert "+84902000004" in ok.inner_text()
+    screenshot(page, "09-register-ok")
+
+
+def test_a_bill_is_paid_and_the_update_offered_in_the_same_visit(page, live_server):
+    number = "0903000001"
+    live_server.seed(_incomplete(number))
+    sign_in(page, *live_server.staff(), next_path="/pos/pay")
+    page.fill("#msisdn", "84903000001")
+    page.fill("#amount_vnd", "185.000")
+    page.click("[data-testid=pay-form] button[type=submit]")
+    assert "185.000" in page.locator("[data-testid=paid]").inner_text()
+    offer = page.locator("[data-testid=pay-offer]")
+    assert "ảnh chân dung" in offer.inner_text()
+    screenshot(page, "10-pay")
+    assert [p.amount_vnd for p in _rows(live_server, bill_payments)][-1] == 185_000
+    page.click("[data-testid=pay-offer] [data-testid=update-now]")
+    page.wait_for_selector("[data-testid=update-form]")
+
+
+def test_english_on_request_and_remembered(page, live_server):
+    sign_in(page, *live_server.staff())
+    page.click("a.lang")
+    assert page.locator("h1").inner_text() == "Look up a subscription"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.goto("/pos/pay")
+    assert page.locator("h1").inner_text() == "Pay a bill"
+    screenshot(page, "11-english")
