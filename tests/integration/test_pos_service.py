@@ -12,7 +12,13 @@ from sqlalchemy import select
 from subreg.adapters.db.tables import audit_log, bill_payments, consents, counter_transactions, network_orders
 from subreg.adapters.image_quality import OpenCvImageInspector
 from subreg.domain.access import Actor
-from subreg.domain.errors import DuplicateMsisdnError, InputError, NotFoundError, PermissionDeniedError
+from subreg.domain.errors import (
+    DuplicateMsisdnError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProcessingRestrictedError,
+)
 from subreg.domain.gate import RegistrationIncompleteError, SubscriptionTerminatedError, UpdateRequiredError
 from subreg.services import pos
 from subreg.services.registry import store_subscription
@@ -138,6 +144,41 @@ class TestLookUp:
         with pytest.raises(NotFoundError):
             pos.lookup_by_msisdn("0901234599", uow=container.uow(), ctx=ctx(container), actor=store,
                                  purpose="transaction")  # fmt: skip
+
+
+class TestRestriction:
+    """A holder who asked to restrict processing (PDPL) is kept on file, neither shown nor changed at the counter."""
+
+    def _restrict(self, container: Any) -> None:
+        with container.uow() as uow:
+            sub = uow.subscriptions.get(84901234567)
+            uow.privacy.set_flags(sub.holder_id, restricted=True)
+            uow.commit()
+
+    def test_the_card_hides_the_holder_and_the_update_is_refused(self, container):
+        seed(container, incomplete())
+        self._restrict(container)
+        store = actor(container, "store_staff", "STORE-1", "store")
+        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=store,
+                                    purpose="update")  # fmt: skip
+        assert card["restricted"] is True
+        assert card["holder"] is None
+        assert card["visibility"]["images"] is False
+        read = [r for r in rows(container, audit_log) if r.action == "subscription:read"][-1]
+        assert "holder.id_number" not in read.fields
+        with pytest.raises(ProcessingRestrictedError) as refused:
+            pos.update_subscription("0901234567", {}, three_images(), uow=container.uow(), ctx=ctx(container),
+                                    actor=store)  # fmt: skip
+        assert [(e.field, e.code) for e in refused.value.errors] == [("holder", "processing_restricted")]
+        assert not rows(container, network_orders)
+
+    def test_an_unrestricted_holder_is_shown(self, container):
+        seed(container, incomplete())
+        store = actor(container, "store_staff", "STORE-1", "store")
+        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=store,
+                                    purpose="update")  # fmt: skip
+        assert card["restricted"] is False
+        assert card["holder"]["id_number"] == "079190123456"  # updating needs the number in full
 
 
 class TestGate:

@@ -64,6 +64,10 @@ _TOP_MESSAGES = {
     "subscription_terminated": ("Thuê bao đã bị chấm dứt", "The subscription is terminated"),
     "registration_incomplete": ("Chưa đủ điều kiện kích hoạt", "Activation refused: information incomplete"),
     "duplicate_msisdn": ("Số thuê bao đã tồn tại", "The number already belongs to a subscription"),
+    "processing_restricted": (
+        "Chủ thuê bao đã yêu cầu hạn chế xử lý dữ liệu; liên hệ bộ phận bảo vệ dữ liệu cá nhân",
+        "The holder asked to restrict processing of their data; refer to the data protection officer",
+    ),
 }
 
 # pydantic error types -> our codes

@@ -104,6 +104,12 @@ class RuleViolationError(SubregError):
         super().__init__(", ".join(e.code for e in errors) or "rule violation")
 
 
+class ProcessingRestrictedError(ConflictError):
+    """The holder asked for restriction of processing (PDPL): their data is kept, not used or changed."""
+
+    code = "processing_restricted"
+
+
 class PermissionDeniedError(SubregError):
     code = "permission_denied"
 

@@ -172,6 +172,10 @@ CODES: dict[str, tuple[str, str]] = {
         "The subscriber information is incomplete and must be updated first: {field}",
     ),
     "subscription_terminated": ("Thuê bao đã bị chấm dứt: {field}", "The subscription is terminated: {field}"),
+    "processing_restricted": (
+        "Dữ liệu của chủ thuê bao đang bị hạn chế xử lý theo yêu cầu của họ: {field}",
+        "Processing of the holder's data is restricted at their request: {field}",
+    ),
     "unknown_transaction": ("Loại giao dịch không tồn tại: {field}", "Unknown kind of transaction: {field}"),
     "registration_incomplete": (
         "Chưa đủ thông tin theo Nghị định 49 để kích hoạt: {field}",

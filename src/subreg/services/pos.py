@@ -40,6 +40,7 @@ from subreg.domain.errors import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    ProcessingRestrictedError,
 )
 from subreg.domain.image_rules import CARD_KINDS, needs_readable_card
 from subreg.domain.masking import mask_record
@@ -157,6 +158,18 @@ _REASON_FIELD = {
 }
 
 
+def _restricted(uow: UnitOfWork, sub: SubscriptionRow) -> bool:
+    flags = uow.privacy.flags(sub.holder_id)
+    return bool(flags and flags.restricted)
+
+
+def _refuse_if_restricted(uow: UnitOfWork, sub: SubscriptionRow) -> None:
+    if _restricted(uow, sub):
+        err = ProcessingRestrictedError("processing restricted")
+        err.errors = [FieldError("holder", "processing_restricted")]  # type: ignore[attr-defined]
+        raise err
+
+
 def _require(actor: Actor, permission: Permission, purpose: str | None, scope: Scope | None = None) -> None:
     """`access.authorize`, raising a 403 whose field-level error names the reason (never a value)."""
     decision = authorize(actor, permission, purpose=purpose, subject_scope=scope)
@@ -216,7 +229,9 @@ def _card(
     uow: UnitOfWork, ctx: PosContext, sub: SubscriptionRow, record: Mapping[str, Any], actor: Actor, purpose: str | None
 ) -> dict[str, Any]:
     visibility = visible_fields(actor.role, purpose)
-    masked = mask_record(record, visibility)
+    restricted = _restricted(uow, sub)
+    # A holder who asked for restriction is kept on file but not shown at the counter (only the DPO's export).
+    masked = {} if restricted else mask_record(record, visibility)
     latest: dict[str, Any] = {}
     for doc in uow.documents.list_for(sub.msisdn):
         latest[doc.kind] = doc
@@ -249,7 +264,8 @@ def _card(
         "holder": masked.get("holder"),
         "guardian": masked.get("guardian"),
         "organization": masked.get("organization"),
-        "visibility": {"masked": bool(visibility.masked), "images": visibility.images},
+        "visibility": {"masked": bool(visibility.masked), "images": visibility.images and not restricted},
+        "restricted": restricted,
         "documents": documents,
         "history": history,
     }
@@ -600,6 +616,7 @@ def update_subscription(
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
         _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
+        _refuse_if_restricted(uow, sub)
         record = _merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes)
         saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor)
         result = saved.result
@@ -739,6 +756,7 @@ def postpaid_suggestions(
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
         _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
+        _refuse_if_restricted(uow, sub)
         record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
         suggestions: dict[str, dict[str, Any]] = {}
         check = ctx.rule_set.check(record, as_of=ctx.today)
@@ -784,6 +802,7 @@ def view_document_image(
             raise err
         sub = _load(uow, doc.msisdn)
         _require(actor, Permission.DOCUMENT_VIEW_IMAGE, purpose, _scope(uow, ctx, sub))
+        _refuse_if_restricted(uow, sub)
         content_type, data = read_document(document_id, uow=uow, vault=ctx.vault, blobs=ctx.blobs)
         _audit(uow, ctx, actor, AuditAction.DOCUMENT_IMAGE_VIEWED, msisdn_from_key(sub.msisdn),
                fields=(f"documents.{doc.kind}",), purpose=purpose, details={"document_id": doc.id})  # fmt: skip

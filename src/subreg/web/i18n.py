@@ -34,6 +34,8 @@ _VI: dict[str, str] = {
     "phase": "Đợt chuẩn hoá",
     "phase_n": "Đợt {n}",
     "holder": "Chủ thuê bao",
+    "restricted_notice": "Chủ thuê bao đã yêu cầu hạn chế xử lý dữ liệu: không hiển thị, không cập nhật. "
+    "Chuyển yêu cầu cho bộ phận bảo vệ dữ liệu cá nhân.",
     "history": "Lịch sử",
     "no_history": "Chưa có lịch sử.",
     "activated_on": "Ngày kích hoạt",
@@ -128,6 +130,8 @@ _EN: dict[str, str] = {
     "phase": "Update phase",
     "phase_n": "Phase {n}",
     "holder": "Holder",
+    "restricted_notice": "The holder asked to restrict processing of their data: not shown, not updated. "
+    "Refer the customer to the data protection officer.",
     "history": "History",
     "no_history": "No history yet.",
     "activated_on": "Activated on",
