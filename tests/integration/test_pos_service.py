@@ -116,6 +116,10 @@ class TestLookUp:
             pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=agent,
                                  purpose="transaction")  # fmt: skip
         assert refused.value.errors[0].code == "out_of_scope"
+        (denied,) = [r for r in rows(container, audit_log) if r.action == "access:denied"]
+        assert (denied.actor_staff_id, denied.purpose) == (agent.staff_id, "transaction")
+        assert '"out_of_scope"' in denied.details
+        assert "079190123456" not in denied.details + denied.subject
         with pytest.raises(PermissionDeniedError) as wrong:
             pos.open_visit("0901234567", "079190999999", uow=container.uow(), ctx=ctx(container), actor=agent)
         assert wrong.value.errors[0].code == "presence_not_proven"

@@ -179,6 +179,19 @@ def _require(actor: Actor, permission: Permission, purpose: str | None, scope: S
         raise err
 
 
+def _require_for(
+    uow: UnitOfWork, ctx: PosContext, actor: Actor, permission: Permission, purpose: str | None, sub: SubscriptionRow
+) -> None:
+    """`_require` on one subscription; a refusal is audited as `access:denied` (an attempt is an access too)."""
+    try:
+        _require(actor, permission, purpose, _scope(uow, ctx, sub))
+    except PermissionDeniedError as refused:
+        _audit(uow, ctx, actor, AuditAction.ACCESS_DENIED, msisdn_from_key(sub.msisdn), purpose=purpose,
+               details={"reason": str(refused), "permission": str(permission)})  # fmt: skip
+        uow.commit()
+        raise
+
+
 def _audit(
     uow: UnitOfWork,
     ctx: PosContext,
@@ -363,7 +376,7 @@ def lookup_by_msisdn(
     with uow:
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
-        _require(actor, Permission.SUBSCRIPTION_READ, purpose, _scope(uow, ctx, sub))
+        _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, purpose, sub)
         record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
         card = _card(uow, ctx, sub, record, actor, purpose)
         _audit(
@@ -473,7 +486,7 @@ def transact(
     with uow:
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
-        _require(actor, Permission.SUBSCRIPTION_READ, purpose, _scope(uow, ctx, sub))
+        _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, purpose, sub)
         decision = gate.decide(
             kind, status=sub.status, complete=sub.complete, missing=sub.missing, error_fields=_error_fields(sub)
         )
@@ -615,7 +628,7 @@ def update_subscription(
     with uow:
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
-        _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
+        _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
         _refuse_if_restricted(uow, sub)
         record = _merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes)
         saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor)
@@ -755,7 +768,7 @@ def postpaid_suggestions(
     with uow:
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
-        _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
+        _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
         _refuse_if_restricted(uow, sub)
         record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
         suggestions: dict[str, dict[str, Any]] = {}
@@ -801,7 +814,7 @@ def view_document_image(
             err.errors = [FieldError("document_id", "not_found")]  # type: ignore[attr-defined]
             raise err
         sub = _load(uow, doc.msisdn)
-        _require(actor, Permission.DOCUMENT_VIEW_IMAGE, purpose, _scope(uow, ctx, sub))
+        _require_for(uow, ctx, actor, Permission.DOCUMENT_VIEW_IMAGE, purpose, sub)
         _refuse_if_restricted(uow, sub)
         content_type, data = read_document(document_id, uow=uow, vault=ctx.vault, blobs=ctx.blobs)
         _audit(uow, ctx, actor, AuditAction.DOCUMENT_IMAGE_VIEWED, msisdn_from_key(sub.msisdn),
