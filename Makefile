@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test install system-deps lint bench-check
+.PHONY: run test install system-deps lint bench-check screenshots
 
 # Debian packages the full test suite uses (Tesseract reads the MRZ from card photos).
 # Installed when missing and we may (root with apt-get); otherwise those tests skip with a reason.
@@ -52,3 +52,7 @@ lint: install
 
 bench-check: install
 	$(BIN)/python bench/check.py --rows 1000000
+
+## make screenshots: run the browser tests and keep their screenshots in docs/screenshots/ (shown by docs/pos.md).
+screenshots: install system-deps
+	SUBREG_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser

@@ -8,6 +8,7 @@ The tests skip, with the reason, when Chromium or Playwright is missing (`make t
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -26,7 +27,11 @@ from subreg.services.registry import store_subscription
 from tests.auth_helpers import make_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Every run saves its screenshots under build/ (ignored by git); `make screenshots` writes them into
+# docs/screenshots/ instead, the copies docs/pos.md shows (so a test run never dirties the work tree).
+SCREENSHOTS = Path(
+    os.environ.get("SUBREG_SCREENSHOT_DIR") or Path(__file__).resolve().parents[2] / "build" / "screenshots"
+)
 
 
 def write_y4m(path: Path, *, width: int = 640, height: int = 480, frames: int = 10) -> Path:
@@ -150,7 +155,7 @@ def sign_in(page: Any, username: str, password: str, next_path: str = "/pos", *,
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page PNG under docs/screenshots/ (linked from docs/pos.md)."""
+    """Save a full-page PNG of the page (build/screenshots/, or $SUBREG_SCREENSHOT_DIR)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
