@@ -103,6 +103,7 @@ def test_stats_counts_every_dimension(loaded):
         evaluate(store, reference=REFERENCE)
         stats = compliance_stats(store)
         other = compliance_stats(store, as_of=date(2024, 4, 24))
+        same = compliance_stats(store, as_of=REFERENCE)  # computed in the query = stored by evaluate
         docs = over_limit(store)
     finally:
         store.close()
@@ -118,6 +119,10 @@ def test_stats_counts_every_dimension(loaded):
     assert stats["by_missing"] == dict(missing.most_common())
     phases = Counter(phase_of(_as_date(r.activated_on), date(2024, 4, 24)) for r in rows)
     assert other["by_phase"].get("phase_2", 0) == phases[2]
+    assert other["by_phase"].get("phase_1", 0) == phases[1]
+    assert other["by_phase"].get("unknown", 0) == phases[None]
+    assert same["by_phase"] == stats["by_phase"] and len(same["by_phase"]) >= 2
+    assert other["by_state"] == stats["by_state"] and other["by_province"] == stats["by_province"]
     # Over-limit: documents with 4+ active subscriptions without contract, by blind index only.
     groups = defaultdict(list)
     for r in rows:
