@@ -1,5 +1,7 @@
 """The counter's whole flows in headless Chromium: sign in, look up, the gate, update with the camera
-and the card's QR code, registration of a 4th SIM, bill payment. Screenshots go to docs/screenshots/."""
+and the card's QR code, registration of a 4th SIM, of an under-14 (with a guardian) and of an
+organization (with its users), bill payment. Screenshots go to build/screenshots/ (`make screenshots`:
+docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from subreg.adapters.db.tables import bill_payments, network_orders
+from subreg.adapters.db.tables import bill_payments, documents, network_orders, subscriptions
 from tests.browser.conftest import LiveServer, screenshot, sign_in
 from tests.fixtures.images import CARD_HOLDER, card_back_jpeg, card_front_jpeg, paper_jpeg, portrait_jpeg
 from tests.records import complete_record
@@ -33,6 +35,11 @@ def _rows(live: LiveServer, table: Any) -> list[Any]:
 
 def _jpeg(name: str, data: bytes) -> dict[str, Any]:
     return {"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": data}
+
+
+def _scripted(page: Any) -> None:
+    """Wait until pos.js has set up the page (it shows the camera buttons): a file chosen before is not seen."""
+    page.locator(".camera [data-role=buttons]").first.wait_for()
 
 
 def test_look_up_refused_by_the_gate_update_with_the_camera_and_the_qr_code(page, live_server):
@@ -121,6 +128,7 @@ def test_a_wrong_image_gets_an_inline_error_and_the_typed_values_stay(page, live
     page.click("[data-testid=lookup-form] button[type=submit]")
     page.click("[data-testid=to-update]")
     page.fill("#holder-address", "5 Hàng Bài, Hoàn Kiếm, Hà Nội")
+    _scripted(page)
     page.set_input_files("#file-portrait", _jpeg("portrait", card_back_jpeg()))  # a card, not a face
     page.wait_for_selector(".camera[data-kind=portrait][data-ready='1']")
     page.click("[data-testid=save]")
@@ -141,6 +149,7 @@ def _fill_holder(page: Any, holder: dict[str, Any]) -> None:
 
 
 def _attach(page: Any, *, contract: bool) -> None:
+    _scripted(page)
     page.set_input_files("#file-portrait", _jpeg("portrait", portrait_jpeg()))
     page.set_input_files("#file-id_front", _jpeg("id_front", card_front_jpeg()))
     page.set_input_files("#file-id_back", _jpeg("id_back", card_back_jpeg()))
@@ -202,3 +211,127 @@ def test_english_on_request_and_remembered(page, live_server):
     page.goto("/pos/pay")
     assert page.locator("h1").inner_text() == "Pay a bill"
     screenshot(page, "11-english")
+
+
+# The guardian of an under-14 has a card of their own: its QR fills the guardian's fields, not the child's.
+GUARDIAN = {
+    "id_type": "cccd",
+    "id_number": "001185012345",
+    "full_name": "Trần Thị Mai",
+    "date_of_birth": "1985-03-10",
+    "gender": "female",
+    "nationality": "VNM",
+    "address": "8 Tràng Tiền, Hoàn Kiếm, Hà Nội",
+    "id_issue_date": "2021-04-10",
+}
+
+
+def _stored_kinds(live: LiveServer, key: int) -> tuple[Any, set[str]]:
+    (sub,) = [s for s in _rows(live, subscriptions) if s.msisdn == key]
+    return sub, {d.kind for d in _rows(live, documents) if d.msisdn == key}
+
+
+def test_an_under_14_needs_a_guardian_whose_card_is_photographed(page, live_server):
+    sign_in(page, *live_server.staff(), next_path="/pos/register")
+    guardian = page.locator("[data-testid=guardian-card]")
+    assert not guardian.is_visible()
+    page.fill("#msisdn", "0907000001")
+    page.fill("#holder-full_name", "Nguyễn Văn Bé")
+    page.fill("#holder-date_of_birth", "2018-02-03")
+    # The script reveals the guardian's section as soon as the date says "under 14".
+    assert page.is_checked("#under14")
+    assert guardian.is_visible()
+    page.click("[data-testid=register-submit]")
+
+    # Refused: the reason is at the guardian's section (the server decided it from the date too).
+    refused = page.locator("[data-testid=register-refused]")
+    refused.wait_for()
+    assert refused.locator("[data-field=guardian]").count() == 1
+    error = page.locator("[data-error=guardian]")
+    assert error.is_visible()
+    assert "dưới 14 tuổi phải có người giám hộ" in error.inner_text()
+    assert page.input_value("#holder-full_name") == "Nguyễn Văn Bé"
+
+    # The guardian signs: their card's QR fills the guardian's fields (not the child's).
+    _scripted(page)
+    page.set_input_files("#file-portrait", _jpeg("portrait", portrait_jpeg()))
+    page.set_input_files("#file-id_front", _jpeg("id_front", card_front_jpeg(GUARDIAN)))
+    page.wait_for_selector(".camera[data-kind=id_front][data-parsed^='qr']")
+    assert page.input_value("#guardian-full_name") == GUARDIAN["full_name"]
+    assert page.input_value("#guardian-id_number") == GUARDIAN["id_number"]
+    assert page.input_value("#holder-full_name") == "Nguyễn Văn Bé"
+    page.set_input_files("#file-id_back", _jpeg("id_back", card_back_jpeg()))
+    page.set_input_files("#file-confirmation_form", _jpeg("confirmation_form", paper_jpeg()))
+    for kind in ("portrait", "id_front", "id_back", "confirmation_form"):
+        page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+    page.select_option("#guardian-id_type", "cccd")
+    page.fill("#guardian-id_issue_place", "Cục Cảnh sát QLHC về TTXH")
+    page.fill("#guardian-relationship", "mẹ")
+    screenshot(page, "12-register-under14")
+    page.click("[data-testid=register-submit]")
+    assert "+84907000001" in page.locator("[data-testid=register-ok]").inner_text()  # inner_text waits for it
+
+    sub, kinds = _stored_kinds(live_server, 84907000001)
+    assert (sub.subscriber_type, sub.status, sub.complete) == ("individual", "active", True)
+    assert {"portrait", "id_front", "id_back", "confirmation_form"} <= kinds
+
+
+def test_an_organization_needs_its_list_of_users(page, live_server):
+    sign_in(page, *live_server.staff(), next_path="/pos/register")
+    organization = page.locator("[data-testid=organization-card]")
+    assert not organization.is_visible()
+    page.select_option("#subscriber_type", "organization")
+    assert organization.is_visible()
+    assert not page.locator("#under14").is_visible()
+    assert "Người đại diện theo pháp luật" in page.locator("[data-testid=holder-card] h2").inner_text()
+    rows = page.locator("[data-testid=user-row]")
+    assert rows.count() == 3
+    page.click("[data-testid=add-user]")  # the script adds a blank row, numbered, and moves the focus there
+    assert rows.count() == 4
+    assert page.evaluate("() => document.activeElement.name") == "organization.users[3].full_name"
+    assert page.input_value("[name=user_rows]") == "4"
+
+    page.fill("#msisdn", "0908000001")
+    page.select_option("#payment_type", "postpaid")
+    page.fill("#contract_number", "HD-TC-0002")
+    page.fill("#organization-name", "Công ty TNHH Sông Hồng")
+    page.fill("#organization-registration_number", "0101234567")
+    page.fill("#organization-registration_date", "2015-09-01")
+    page.fill("#organization-address", "25 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội")
+    representative = copy.deepcopy(complete_record()["holder"])
+
+    def attach() -> None:  # an organization signs a contract: no confirmation form (its box is hidden)
+        _scripted(page)
+        _fill_holder(page, representative)
+        images = {"portrait": portrait_jpeg(), "id_front": card_front_jpeg(), "id_back": card_back_jpeg(),
+                  "contract": paper_jpeg("HOP DONG"), "organization_certificate": paper_jpeg("GIAY CHUNG NHAN"),
+                  "user_list": paper_jpeg("DANH SACH")}  # fmt: skip
+        for kind, data in images.items():
+            page.set_input_files(f"#file-{kind}", _jpeg(kind, data))
+        for kind in images:
+            page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+        assert not page.locator(".camera[data-kind=confirmation_form]").is_visible()
+
+    attach()
+    page.press("#organization-name", "Enter")  # Enter registers (it is not "update the form")
+    refused = page.locator("[data-testid=register-refused]")
+    refused.wait_for()
+    assert refused.locator("[data-field='organization.users']").count() == 1
+    assert page.locator("[data-error='organization.users']").is_visible()
+    assert organization.is_visible()
+    assert page.input_value("#organization-name") == "Công ty TNHH Sông Hồng"  # typed values kept
+
+    page.fill("#organization-users-0-full_name", "Lê Văn Hùng")
+    page.fill("#organization-users-0-date_of_birth", "1992-07-20")
+    page.select_option("#organization-users-0-id_type", "cccd")
+    page.fill("#organization-users-0-id_number", "079092001234")
+    page.fill("#organization-users-0-id_issue_date", "2022-01-15")
+    page.fill("#organization-users-0-id_issue_place", "Cục Cảnh sát QLHC về TTXH")
+    attach()  # images are chosen again after a refusal (a browser never refills a file input)
+    screenshot(page, "13-register-organization")
+    page.click("[data-testid=register-submit]")
+    assert "+84908000001" in page.locator("[data-testid=register-ok]").inner_text()
+
+    sub, kinds = _stored_kinds(live_server, 84908000001)
+    assert (sub.subscriber_type, sub.contract_number, sub.complete) == ("organization", "HD-TC-0002", True)
+    assert {"organization_certificate", "user_list", "contract", "portrait", "id_front"} <= kinds

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from subreg.adapters.db.tables import audit_log, network_orders
+from subreg.adapters.db.tables import audit_log, network_orders, subscriptions
 from subreg.api.app import create_app
 from subreg.bootstrap import init_storage
 from subreg.config import Settings
@@ -193,3 +193,172 @@ def test_derived_values_are_prefilled_and_marked_as_derived(client):
     assert form.status_code == 200
     assert 'data-derived="holder.nationality"' in form.text
     assert re.search(r'id="holder-nationality" name="holder.nationality" type="text" value="VNM"', form.text)
+
+
+# --- registration of an under-14 and of an organization, without JavaScript ---------------------------
+
+# A guardian with a card of their own (its QR names them), so that the card photographed is the signer's.
+GUARDIAN = {
+    "full_name": "Trần Thị Mai",
+    "date_of_birth": "1985-03-10",
+    "gender": "female",
+    "id_type": "cccd",
+    "id_number": "001185012345",
+    "id_issue_date": "2021-04-10",
+    "id_issue_place": "Cục Cảnh sát QLHC về TTXH",
+    "address": "8 Tràng Tiền, Hoàn Kiếm, Hà Nội",
+}
+CHILD = {"full_name": "Nguyễn Văn Bé", "date_of_birth": "2018-02-03"}
+USER = {
+    "full_name": "Lê Văn Hùng",
+    "date_of_birth": "1992-07-20",
+    "id_type": "cccd",
+    "id_number": "079092001234",
+    "id_issue_date": "2022-01-15",
+    "id_issue_place": "Cục Cảnh sát QLHC về TTXH",
+}
+ORGANIZATION = {
+    "name": "Công ty TNHH Sông Hồng",
+    "registration_number": "0101234567",
+    "registration_date": "2015-09-01",
+    "address": "25 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội",
+}
+
+
+def _fields(prefix: str, values: dict[str, str]) -> dict[str, str]:
+    return {f"{prefix}.{name}": value for name, value in values.items()}
+
+
+def _stored(client: TestClient, msisdn: str) -> dict[str, Any]:
+    from subreg.services.registry import get_subscription
+
+    c = client.app.state.container
+    with c.uow() as uow:
+        return get_subscription(msisdn, uow=uow, vault=c.vault)
+
+
+def _kinds(client: TestClient) -> set[str]:
+    from subreg.adapters.db.tables import documents
+
+    with client.app.state.container.engine.connect() as conn:
+        return {r.kind for r in conn.execute(select(documents))}
+
+
+def test_an_under_14_is_refused_without_a_guardian_then_registered_with_one(client):
+    from tests.fixtures.images import card_back_jpeg, card_front_jpeg, paper_jpeg, portrait_jpeg
+
+    csrf = signed_in(client)
+    form = client.get("/pos/register")
+    assert re.search(r'data-when="under14" class="card hidden"', form.text)  # an adult by default
+    base = {"csrf_token": csrf, "msisdn": "0905000001", "subscriber_type": "individual", "payment_type": "prepaid",
+            "consent": "yes", **_fields("holder", CHILD)}  # fmt: skip
+    images = {"portrait": portrait_jpeg(), "id_front": card_front_jpeg(GUARDIAN), "id_back": card_back_jpeg(),
+              "confirmation_form": paper_jpeg()}  # fmt: skip
+
+    # The date of birth alone (no box ticked, no script) makes the page ask for the guardian, at its section.
+    refused = client.post("/pos/register", data=base, files=files(images))
+    assert refused.status_code == 409
+    assert 'data-error="guardian"' in refused.text
+    assert "Chủ thuê bao dưới 14 tuổi phải có người giám hộ" in refused.text
+    assert re.search(r'data-when="under14" class="card"', refused.text)  # the guardian's section is shown
+    assert 'name="under14" value="yes" id="under14" checked' in refused.text
+    assert 'value="Nguyễn Văn Bé"' in refused.text  # typed values kept
+    assert 'value="2018-02-03"' in refused.text
+
+    # A guardian without the relationship: refused at that field, everything typed kept.
+    partial = {**base, **_fields("guardian", GUARDIAN)}
+    refused = client.post("/pos/register", data=partial, files=files(images))
+    assert refused.status_code == 409
+    assert re.search(r'id="guardian-relationship"[^>]*class="invalid" aria-invalid="true"', refused.text)
+    assert "quan hệ của người giám hộ với chủ thuê bao" in refused.text
+    assert 'value="001185012345"' in refused.text
+    assert 'value="Trần Thị Mai"' in refused.text
+
+    # In English, the message is English.
+    english = client.post("/pos/register?lang=en", data=base, files=files(images))
+    assert "A holder under 14 needs a guardian" in english.text
+
+    # A file left in the (hidden) organization section of an individual's form is not sent on.
+    images["user_list"] = paper_jpeg("DANH SACH")
+    done = client.post("/pos/register", data={**partial, "guardian.relationship": "mẹ"}, files=files(images))
+    assert done.status_code == 200, done.text
+    assert 'data-testid="register-ok"' in done.text
+    stored = _stored(client, "0905000001")
+    assert stored["holder"]["full_name"] == CHILD["full_name"]
+    assert "id_number" not in stored["holder"]  # a child may hold no ID
+    assert (stored["guardian"]["id_number"], stored["guardian"]["relationship"]) == ("001185012345", "mẹ")
+    assert _kinds(client) == {"portrait", "id_front", "id_back", "confirmation_form"}
+    with client.app.state.container.engine.connect() as conn:
+        (row,) = list(conn.execute(select(subscriptions)))
+    assert (row.subscriber_type, row.status, row.complete) == ("individual", "active", True)
+
+
+def test_an_adults_guardian_fields_are_ignored_unless_the_under_14_box_is_ticked(client):
+    csrf = signed_in(client)
+    data = {"csrf_token": csrf, "msisdn": "0905000002", "action": "refresh", **_fields("holder", GUARDIAN),
+            **_fields("guardian", {"full_name": "X"})}  # fmt: skip
+    page = client.post("/pos/register", data=data)
+    assert page.status_code == 200
+    assert re.search(r'data-when="under14" class="card hidden"', page.text)
+    ticked = client.post("/pos/register", data={**data, "under14": "yes"})
+    assert re.search(r'data-when="under14" class="card"', ticked.text)
+
+
+def test_an_organization_is_refused_without_users_then_registered_with_one(client):
+    from tests.fixtures.images import paper_jpeg, registration_images
+
+    csrf = signed_in(client)
+    # Without JavaScript: choosing the type and "update the form" shows the organization's section ...
+    shown = client.post("/pos/register", data={"csrf_token": csrf, "subscriber_type": "organization",
+                                               "msisdn": "0906000001", "action": "refresh"})  # fmt: skip
+    assert shown.status_code == 200
+    assert re.search(r'data-when="organization" class="card"', shown.text)
+    assert shown.text.count('data-testid="user-row"') == 3
+    assert 'value="0906000001"' in shown.text
+    # ... and "add a user" one more row.
+    more = client.post("/pos/register", data={"csrf_token": csrf, "subscriber_type": "organization",
+                                              "user_rows": "3", "action": "add_user"})  # fmt: skip
+    assert more.text.count('data-testid="user-row"') == 4
+    assert 'name="organization.users[3].full_name"' in more.text
+
+    base = {"csrf_token": csrf, "msisdn": "0906000001", "subscriber_type": "organization", "payment_type": "postpaid",
+            "contract_number": "HD-TC-0001", "consent": "yes", "user_rows": "3",
+            **_fields("holder", complete_record()["holder"]), **_fields("organization", ORGANIZATION),
+            "organization.signer_is_representative": "no"}  # fmt: skip
+    images = {**registration_images(), "contract": paper_jpeg("HOP DONG"),
+              "organization_certificate": paper_jpeg("GCN"), "user_list": paper_jpeg("DANH SACH")}  # fmt: skip
+    refused = client.post("/pos/register", data=base, files=files(images))
+    assert refused.status_code == 409
+    assert 'data-error="organization.users"' in refused.text
+    assert 'data-error="documents.authorization_letter"' in refused.text  # an authorized signer needs the letter
+    assert 'value="Công ty TNHH Sông Hồng"' in refused.text
+    assert 'value="0101234567"' in refused.text
+    assert re.search(r'name="organization.signer_is_representative" value="no" checked', refused.text)
+
+    # A user typed in the 2nd row without the place of issue: shown first, with the error at its field.
+    row = _fields("organization.users[1]", {k: v for k, v in USER.items() if k != "id_issue_place"})
+    images["authorization_letter"] = paper_jpeg("GIAY UY QUYEN")
+    refused = client.post("/pos/register", data={**base, **row}, files=files(images))
+    assert refused.status_code == 409
+    assert re.search(r'id="organization-users-0-id_issue_place"[^>]*class="invalid"', refused.text)
+    assert "nơi cấp của người sử dụng thứ 1" in refused.text
+    assert re.search(r'name="organization.users\[0\].full_name" type="text" value="Lê Văn Hùng"', refused.text)
+
+    done = client.post("/pos/register", data={**base, **_fields("organization.users[1]", USER)}, files=files(images))
+    assert done.status_code == 200, done.text
+    assert 'data-testid="register-ok"' in done.text
+    stored = _stored(client, "0906000001")
+    assert stored["organization"]["name"] == ORGANIZATION["name"]
+    assert stored["organization"]["signer_is_representative"] is False
+    assert [u["id_number"] for u in stored["organization"]["users"]] == [USER["id_number"]]
+    assert {"organization_certificate", "user_list", "authorization_letter", "contract"} <= _kinds(client)
+    with client.app.state.container.engine.connect() as conn:
+        (sub,) = list(conn.execute(select(subscriptions)))
+    assert (sub.subscriber_type, sub.contract_number, sub.complete) == ("organization", "HD-TC-0001", True)
+
+
+def test_every_page_text_exists_in_both_languages():
+    from subreg.web import i18n
+
+    assert set(i18n.texts("vi")) == set(i18n.texts("en"))
+    assert all(i18n.texts("vi")[k] != i18n.texts("en")[k] for k in ("guardian", "organization", "add_user", "under14"))

@@ -5,6 +5,8 @@ A message names the field and the rule, never the value: it must be safe to log 
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["CODES", "LANGS", "field_label", "message_for"]
 
 LANGS = ("vi", "en")
@@ -251,7 +253,7 @@ _FIELD_LABELS_VI = {
     "holder.birth_year": "năm sinh",
     "guardian.full_name": "họ tên người giám hộ",
     "guardian.id_number": "số giấy tờ người giám hộ",
-    "guardian.relationship": "quan hệ với người giám hộ",
+    "guardian.relationship": "quan hệ của người giám hộ với chủ thuê bao",
     "organization.name": "tên tổ chức",
     "organization.registration_number": "số giấy chứng nhận tổ chức",
     "organization.registration_date": "ngày cấp giấy chứng nhận",
@@ -268,11 +270,24 @@ _FIELD_LABELS_VI = {
 }
 
 
+# A person's field under another section than `holder`: the guardian, or the i-th organization user.
+_PERSON_PATH = re.compile(r"(guardian|organization\.users\[(\d+)\])\.(\w+)")
+
+
 def field_label(field: str, lang: str = "vi") -> str:
     """A readable name for a field path (the path itself in English or when unknown)."""
-    if lang == "vi":
-        return _FIELD_LABELS_VI.get(field, field)
-    return field
+    if lang != "vi":
+        return field
+    label = _FIELD_LABELS_VI.get(field)
+    if label is not None:
+        return label
+    match = _PERSON_PATH.fullmatch(field)
+    base = _FIELD_LABELS_VI.get(f"holder.{match.group(3)}") if match else None
+    if match is None or base is None:
+        return field
+    if match.group(2) is None:
+        return f"{base} người giám hộ"
+    return f"{base} của người sử dụng thứ {int(match.group(2)) + 1}"
 
 
 def message_for(code: str, field: str, lang: str = "vi") -> str:

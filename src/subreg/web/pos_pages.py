@@ -12,6 +12,7 @@ role, purpose and point of sale and writes the audit entry (purpose included).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,16 @@ HOLDER_FIELDS = (
     "id_expiry_date",
     "address",
 )
+GUARDIAN_FIELDS = (*HOLDER_FIELDS, "relationship")
+ORGANIZATION_FIELDS = ("name", "registration_number", "registration_date", "address")
+# What the rule set asks of each organization user (the ID fields), plus the nationality a passport needs.
+USER_FIELDS = ("full_name", "date_of_birth", "nationality", "id_type", "id_number", "id_issue_date", "id_issue_place")
 DATE_FIELDS = frozenset({"date_of_birth", "id_issue_date", "id_expiry_date"})
 UPDATE_IMAGES = ("portrait", "id_front", "id_back")
-REGISTER_IMAGES = (*UPDATE_IMAGES, "confirmation_form", "contract")
+ORGANIZATION_IMAGES = ("organization_certificate", "user_list", "authorization_letter")
+REGISTER_IMAGES = (*UPDATE_IMAGES, "confirmation_form", "contract", *ORGANIZATION_IMAGES)
+USER_ROWS = 3  # blank user rows of a new organization form
+MAX_USER_ROWS = 30  # the page's limit; longer user lists come through the import or the API
 LOOKUP_PURPOSES = ("transaction", "update", "customer_request")
 ID_LOOKUP_PURPOSES = ("transaction", "customer_request", "registration")
 ID_TYPES = ("cccd", "cmnd", "passport")
@@ -396,38 +404,141 @@ async def confirm_suggestions(
 
 @router.get("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
 async def register_form(request: Request, language: str = Depends(page_lang)) -> Response:
-    """The registration form."""
-    return _render(request, "pos/register.html", language, values={}, form={})
+    """The registration form (an individual; the subscriber type and the under-14 box reveal the other sections)."""
+    return _render(request, "pos/register.html", language, **_RegisterForm.blank().context())
 
 
 @router.post("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
 async def register_submit(
     request: Request, language: str = Depends(page_lang), c: Any = Depends(container)
 ) -> Response:
-    """Register and activate, only when Decree 49 is satisfied; otherwise every reason is shown."""
+    """Register and activate, only when Decree 49 is satisfied; otherwise every reason is shown.
+
+    Without JavaScript, the buttons "update the form" and "add a user" post here too: the form comes
+    back with what was typed, the sections the choices call for and one more user row.
+    """
     limit = int(c.settings.max_upload_bytes)
-    async with request.form(max_files=len(REGISTER_IMAGES), max_fields=64) as form:
-        values = {name: _text(form, f"holder.{name}", 300) for name in HOLDER_FIELDS}
-        top = {k: _text(form, k, 64) for k in ("msisdn", "subscriber_type", "payment_type", "contract_number")}
+    fields = 64 + len(USER_FIELDS) * MAX_USER_ROWS
+    async with request.form(max_files=len(REGISTER_IMAGES), max_fields=fields) as form:
+        typed = _RegisterForm.read(form, under_14=lambda born: _under_14(c, born))
         consent = form.get("consent") == "yes"
         try:
-            images = await _images(form, REGISTER_IMAGES, limit)
+            images = await _images(form, typed.image_kinds(), limit) if typed.action == "register" else {}
         except InputError as exc:
             images, image_error = {}, exc
         else:
             image_error = None
-    record: dict[str, Any] = {k: v for k, v in top.items() if v}
-    record["holder"] = {k: v for k, v in values.items() if v}
+    if typed.action != "register":
+        return _render(request, "pos/register.html", language, **typed.context())
     try:
         if image_error is not None:
             raise image_error
-        done = await _call(pos.register_subscription, record, images, uow=c.uow(), ctx=_ctx(request, c),
+        done = await _call(pos.register_subscription, typed.record(), images, uow=c.uow(), ctx=_ctx(request, c),
                            actor=_actor(request), purpose="registration", consent_accepted=consent)  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
-        return _render(request, "pos/register.html", language, status=_status(exc), values=values, form=top,
-                       errors=errors, general=general, refused=True)  # fmt: skip
-    return _render(request, "pos/register.html", language, values={}, form={}, done=done)
+        return _render(request, "pos/register.html", language, status=_status(exc), errors=errors, general=general,
+                       refused=True, **typed.context())  # fmt: skip
+    return _render(request, "pos/register.html", language, done=done, **_RegisterForm.blank().context())
+
+
+def _under_14(c: Any, born: str) -> bool:
+    """Whether the rule set asks a guardian for a holder born on `born` (the rules decide the age, not the page)."""
+    if not born:
+        return False
+    probe = {"subscriber_type": "individual", "holder": {"date_of_birth": born}}
+    result = c.rule_set.check(probe, as_of=pos.PosContext.of(c).today)
+    return any(e.field == "guardian" and e.code == "underage_without_guardian" for e in result.errors)
+
+
+@dataclass(slots=True)
+class _RegisterForm:
+    """What staff typed on the registration form, in the data dictionary's shape (blank values dropped)."""
+
+    top: dict[str, str]
+    holder: dict[str, str]
+    guardian: dict[str, str]
+    organization: dict[str, str]
+    users: list[dict[str, str]]
+    under_14: bool = False
+    signer_is_representative: bool = True
+    rows: int = USER_ROWS
+    action: str = "register"
+
+    @classmethod
+    def blank(cls) -> _RegisterForm:
+        """A new form: an individual, three blank user rows."""
+        return cls({}, {}, {}, {}, [])
+
+    @classmethod
+    def read(cls, form: FormData, *, under_14: Callable[[str], bool]) -> _RegisterForm:
+        """Read the posted form; blank user rows are dropped (the others keep their order)."""
+        top = {k: _text(form, k, 64) for k in ("msisdn", "subscriber_type", "payment_type", "contract_number")}
+        holder = _section(form, "holder", HOLDER_FIELDS)
+        raw_rows = _text(form, "user_rows", 4)
+        rows = min(max(int(raw_rows) if raw_rows.isdigit() else USER_ROWS, 1), MAX_USER_ROWS)
+        users = [u for u in (_section(form, f"organization.users[{i}]", USER_FIELDS) for i in range(rows)) if u]
+        action = _text(form, "action", 16)
+        if action == "add_user":
+            rows = min(rows + 1, MAX_USER_ROWS)
+        return cls(
+            top=top,
+            holder=holder,
+            guardian=_section(form, "guardian", GUARDIAN_FIELDS),
+            organization=_section(form, "organization", ORGANIZATION_FIELDS),
+            users=users,
+            under_14=form.get("under14") == "yes" or under_14(holder.get("date_of_birth", "")),
+            signer_is_representative=_text(form, "organization.signer_is_representative", 8) != "no",
+            rows=rows,
+            action=action if action in ("refresh", "add_user") else "register",
+        )
+
+    @property
+    def is_organization(self) -> bool:
+        return self.top.get("subscriber_type") == "organization"
+
+    def image_kinds(self) -> tuple[str, ...]:
+        """The images the chosen type takes (a file left in a hidden section is not sent on)."""
+        if self.is_organization:
+            return tuple(k for k in REGISTER_IMAGES if k != "confirmation_form")
+        return tuple(k for k in REGISTER_IMAGES if k not in ORGANIZATION_IMAGES)
+
+    def record(self) -> dict[str, Any]:
+        """The record for `pos.register_subscription`: only the sections the chosen type calls for."""
+        record: dict[str, Any] = {k: v for k, v in self.top.items() if v}
+        record["holder"] = dict(self.holder)
+        if self.is_organization:
+            organization: dict[str, Any] = dict(self.organization)
+            if self.users:
+                organization["users"] = [dict(u) for u in self.users]
+            if not self.signer_is_representative:
+                organization["signer_is_representative"] = False
+            record["organization"] = organization
+        elif self.under_14 and self.guardian:
+            record["guardian"] = dict(self.guardian)
+        return record
+
+    def context(self) -> dict[str, Any]:
+        """The template's context: typed values kept, the kept users first, then blank rows."""
+        blanks = max(self.rows, USER_ROWS) - len(self.users)
+        return {
+            "form": self.top,
+            "values": self.holder,
+            "guardian": self.guardian,
+            "organization": self.organization,
+            "users": [*self.users, *({} for _ in range(max(blanks, 0)))],
+            "is_organization": self.is_organization,
+            "under_14": self.under_14 and not self.is_organization,
+            "signer_is_representative": self.signer_is_representative,
+            "focus_user": len(self.users) if self.action == "add_user" else None,
+            "max_user_rows": MAX_USER_ROWS,
+        }
+
+
+def _section(form: FormData, prefix: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The non-blank values of one section of the form (`holder.full_name`, `organization.users[0].id_number`...)."""
+    values = {name: _text(form, f"{prefix}.{name}", 300) for name in names}
+    return {k: v for k, v in values.items() if v}
 
 
 # --- bill payment -------------------------------------------------------------------------------------

@@ -110,7 +110,13 @@
     el.insertAdjacentElement("afterend", hint);
   }
 
-  /* Read the chip-CCCD QR (or the MRZ) from a card photo and fill the empty holder fields. */
+  /* Whose card is photographed: the guardian's when that section is shown (holder under 14), else the holder's. */
+  function signer() {
+    var g = document.querySelector("[data-when=under14]");
+    return g && !g.classList.contains("hidden") ? "guardian" : "holder";
+  }
+
+  /* Read the chip-CCCD QR (or the MRZ) from a card photo and fill the signer's empty fields. */
   function readCard(box, file) {
     var body = new FormData();
     body.append("image", file);
@@ -120,10 +126,10 @@
       headers: { "X-CSRF-Token": csrf(), "Accept-Language": document.documentElement.lang || "vi" }
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
       if (!data || !data.holder) { note(box, texts.qr_none || ""); box.dataset.parsed = "none"; return; }
-      var filled = 0;
+      var filled = 0, who = signer();
       Object.keys(data.holder).forEach(function (name) {
         var value = data.holder[name];
-        var el = document.querySelector("[name='holder." + name + "']");
+        var el = document.querySelector("[name='" + who + "." + name + "']");
         if (!el || value === null || value === undefined || value === "") return;
         // Compare as people read it (Unicode form, case, spaces): only a real difference is flagged.
         if (el.value && same(el.value) !== same(String(value))) { differs(el, String(value)); return; }
@@ -144,5 +150,69 @@
     box.querySelector("[data-action=retake]").addEventListener("click", function () { startCamera(box); });
     q(box, "file").addEventListener("change", function (e) { compressChosen(box, e.target); });
   });
+  /* Registration: show the sections the choices call for as staff choose (the server decides again on post). */
+  function under14(value) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+    if (!m) return null;
+    var now = new Date(), age = now.getFullYear() - Number(m[1]);
+    var month = now.getMonth() + 1, day = now.getDate();
+    if (month < Number(m[2]) || (month === Number(m[2]) && day < Number(m[3]))) age -= 1;
+    return age < 14;
+  }
+
+  function renumber(row, i, label) {
+    row.querySelectorAll("[name],[id],[for],[aria-describedby]").forEach(function (el) {
+      ["name", "id", "for", "aria-describedby"].forEach(function (a) {
+        var v = el.getAttribute(a);
+        if (!v) return;
+        el.setAttribute(a, v.replace(/users\[\d+\]/, "users[" + i + "]").replace(/users-\d+-/, "users-" + i + "-"));
+      });
+    });
+    var legend = row.querySelector("legend");
+    if (legend) legend.textContent = label.replace("{n}", String(i + 1));
+  }
+
+  var reg = document.getElementById("register-form");
+  if (reg) {
+    var kind = reg.querySelector("[name=subscriber_type]");
+    var minor = reg.querySelector("[name=under14]");
+    var born = reg.querySelector("[name='holder.date_of_birth']");
+    var apply = function () {
+      var org = kind.value === "organization", child = !org && minor.checked;
+      reg.querySelectorAll("[data-when]").forEach(function (el) {
+        var w = el.dataset.when;
+        show(el, w === "organization" ? org : (w === "under14" ? child : !org));
+      });
+    };
+    reg.querySelectorAll("[data-nojs]").forEach(function (el) { show(el, false); });
+    kind.addEventListener("change", apply);
+    minor.addEventListener("change", apply);
+    born.addEventListener("change", function () {
+      var u = under14(born.value);
+      if (u !== null && u !== minor.checked) { minor.checked = u; apply(); }
+    });
+    var add = reg.querySelector("[data-action=add-user]");
+    add.addEventListener("click", function (e) {
+      var list = reg.querySelector("[data-role=users]"), rows = list.querySelectorAll(".user-row");
+      var count = reg.querySelector("[data-role=user-rows]");
+      if (!rows.length) return;  // nothing to copy: let the form post (the server adds the row)
+      e.preventDefault();
+      if (rows.length >= Number(list.dataset.max || 30)) return;  // the page's limit (longer lists: the import)
+      var row = rows[rows.length - 1].cloneNode(true);
+      row.querySelectorAll("input, select").forEach(function (el) {
+        el.value = "";
+        el.classList.remove("invalid");
+        el.removeAttribute("aria-invalid");
+        el.removeAttribute("aria-describedby");
+        el.removeAttribute("autofocus");
+      });
+      row.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+      renumber(row, rows.length, list.dataset.rowLabel || "{n}");
+      list.appendChild(row);
+      count.value = String(rows.length + 1);
+      row.querySelector("input").focus();
+    });
+  }
+
   window.addEventListener("pagehide", function () { document.querySelectorAll(".camera").forEach(stop); });
 })();
