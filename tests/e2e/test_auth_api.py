@@ -111,6 +111,15 @@ class TestApiTokens:
 
 
 class TestWebSessions:
+    def test_back_office_roles_land_on_the_home_page(self, api):
+        user, pw = make_staff(api, "admin")
+        page = api.get("/login")
+        token = set_cookies(page)["subreg_csrf"].value
+        response = api.post("/login", data={"username": user, "password": pw, "csrf_token": token},
+                            follow_redirects=False)  # fmt: skip
+        assert response.headers["location"] in ("/", "/totp", "/password")
+        assert response.headers["location"] != "/pos"
+
     def test_sign_in_sets_strict_httponly_cookies(self, api):
         user, pw = make_staff(api, "agent")
         page = api.get("/login")
@@ -121,6 +130,7 @@ class TestWebSessions:
             "/login", data={"username": user, "password": pw, "csrf_token": pre.value}, follow_redirects=False
         )
         assert response.status_code == 303
+        assert response.headers["location"] == "/pos"  # counter staff land on the point-of-sale page
         jar = set_cookies(response)
         session, csrf = jar["subreg_session"], jar["subreg_csrf"]
         assert session["httponly"] is True
@@ -183,7 +193,9 @@ class TestWebSessions:
         assert response.headers["location"] == "/login?next=/password"
         user, pw = make_staff(api, "agent")
         csrf = set_cookies(api.get("/login"))["subreg_csrf"].value
-        for target, expected in (("/password", "/password"), ("//evil.example/x", "/"), ("https://evil.example", "/")):
+        # An unsafe target falls back to the start page: /pos for this counter role.
+        cases = (("/password", "/password"), ("//evil.example/x", "/pos"), ("https://evil.example", "/pos"))
+        for target, expected in cases:
             api.cookies.delete("subreg_session")
             response = api.post(
                 "/login",

@@ -25,7 +25,7 @@ from jinja2 import TemplateNotFound
 from starlette.concurrency import run_in_threadpool
 
 from subreg.api.deps import SESSION_COOKIE, auth_policy, container, current_session, lang, requires
-from subreg.domain.access import Permission
+from subreg.domain.access import Permission, can
 from subreg.domain.errors import AuthenticationError, InputError, SubregError
 from subreg.domain.messages import message_for
 from subreg.services import auth as auth_service
@@ -188,6 +188,8 @@ async def login_submit(
         target = "/totp"
     else:
         target = _safe_next(next)
+        if target == "/" and can(result.role, Permission.SUBSCRIPTION_READ):
+            target = "/pos"  # counter staff start where their work is
     response = RedirectResponse(target, status_code=303)
     max_age = policy.session_minutes * 60
     flags = _cookie_flags(request)
