@@ -24,8 +24,11 @@ from typing import Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from subreg.adapters.image_quality import OpenCvImageInspector
 from subreg.domain.access import PUBLIC_PERMISSIONS, Actor, Permission, can
 from subreg.domain.errors import AuthenticationError, CsrfError, FieldError, PermissionDeniedError
+from subreg.domain.image_rules import ImageLimits
+from subreg.services.pos import PosContext
 
 __all__ = [
     "CSRF_FORM_FIELD",
@@ -189,3 +192,18 @@ def requires(permission: Permission | str) -> Any:
     dep: Callable[[Request], Awaitable[None]] = _dependency
     setattr(dep, PERMISSION_ATTR, perm.value)
     return Depends(dep)
+
+
+def pos_context(request: Request, c: Any) -> PosContext:
+    """The point-of-sale context of a request (API routes and pages alike).
+
+    One image inspector per application, kept on `app.state`: it holds the per-core slots that keep
+    image checks from starving the database writer, so every route must share it.
+    """
+    state = request.app.state
+    inspector = getattr(state, "image_inspector", None)
+    if inspector is None:
+        settings = state.settings
+        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+        inspector = state.image_inspector = OpenCvImageInspector(limits)
+    return PosContext.of(c, images=inspector)

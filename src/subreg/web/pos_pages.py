@@ -22,13 +22,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from subreg.adapters.image_quality import OpenCvImageInspector
-from subreg.api.deps import container, requires
+from subreg.api.deps import container, pos_context, requires
 from subreg.api.deps import lang as default_lang
 from subreg.domain import gate
 from subreg.domain.access import Actor, Permission
 from subreg.domain.errors import FieldError, InputError, SubregError
-from subreg.domain.image_rules import ImageLimits
 from subreg.domain.messages import message_for
 from subreg.services import pos
 from subreg.web import i18n
@@ -97,20 +95,10 @@ def _actor(request: Request) -> Actor:
     return request.state.actor  # type: ignore[no-any-return]  # set by `requires` (never None past it)
 
 
-def _inspector(request: Request) -> OpenCvImageInspector:
-    # Shared with the API routes (same attribute of app.state): one inspector per application.
-    state = request.app.state
-    inspector = getattr(state, "image_inspector", None)
-    if inspector is None:
-        settings = state.settings
-        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
-        inspector = OpenCvImageInspector(limits)
-        state.image_inspector = inspector
-    return inspector
 
 
 def _ctx(request: Request, c: Any) -> pos.PosContext:
-    return pos.PosContext.of(c, images=_inspector(request), request_id=None)
+    return pos_context(request, c)
 
 
 def _render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:

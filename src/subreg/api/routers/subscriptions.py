@@ -21,10 +21,9 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from subreg.adapters.image_quality import OpenCvImageInspector
 from subreg.api.body import read_body
 from subreg.api.deps import actor as current_actor
-from subreg.api.deps import container, requires
+from subreg.api.deps import container, pos_context, requires
 from subreg.api.deps import purpose as declared_purpose
 from subreg.api.responses import JSON
 from subreg.api.schemas.pos import (
@@ -46,7 +45,6 @@ from subreg.api.schemas.pos import (
 )
 from subreg.domain.access import Actor, Permission
 from subreg.domain.errors import FieldError, InputError
-from subreg.domain.image_rules import ImageLimits
 from subreg.domain.records import DOCUMENT_KINDS
 from subreg.services import pos
 
@@ -56,15 +54,6 @@ _PREFIX = "/subscriptions"
 _MAX_FILES = len(DOCUMENT_KINDS)
 
 
-def _inspector(request: Request) -> OpenCvImageInspector:
-    state = request.app.state
-    inspector = getattr(state, "image_inspector", None)
-    if inspector is None:
-        settings = state.settings
-        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
-        inspector = OpenCvImageInspector(limits)
-        state.image_inspector = inspector
-    return inspector
 
 
 def _writers(request: Request) -> asyncio.Semaphore:
@@ -82,7 +71,7 @@ def _writers(request: Request) -> asyncio.Semaphore:
 
 
 def _ctx(request: Request, c: Any) -> pos.PosContext:
-    return pos.PosContext.of(c, images=_inspector(request))
+    return pos_context(request, c)
 
 
 _MULTIPART_DOC = {
