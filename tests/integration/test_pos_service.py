@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from subreg.domain.errors import (
 )
 from subreg.domain.gate import RegistrationIncompleteError, SubscriptionTerminatedError, UpdateRequiredError
 from subreg.services import pos
-from subreg.services.registry import store_subscription
+from subreg.services.registry import read_document, seal_images, store_subscription
 from tests.auth_helpers import make_staff
 from tests.fixtures.images import (
     card_front_jpeg,
@@ -273,6 +274,64 @@ class TestUpdate:
             pos.update_subscription("0901234567", {"holder": {"gender": "male"}}, {}, uow=container.uow(),
                                     ctx=ctx(container), actor=store)  # fmt: skip
         assert refused.value.errors[0].code == "id_gender_mismatch"
+
+
+def blob_files(container: Any) -> list[Path]:
+    root = container.settings.blob_dir
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def stored_images(container: Any, msisdn: int) -> dict[str, bytes]:
+    with container.uow() as uow:
+        docs = [d for d in uow.documents.list_for(msisdn) if d.blob_key]
+        return {d.kind: read_document(d.id, uow=uow, vault=container.vault, blobs=container.blobs)[1] for d in docs}
+
+
+class TestImagesSealedAhead:
+    """Images are encrypted and written before the write lock; the locked phase uses those blobs."""
+
+    def test_an_update_writes_each_image_once(self, container):
+        seed(container, incomplete())
+        store = actor(container, "store_staff", "STORE-1", "store")
+        images = three_images()
+        pos.update_subscription("0901234567", {}, images, uow=container.uow(), ctx=ctx(container), actor=store)
+        assert len(blob_files(container)) == 3  # no second copy sealed under the lock
+        assert stored_images(container, 84901234567) == images
+
+    def test_a_registration_writes_each_image_once(self, container):
+        store = actor(container, "store_staff", "STORE-1", "store")
+        images = registration_images()
+        pos.register_subscription(_new("0901111111"), images, uow=container.uow(), ctx=ctx(container), actor=store)
+        assert len(blob_files(container)) == len(images)
+        assert stored_images(container, 84901111111) == images
+
+    def test_a_refused_card_leaves_no_image_behind(self, container):
+        seed(container, incomplete())
+        store = actor(container, "store_staff", "STORE-1", "store")
+        other = {**three_images(), "id_front": card_front_jpeg({**_holder(), "id_number": "079190654321"})}
+        with pytest.raises(InputError):
+            pos.update_subscription("0901234567", {}, other, uow=container.uow(), ctx=ctx(container), actor=store)
+        assert blob_files(container) == []
+
+    def test_images_sealed_for_another_holder_are_sealed_again(self, container):
+        seed(container, incomplete())
+        images = {"portrait": portrait_jpeg()}
+        someone_else = incomplete(msisdn="0907654321")
+        someone_else["holder"] = {**someone_else["holder"], "id_number": "079190654321"}
+        with container.uow() as uow:
+            # Sealed with the key of 0901234567's holder, then stored for another person: not usable.
+            sealed = seal_images(incomplete(), images, uow=uow, vault=container.vault, blobs=container.blobs,
+                                 rule_set=container.rule_set)  # fmt: skip
+            assert sealed.holder_id is not None
+            store_subscription(someone_else, uow=uow, vault=container.vault, blobs=container.blobs, as_of=TODAY,
+                               actor=None, channel="store", images=images, rule_set=container.rule_set,
+                               sealed=sealed)  # fmt: skip
+            uow.commit()
+        assert len(blob_files(container)) == 2  # the prepared blob is an orphan; a fresh one was written
+        assert stored_images(container, 84907654321) == images  # readable with the right holder's key
+        with container.uow() as uow:
+            (doc,) = [d for d in uow.documents.list_for(84907654321) if d.blob_key]
+        assert doc.blob_key != sealed.blobs["portrait"][0]
 
 
 def _holder() -> dict[str, Any]:

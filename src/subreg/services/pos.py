@@ -18,7 +18,7 @@ transaction with `outcome = refused`), then raised: the record survives the refu
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ from subreg.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProcessingRestrictedError,
+    SubregError,
 )
 from subreg.domain.image_rules import CARD_KINDS, needs_readable_card
 from subreg.domain.masking import mask_record
@@ -51,7 +52,7 @@ from subreg.domain.rules.base import CheckResult, RuleSet
 from subreg.services import audit_log, privacy
 from subreg.services.ports import BlobStore, SubscriptionRow, UnitOfWork, Vault
 from subreg.services.ports_pos import ImageCheck, ImageInspector
-from subreg.services.registry import get_subscription, read_document, store_subscription
+from subreg.services.registry import SealedImages, get_subscription, read_document, seal_images, store_subscription
 
 __all__ = [
     "COUNTER_TRANSACTION",
@@ -577,6 +578,31 @@ class _Saved:
     filled: list[str] = field(default_factory=list)
 
 
+def _seal_ahead(
+    uow: UnitOfWork, ctx: PosContext, images: Mapping[str, bytes], record: Callable[[], dict[str, Any]]
+) -> SealedImages | None:
+    """Encrypt and store the images before the write lock is taken, so that their fsyncs run in parallel.
+
+    Only reads, then ends its snapshot. Whatever would refuse the request (`record()` raising, a card of
+    someone else) is left to the locked phase, which checks and reports it again: here it only means
+    that nothing is sealed ahead.
+    """
+    if not images:
+        return None
+    try:
+        return seal_images(record(), images, uow=uow, vault=ctx.vault, blobs=ctx.blobs, rule_set=ctx.rule_set)
+    except SubregError:
+        return None
+    finally:
+        uow.rollback()
+
+
+def _prepared(record: dict[str, Any], check: ImageCheck) -> dict[str, Any]:
+    """`record` as `_save` will store it: the signer's absent fields filled from the card."""
+    _fill_from_card(record, check)
+    return record
+
+
 def _save(
     record: dict[str, Any],
     images: Mapping[str, bytes],
@@ -585,6 +611,7 @@ def _save(
     uow: UnitOfWork,
     ctx: PosContext,
     actor: Actor,
+    sealed: SealedImages | None = None,
 ) -> _Saved:
     filled = _fill_from_card(record, check)
     signer = record.get(_signer(record))
@@ -599,6 +626,7 @@ def _save(
         channel=_channel(actor),
         images=images,
         rule_set=ctx.rule_set,
+        sealed=sealed,
     )
     return _Saved(result, filled)
 
@@ -625,13 +653,21 @@ def update_subscription(
     images = dict(images or {})
     changes = _changes(changes)
     check = checked if checked is not None else check_images(images, ctx=ctx, id_type=None)
+
+    def merged() -> dict[str, Any]:
+        sub = _load(uow, msisdn)
+        _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
+        _refuse_if_restricted(uow, sub)
+        return _prepared(_merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes), check)
+
     with uow:
+        sealed = _seal_ahead(uow, ctx, images, merged)
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
         _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
         _refuse_if_restricted(uow, sub)
         record = _merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes)
-        saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor)
+        saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed)
         result = saved.result
         if not result.valid:
             uow.rollback()
@@ -699,22 +735,10 @@ def register_subscription(
         raise gate.RegistrationIncompleteError([FieldError("consent", "consent_required")], ["consent"])
     check = checked if checked is not None else check_images(images, ctx=ctx, id_type=None)
     with uow:
+        sealed = _seal_ahead(uow, ctx, images, lambda: _prepared(_new_record(uow, ctx, actor, key, changes), check))
         uow.counter.lock_for_write()
-        if uow.subscriptions.get(key) is not None:
-            err = DuplicateMsisdnError("msisdn taken")
-            err.errors = [FieldError("msisdn", "duplicate_msisdn")]  # type: ignore[attr-defined]
-            raise err
-        pos_code = uow.counter.point_of_sale_code(actor.point_of_sale_id) if actor.point_of_sale_id else None
-        full = {
-            **changes,
-            "msisdn": msisdn_from_key(key),
-            "activated_on": ctx.today.isoformat(),
-            "channel": _channel(actor),
-            "status": "active",
-        }
-        if pos_code:
-            full["point_of_sale"] = pos_code
-        saved = _save(full, images, check, uow=uow, ctx=ctx, actor=actor)
+        full = _new_record(uow, ctx, actor, key, changes)
+        saved = _save(full, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed)
         result = saved.result
         if not result.complete:
             uow.rollback()
@@ -737,6 +761,25 @@ def register_subscription(
         "filled_from_card": saved.filled,
         "card_source": check.card_source,
     }
+
+
+def _new_record(uow: UnitOfWork, ctx: PosContext, actor: Actor, key: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A registration's record: the fields given, activated today at the caller's point of sale."""
+    if uow.subscriptions.get(key) is not None:
+        err = DuplicateMsisdnError("msisdn taken")
+        err.errors = [FieldError("msisdn", "duplicate_msisdn")]  # type: ignore[attr-defined]
+        raise err
+    pos_code = uow.counter.point_of_sale_code(actor.point_of_sale_id) if actor.point_of_sale_id else None
+    full = {
+        **changes,
+        "msisdn": msisdn_from_key(key),
+        "activated_on": ctx.today.isoformat(),
+        "channel": _channel(actor),
+        "status": "active",
+    }
+    if pos_code:
+        full["point_of_sale"] = pos_code
+    return full
 
 
 def _record_consent(
@@ -770,6 +813,7 @@ def postpaid_suggestions(
         sub = _load(uow, msisdn)
         _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
         _refuse_if_restricted(uow, sub)
+        uow.rollback()  # reading the card scans can take seconds (OCR): not while holding the write lock
         record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
         suggestions: dict[str, dict[str, Any]] = {}
         check = ctx.rule_set.check(record, as_of=ctx.today)
@@ -789,6 +833,8 @@ def postpaid_suggestions(
                         suggestions[path] = {"field": path, "value": value, "source": f"{doc.kind}:{source}"}
                 break
         e164 = msisdn_from_key(sub.msisdn)
+        uow.rollback()
+        uow.counter.lock_for_write()
         _audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_READ, e164, fields=sorted(suggestions), purpose=purpose,
                details={"view": "postpaid_suggestions"})  # fmt: skip
         uow.commit()

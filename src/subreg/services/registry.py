@@ -14,7 +14,8 @@ registration's personal data (last write wins); earlier values survive only as h
 
 Blobs are written before the transaction commits; when it rolls back, they are orphans: ciphertext
 under random keys that no row references (a sweeper can remove them; nothing can read them without
-the DEK, whose wrapped form was never committed for a new holder).
+the DEK, whose wrapped form was never committed for a new holder). The point of sale writes them even
+before its write transaction begins (`seal_images`), so that their fsyncs do not hold the write lock.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from subreg.services.ports import BlobStore, DocumentRow, HolderRow, UnitOfWork,
 
 __all__ = [
     "BulkLoadStats",
+    "SealedImages",
     "bulk_load",
     "get_subscription",
     "read_document",
+    "seal_images",
     "store_subscription",
 ]
 
@@ -100,9 +103,7 @@ def _content_type(data: bytes) -> str:
 
 
 def _personal(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        k: record[k] for k in PERSONAL_KEYS if isinstance(record.get(k), Mapping | list) and record.get(k)
-    }
+    return {k: record[k] for k in PERSONAL_KEYS if isinstance(record.get(k), Mapping | list) and record.get(k)}
 
 
 def _e164_key(value: Any) -> int | None:
@@ -215,32 +216,28 @@ def store_subscription(
     channel: str,
     images: Mapping[str, bytes] | None = None,
     rule_set: RuleSet,
+    sealed: SealedImages | None = None,
 ) -> CheckResult:
-    """Normalize, encrypt and store one subscription (holder, documents, history) in the caller's UoW."""
+    """Normalize, encrypt and store one subscription (holder, documents, history) in the caller's UoW.
+
+    `sealed`: the images as `seal_images` already stored them; used when the holder resolved here still
+    has the key they were sealed with, else the images are sealed again (the prepared blobs are orphans).
+    """
     images = dict(images or {})
     bad = [FieldError(f"documents.{k}", "invalid_choice") for k in images if k not in DOCUMENT_KINDS]
     if bad:
         raise InputError(bad)
     raw_key = _e164_key(record.get("msisdn"))
-
-    # Uploaded images count as present documents for the completeness check.
-    to_check = dict(record)
-    if images:
-        to_check["documents"] = {**_document_refs(record), **{k: f"upload:{k}" for k in images}}
-
-    doc_key = rule_set.document_key(to_check)
-    blind = vault.blind(doc_key) if doc_key else None
-    kind = _holder_kind(to_check)
-    id_type = _id_type(to_check)
-    same_document = uow.holders.find_by_blind(blind) if blind else []
-    candidates = [
-        h
-        for h in same_document
-        if _owns_document_key(to_check)
-        and h.kind == kind
-        and h.id_type == id_type
-        and h.wrapped_dek is not None
-    ]
+    to_check = _with_uploads(record, images)
+    match = _match_holder(to_check, uow=uow, vault=vault, rule_set=rule_set)
+    blind, kind, id_type, same_document, candidates = (
+        match.blind,
+        match.kind,
+        match.id_type,
+        match.same_document,
+        match.candidates,
+    )
+    usable = sealed if sealed is not None and _sealed_for(sealed, candidates) else None
     ordinal = _ordinal(uow, same_document, raw_key, _as_date(record.get("activated_on")))
     normalized, result = rule_set.normalize(to_check, as_of=as_of, ordinal=ordinal)
     key = _e164_key(normalized.get("msisdn"))
@@ -254,7 +251,7 @@ def store_subscription(
     old_personal: dict[str, Any] = {}
     if candidates:
         holder = candidates[0]
-        dek = vault.unwrap(holder.kek_id, holder.wrapped_dek)
+        dek = usable.dek if usable else vault.unwrap(holder.kek_id, holder.wrapped_dek)
         old_plain = vault.open(dek, holder.payload, _holder_aad(holder.aad_ref))
         old_personal = orjson.loads(old_plain)
         if old_plain != payload_plain:
@@ -263,7 +260,7 @@ def store_subscription(
             )
         holder_id = holder.id
     else:
-        dek, kek_id, wrapped = vault.new_data_key()
+        dek, kek_id, wrapped = (usable.dek, usable.kek_id, usable.wrapped_dek) if usable else vault.new_data_key()
         aad_ref = secrets.token_bytes(16)
         holder_id = uow.holders.add(
             {
@@ -336,10 +333,9 @@ def store_subscription(
             "point_of_sale_id": staff_pos,
         }
         if kind_name in images:
-            data = images[kind_name]
-            blob_key = secrets.token_hex(16)
-            blobs.put(blob_key, vault.seal(dek, data, _document_aad(blob_key)))
-            row.update(blob_key=blob_key, content_type=_content_type(data), size=len(data))
+            stored = usable.blobs.get(kind_name) if usable else None
+            blob_key, content_type, size = stored or _put_image(blobs, vault, dek, images[kind_name])
+            row.update(blob_key=blob_key, content_type=content_type, size=size)
         else:
             current = latest.get(kind_name)
             if current is not None and _ref_of(current) == ref:
@@ -353,6 +349,85 @@ def store_subscription(
         history.append(_history(key, actor, channel, "documents_added", added, {}))
     uow.history.append_many(history)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class SealedImages:
+    """Images sealed under the data key of the holder they will belong to, already in the blob store."""
+
+    holder_id: int | None  # None: a fresh key, for a holder not stored yet
+    kek_id: int
+    wrapped_dek: bytes
+    dek: bytes = field(repr=False)
+    blobs: Mapping[str, tuple[str, str, int]] = field(default_factory=dict)  # kind -> key, type, size
+
+
+@dataclass(frozen=True, slots=True)
+class _HolderMatch:
+    blind: bytes | None
+    kind: str
+    id_type: str | None
+    same_document: list[HolderRow]  # every holder under the record's ID document
+    candidates: list[HolderRow]  # those the record's holder is (same kind and ID type, not shredded)
+
+
+def _with_uploads(record: Mapping[str, Any], images: Mapping[str, bytes]) -> dict[str, Any]:
+    # Uploaded images count as present documents for the completeness check.
+    to_check = dict(record)
+    if images:
+        to_check["documents"] = {**_document_refs(record), **{k: f"upload:{k}" for k in images}}
+    return to_check
+
+
+def _match_holder(to_check: Mapping[str, Any], *, uow: UnitOfWork, vault: Vault, rule_set: RuleSet) -> _HolderMatch:
+    doc_key = rule_set.document_key(to_check)
+    blind = vault.blind(doc_key) if doc_key else None
+    kind, id_type = _holder_kind(to_check), _id_type(to_check)
+    same_document = uow.holders.find_by_blind(blind) if blind else []
+    owns = _owns_document_key(to_check)
+    candidates = [
+        h for h in same_document if owns and h.kind == kind and h.id_type == id_type and h.wrapped_dek is not None
+    ]
+    return _HolderMatch(blind, kind, id_type, same_document, candidates)
+
+
+def _sealed_for(sealed: SealedImages, candidates: list[HolderRow]) -> bool:
+    """Whether `sealed` used the key `store_subscription` is about to use for these candidates."""
+    if not candidates:
+        return sealed.holder_id is None
+    return candidates[0].id == sealed.holder_id and candidates[0].wrapped_dek == sealed.wrapped_dek
+
+
+def _put_image(blobs: BlobStore, vault: Vault, dek: bytes, data: bytes) -> tuple[str, str, int]:
+    blob_key = secrets.token_hex(16)
+    blobs.put(blob_key, vault.seal(dek, data, _document_aad(blob_key)))
+    return blob_key, _content_type(data), len(data)
+
+
+def seal_images(
+    record: Mapping[str, Any],
+    images: Mapping[str, bytes],
+    *,
+    uow: UnitOfWork,
+    vault: Vault,
+    blobs: BlobStore,
+    rule_set: RuleSet,
+) -> SealedImages:
+    """Encrypt `images` for the holder `record` resolves to (a fresh key for a new one) and store them.
+
+    Only reads the database: call it before the write transaction and pass the result to
+    `store_subscription`, so the blob writes (each fsynced) run in parallel instead of under the lock.
+    """
+    match = _match_holder(_with_uploads(record, images), uow=uow, vault=vault, rule_set=rule_set)
+    if match.candidates:
+        holder = match.candidates[0]
+        dek = vault.unwrap(holder.kek_id, holder.wrapped_dek)
+        holder_id, kek_id, wrapped = holder.id, holder.kek_id, holder.wrapped_dek
+    else:
+        dek, kek_id, wrapped = vault.new_data_key()
+        holder_id = None
+    stored = {k: _put_image(blobs, vault, dek, data) for k, data in images.items() if k in DOCUMENT_KINDS}
+    return SealedImages(holder_id, kek_id, wrapped, dek, stored)
 
 
 def _history(
@@ -615,9 +690,7 @@ def _load_batch(
             if data is not None:
                 blob_key = secrets.token_hex(16)
                 blobs.put(blob_key, vault.seal(holder.dek, data, _document_aad(blob_key)))
-                row.update(
-                    blob_key=blob_key, external_ref=None, content_type=_content_type(data), size=len(data)
-                )
+                row.update(blob_key=blob_key, external_ref=None, content_type=_content_type(data), size=len(data))
             else:
                 row.update(blob_key=None, external_ref=ref[:MAX_REF], content_type=None, size=None)
             docs.append(row)

@@ -7,7 +7,7 @@ as text without the offset, so all of them must be UTC for comparisons to hold).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +59,9 @@ def _order(row: Row[Any]) -> NetworkOrderRow:
 class SqlCounterRepository:
     """Point of sale: serving visits, counter transactions, bill payments, network orders."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, writer_gate: Callable[[], None] | None = None) -> None:
         self._c = connection
+        self._writer_gate = writer_gate
 
     def lock_for_write(self) -> None:
         """Make this transaction a writer now (SQLite), before it reads anything.
@@ -71,6 +72,8 @@ class SqlCounterRepository:
         up front, waiting for it under the busy timeout. PostgreSQL locks rows: nothing to do.
         """
         if self._c.dialect.name == "sqlite":
+            if self._writer_gate is not None:
+                self._writer_gate()
             self._c.exec_driver_sql("UPDATE serving_visits SET id = id WHERE 0")
 
     def open_visit(

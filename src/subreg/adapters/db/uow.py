@@ -1,4 +1,8 @@
-"""The SQLAlchemy unit of work: one connection, one transaction, rolled back unless committed."""
+"""The SQLAlchemy unit of work: one connection, one transaction, rolled back unless committed.
+
+On SQLite, a unit of work that declares itself a writer (`counter.lock_for_write()`) queues at the
+engine's `WriterGate` first and holds it until its transaction ends (see `writer_gate`).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from subreg.adapters.db.repositories import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.writer_gate import writer_gate_for
 
 __all__ = ["SqlUnitOfWork"]
 
@@ -30,6 +35,8 @@ class SqlUnitOfWork:
         self._engine = engine
         self._audit_key = audit_key  # HMAC key of the audit chain (kept out of the database)
         self._connection: Connection | None = None
+        self._gate = writer_gate_for(engine)
+        self._gate_held = False
 
     @property
     def connection(self) -> Connection:
@@ -53,7 +60,7 @@ class SqlUnitOfWork:
         self.auth = SqlAuthRepository(c)
         self.audit = SqlAuditRepository(c, self._audit_key)
         self.privacy = SqlPrivacyRepository(c)
-        self.counter = SqlCounterRepository(c)
+        self.counter = SqlCounterRepository(c, self._pass_gate if self._gate is not None else None)
         return self
 
     def __exit__(
@@ -66,14 +73,31 @@ class SqlUnitOfWork:
             if connection.in_transaction():
                 connection.rollback()
         finally:
+            self._leave_gate()
             connection.close()
 
     def commit(self) -> None:
         """Commit, then start a new transaction so the unit stays usable."""
-        self.connection.commit()
+        try:
+            self.connection.commit()
+        finally:
+            self._leave_gate()
         self.connection.begin()
 
     def rollback(self) -> None:
         """Discard everything since the last commit; the unit stays usable."""
-        self.connection.rollback()
+        try:
+            self.connection.rollback()
+        finally:
+            self._leave_gate()
         self.connection.begin()
+
+    def _pass_gate(self) -> None:
+        """Queue behind this process's other SQLite writers (see the module's docstring)."""
+        if self._gate is not None and not self._gate_held:
+            self._gate_held = self._gate.enter()
+
+    def _leave_gate(self) -> None:
+        if self._gate is not None and self._gate_held:
+            self._gate_held = False
+            self._gate.leave()

@@ -12,7 +12,6 @@ file part per document kind (`portrait`, `id_front`, `id_back`, and papers such 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -52,22 +51,6 @@ router = APIRouter(tags=["subscriptions"])
 
 _PREFIX = "/subscriptions"
 _MAX_FILES = len(DOCUMENT_KINDS)
-
-
-
-
-def _writers(request: Request) -> asyncio.Semaphore:
-    """At most one image-carrying write per worker at a time on SQLite (one writer per database anyway).
-
-    The image checks run before it, in parallel; only the short database part queues here, in the event
-    loop, instead of dozens of threads queueing on SQLite's lock until its busy timeout fails them.
-    """
-    state = request.app.state
-    slots = getattr(state, "pos_writers", None)
-    if slots is None:
-        slots = asyncio.Semaphore(1 if state.settings.is_sqlite else 64)
-        state.pos_writers = slots
-    return slots
 
 
 def _ctx(request: Request, c: Any) -> pos.PosContext:
@@ -314,11 +297,10 @@ async def update(request: Request, c: Any = Depends(container), who: Actor = Dep
     purpose = meta.get("purpose") or await declared_purpose(request) or "update"
     ctx = _ctx(request, c)
     checked = await run_in_threadpool(pos.check_images, images, ctx=ctx, id_type=None)
-    async with _writers(request):
-        done = await run_in_threadpool(
-            pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
-            checked=checked,
-        )  # fmt: skip
+    done = await run_in_threadpool(
+        pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
+        checked=checked,
+    )  # fmt: skip
     return JSON(done)
 
 
@@ -361,11 +343,10 @@ async def register(request: Request, c: Any = Depends(container), who: Actor = D
         accepted = accepted.strip().lower() not in ("false", "0", "no", "off")
     ctx = _ctx(request, c)
     checked = await run_in_threadpool(pos.check_images, images, ctx=ctx, id_type=None)
-    async with _writers(request):
-        done = await run_in_threadpool(
-            pos.register_subscription, record, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
-            consent_accepted=bool(accepted), consent_text=meta.get("consent_text"), checked=checked,
-        )  # fmt: skip
+    done = await run_in_threadpool(
+        pos.register_subscription, record, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
+        consent_accepted=bool(accepted), consent_text=meta.get("consent_text"), checked=checked,
+    )  # fmt: skip
     return JSON(done, status_code=201)
 
 
