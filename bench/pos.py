@@ -126,6 +126,22 @@ def _serve(settings: Settings, port: int, workers: int, log_path: str | None) ->
     raise SystemExit("the server did not start")
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def _run(
     base: str,
     token: str,
@@ -134,6 +150,7 @@ def _run(
     clients: int,
     updates: int,
     rate: float | None = None,
+    server_pid: int | None = None,
 ) -> dict:
     """Closed loop (each client sends its next update when the last one answered), or open loop at `rate`/s:
     update i is due at start + i/rate and its latency counts from then, so a slow server is not hidden by
@@ -187,16 +204,21 @@ def _run(
     for t in threads:
         t.start()
     ready.wait()
+    server_cpu, client_cpu = _tree_cpu_s(server_pid) if server_pid else 0.0, time.process_time()
     t0 = started = time.perf_counter()
     go.set()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    server_cpu = (_tree_cpu_s(server_pid) if server_pid else 0.0) - server_cpu
+    client_cpu = time.process_time() - client_cpu
     latencies.sort()
     return {
         "ok": len(latencies),
         "failures": failures,
         "wall_s": wall,
+        "server_cpu_ms": server_cpu * 1000 / max(1, len(latencies)),  # per update
+        "client_cpu_ms": client_cpu * 1000 / max(1, len(latencies)),
         "per_s": len(latencies) / wall if wall else 0.0,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else 0.0,
@@ -211,10 +233,8 @@ def bench(name: str, database_url: str | None, args: argparse.Namespace) -> None
         settings = Settings(env="test", var_dir=Path(tmp) / "var", database_url=database_url or "")
         _prepare(settings, records)
         port = _free_port()
-        # `subreg serve` runs one process: SQLite has one writer, and the image checks run in threads that
-        # release the GIL. Two processes gave the same throughput with seconds of p99 (SQLite's busy handler
-        # polls, it does not queue). PostgreSQL queues fairly: one process per core there.
-        workers = args.workers or (os.cpu_count() or 1 if database_url else 1)
+        # As `subreg serve` runs it: one process per core (SQLite's writers queue at the shared writer gate).
+        workers = args.workers or os.cpu_count() or 1
         server = _serve(settings, port, workers, args.server_log)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -224,14 +244,15 @@ def bench(name: str, database_url: str | None, args: argparse.Namespace) -> None
             # Warm up with every client: connections opened, each server thread's cascade loaded (else the
             # first second's cold start, ~1 s per request, is what p99 measures).
             _run(base, token, records, cards, args.clients, 2 * args.clients)
-            result = _run(base, token, records, cards, args.clients, args.updates, args.rate)
+            result = _run(base, token, records, cards, args.clients, args.updates, args.rate, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
     print(
         f"{name:<10} clients={args.clients} workers={workers} rate={args.rate or 'closed-loop'} updates={result['ok']} "
         f"failures={result['failures'] or 0}  {result['per_s']:.1f} updates/s  "
-        f"p50={result['p50_ms']:.0f} ms  p99={result['p99_ms']:.0f} ms  (wall {result['wall_s']:.1f} s)",
+        f"p50={result['p50_ms']:.0f} ms  p99={result['p99_ms']:.0f} ms  (wall {result['wall_s']:.1f} s; CPU per "
+        f"update: server {result['server_cpu_ms']:.1f} ms, load generator {result['client_cpu_ms']:.1f} ms)",
         flush=True,
     )
 
@@ -249,7 +270,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="concurrent client threads")
     parser.add_argument("--updates", type=int, default=1000, help="updates to send in total")
     parser.add_argument("--subscriptions", type=int, default=500, help="subscriptions loaded (updated in turn)")
-    parser.add_argument("--workers", type=int, default=0, help="uvicorn processes (default: 1 SQLite, 1/core PG)")
+    parser.add_argument("--workers", type=int, default=0, help="uvicorn processes (default: one per core)")
     parser.add_argument("--rate", type=float, default=None, help="open loop: updates offered per second")
     parser.add_argument("--server-log", default=None, help="write the server's output to this file")
     parser.add_argument("--pg", default=os.environ.get("SUBREG_TEST_DATABASE_URL"), help="PostgreSQL URL")

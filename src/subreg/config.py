@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         "2018-04-24", description="Reference date of update phases (phase 1 = tenure under 5 years)"
     )
     import_workers: int = Field(2, description="Worker processes used by `subreg import`")
+    workers: int = Field(
+        0, ge=0, description="HTTP server processes of `subreg serve` (0: one per CPU core); SQLite writers queue"
+    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

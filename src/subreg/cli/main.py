@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -180,10 +181,16 @@ def _print_logins(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from SUBREG_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from SUBREG_PORT)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Server processes (default SUBREG_WORKERS; 0: one per CPU core)")
+    ] = None,
 ) -> None:
     """Start the HTTP server (API under /api/v1, docs at /docs).
 
-    Example: subreg serve --port 8000
+    The image checks of the point of sale are CPU-bound: one process per core serves the most updates.
+    On SQLite the processes' writers queue at a shared lock file (one writer at a time, in turn).
+
+    Example: subreg serve --port 8000 --workers 2
     """
     import uvicorn
 
@@ -192,11 +199,18 @@ def serve(
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    application = create_app(settings)
+    processes = workers if workers is not None else settings.workers
+    processes = processes or os.cpu_count() or 1
+    application = create_app(settings)  # built here too: a wrong setting fails now, before any worker starts
     out.print(f"[bold green]subreg is running:[/bold green] http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     if settings.env == "dev":
         _print_logins(settings)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    if processes == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        return
+    # Each worker process builds its own app from the same environment (SUBREG_*).
+    uvicorn.run("subreg.api.app:create_app", factory=True, host=host, port=port, workers=processes,
+                log_level="warning", access_log=False)  # fmt: skip
 
 
 def _open_input(source: str) -> BinaryIO:
