@@ -106,3 +106,12 @@ class TestMeasurements:
         import numpy as np
 
         assert count_faces(np.asarray(face_image().convert("L"))) == 1
+
+    def test_a_face_far_from_the_camera_is_not_a_portrait(self):
+        import numpy as np
+        from skimage import data
+
+        # The whole astronaut picture: the face spans a fifth of it, under the 0.3 a portrait needs.
+        far = Image.fromarray(data.astronaut())
+        assert codes({"portrait": encode(far)}) == {("documents.portrait", "no_face")}
+        assert count_faces(np.asarray(far.convert("L")), min_share=0.15) == 1  # control: it is a face

@@ -41,7 +41,8 @@ from subreg.services.ports_pos import ImageCheck
 
 __all__ = ["OpenCvImageInspector", "count_faces", "measure"]
 
-_FACE_SHORT_SIDE = 320  # faces are searched on the image scaled to this short side
+_FACE_MIN_PX = 48  # the smallest face searched for, in pixels of the scaled image
+_DEFAULT_LIMITS = ImageLimits()
 _ORIENTATION = 0x0112  # EXIF tag
 _local = threading.local()
 
@@ -71,17 +72,18 @@ def sharpness(gray: np.ndarray, width: int) -> float:
     return float(std[0][0]) ** 2
 
 
-def count_faces(gray: np.ndarray) -> int:
-    """How many frontal faces the Haar cascade finds (on the image scaled to a 320 px short side).
+def count_faces(gray: np.ndarray, min_share: float = _DEFAULT_LIMITS.min_face_share) -> int:
+    """How many frontal faces spanning at least `min_share` of the short side the Haar cascade finds.
 
-    A counter portrait is a head and shoulders: the face spans at least a fifth of the short side, so
-    smaller detections are not searched for (that is also what keeps this to a few milliseconds).
+    The image is scaled so that the smallest such face is `_FACE_MIN_PX` wide: enough detail for the
+    cascade, and no time spent on windows smaller than a portrait's face (the cost is per window).
     """
     h, w = gray.shape[:2]
-    scale = _FACE_SHORT_SIDE / min(h, w)
-    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    small = cv2.equalizeHist(small)
-    side = _FACE_SHORT_SIDE // 5
+    scale = _FACE_MIN_PX / (min_share * min(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.equalizeHist(cv2.resize(gray, size, interpolation=interpolation))
+    side = _FACE_MIN_PX
     found = _cascade().detectMultiScale(small, scaleFactor=1.2, minNeighbors=6, minSize=(side, side))
     return len(found)
 
@@ -102,6 +104,8 @@ def _open(data: bytes, limits: ImageLimits) -> tuple[Image.Image | None, Measure
     if width * height > limits.max_pixels or width <= 0 or height <= 0:
         return None, m
     try:
+        if image.format == "JPEG":
+            image.draft("L", image.size)  # every check works on grey: decode the luma only (half the time)
         image.load()
         # Only a photo tagged as rotated is transposed (the copy costs as much as the decode).
         upright = ImageOps.exif_transpose(image) if image.getexif().get(_ORIENTATION, 1) != 1 else image
@@ -136,7 +140,7 @@ def measure(kind: str, data: bytes, limits: ImageLimits) -> tuple[Measurements, 
     if image is None or judge(kind, m, limits):
         return m, None
     gray = _gray(image)
-    faces = count_faces(gray) if kind == "portrait" else None
+    faces = count_faces(gray, limits.min_face_share) if kind == "portrait" else None
     m = Measurements(m.format, m.size_bytes, m.width, m.height, sharpness(gray, limits.sharpness_width), faces)
     return m, gray
 

@@ -11,7 +11,9 @@ Codes (field `documents.<kind>`):
 - `image_too_small`: below the minimum resolution for its kind (a card must stay legible);
 - `image_blurry`: the variance of the Laplacian, measured on the image scaled to a fixed width so the
   figure does not depend on resolution, is under the threshold;
-- `no_face` / `several_faces`: a portrait must show exactly one face;
+- `no_face` / `several_faces`: a portrait must show exactly one face, framed as an ID photo is: the
+  face (brows to chin) spans at least `min_face_share` of the picture's short side. A face smaller
+  than that, a customer standing back from the camera, counts as no face: move closer;
 - `id_unreadable`: for a chip CCCD, neither the front nor the back photo yields the QR code or the MRZ.
   Old CMND cards carry neither, so the check applies to `cccd` only.
 """
@@ -52,6 +54,10 @@ class ImageLimits:
     # Variance of the Laplacian of the grey image scaled to `sharpness_width` pixels wide.
     min_sharpness: float = 40.0
     sharpness_width: int = 480
+    # Smallest face, as a share of the short side: head and shoulders, as in an ID photo (ICAO 9303 asks
+    # for a head of 50-75 % of the width; the detected face box is about 60 % of the head). It also
+    # bounds the search: the detector's cost grows with the square of short side / smallest face.
+    min_face_share: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)

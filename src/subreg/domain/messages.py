@@ -211,7 +211,10 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "image_too_small": ("Ảnh có độ phân giải quá thấp: {field}", "The image resolution is too low: {field}"),
     "image_blurry": ("Ảnh bị mờ, vui lòng chụp lại: {field}", "The image is blurry, please retake it: {field}"),
-    "no_face": ("Không thấy khuôn mặt trong ảnh chân dung: {field}", "No face found in the portrait: {field}"),
+    "no_face": (
+        "Không thấy khuôn mặt đủ lớn trong ảnh chân dung (chụp gần hơn, khuôn mặt chiếm khung): {field}",
+        "No face large enough in the portrait (come closer, fill the frame with the face): {field}",
+    ),
     "several_faces": (
         "Ảnh chân dung chỉ được có một khuôn mặt: {field}",
         "The portrait must show exactly one face: {field}",
