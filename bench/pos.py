@@ -109,6 +109,7 @@ def _serve(settings: Settings, port: int, workers: int, log_path: str | None) ->
         "SUBREG_VAR_DIR": str(settings.var_dir),
         "SUBREG_DATABASE_URL": settings.database_url,
         "SUBREG_LOG_LEVEL": "WARNING",
+        "SUBREG_WORKERS": str(workers),  # as `subreg serve` sets it: each process takes its share of the cores
         "PYTHONPATH": str(ROOT / "src"),
     }
     command = [sys.executable, "-m", "uvicorn", "subreg.api.app:create_app", "--factory", "--host", "127.0.0.1",

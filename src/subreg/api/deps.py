@@ -18,6 +18,7 @@ Finer decisions (purpose, point of sale, scope) are the services' job, with `dom
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -205,5 +206,7 @@ def pos_context(request: Request, c: Any) -> PosContext:
     if inspector is None:
         settings = state.settings
         limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
-        inspector = state.image_inspector = OpenCvImageInspector(limits)
+        cores = os.cpu_count() or 1
+        share = max(1, cores // (settings.workers or cores))  # this process's share of the cores
+        inspector = state.image_inspector = OpenCvImageInspector(limits, concurrency=share)
     return PosContext.of(c, images=inspector)

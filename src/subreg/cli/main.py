@@ -201,6 +201,8 @@ def serve(
     port = port or settings.port
     processes = workers if workers is not None else settings.workers
     processes = processes or os.cpu_count() or 1
+    os.environ["SUBREG_WORKERS"] = str(processes)  # each process sizes its share of the cores from it
+    settings = settings.model_copy(update={"workers": processes})
     application = create_app(settings)  # built here too: a wrong setting fails now, before any worker starts
     out.print(f"[bold green]subreg is running:[/bold green] http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     if settings.env == "dev":
