@@ -49,3 +49,17 @@ def with_holder(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
         else:
             out["holder"][key] = value
     return out
+
+
+# A foreign national registering with a passport (the passport's photo page instead of the card's sides).
+FOREIGNER = {
+    "full_name": "KIM MIN JUN",
+    "date_of_birth": "1988-04-02",
+    "gender": "male",
+    "nationality": "KOR",
+    "id_type": "passport",
+    "id_number": "M12345678",
+    "id_issue_date": "2021-06-01",
+    "id_issue_place": "Ministry of Foreign Affairs, Seoul",
+    "address": "12 Lê Lợi, Quận 1, TP Hồ Chí Minh",
+}

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from subreg.adapters.db.tables import bill_payments, documents, network_orders, subscriptions
 from tests.browser.conftest import LiveServer, screenshot, sign_in
 from tests.fixtures.images import CARD_HOLDER, card_back_jpeg, card_front_jpeg, paper_jpeg, portrait_jpeg
-from tests.records import complete_record
+from tests.records import FOREIGNER, complete_record
 
 pytestmark = pytest.mark.slow
 
@@ -335,3 +335,31 @@ def test_an_organization_needs_its_list_of_users(page, live_server):
     sub, kinds = _stored_kinds(live_server, 84908000001)
     assert (sub.subscriber_type, sub.contract_number, sub.complete) == ("organization", "HD-TC-0002", True)
     assert {"organization_certificate", "user_list", "contract", "portrait", "id_front"} <= kinds
+
+
+def test_a_passport_holder_photographs_the_passport_page(page, live_server):
+    sign_in(page, *live_server.staff(), next_path="/pos/register")
+    passport_slot, front = page.locator(".camera[data-kind=passport_page]"), page.locator(".camera[data-kind=id_front]")
+    assert front.is_visible()
+    assert not passport_slot.is_visible()
+    page.fill("#msisdn", "0907000009")
+    typed = ("full_name", "date_of_birth", "nationality", "id_number", "id_issue_date", "id_issue_place", "address")
+    for name in typed:
+        page.fill(f"#holder-{name}", FOREIGNER[name])
+    page.select_option("#holder-gender", FOREIGNER["gender"])
+    # Choosing "passport" swaps the card's two sides for the passport's photo page.
+    page.select_option("#holder-id_type", "passport")
+    assert passport_slot.is_visible()
+    assert not front.is_visible()
+    _scripted(page)
+    page.set_input_files("#file-portrait", _jpeg("portrait", portrait_jpeg()))
+    page.set_input_files("#file-passport_page", _jpeg("passport_page", paper_jpeg("PASSPORT")))
+    page.set_input_files("#file-confirmation_form", _jpeg("confirmation_form", paper_jpeg()))
+    for kind in ("portrait", "passport_page", "confirmation_form"):
+        page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+    screenshot(page, "14-register-passport")
+    page.click("[data-testid=register-submit]")
+    assert "+84907000009" in page.locator("[data-testid=register-ok]").inner_text()
+    sub, kinds = _stored_kinds(live_server, 84907000009)
+    assert (sub.status, sub.complete) == ("active", True)
+    assert kinds == {"portrait", "passport_page", "confirmation_form"}

@@ -21,7 +21,7 @@ from subreg.config import Settings
 from subreg.services.registry import store_subscription
 from tests.auth_helpers import make_staff, web_login
 from tests.fixtures.images import gif_bytes, three_images
-from tests.records import complete_record
+from tests.records import FOREIGNER, complete_record
 
 NUMBER = "0901234567"
 
@@ -302,6 +302,48 @@ def test_an_adults_guardian_fields_are_ignored_unless_the_under_14_box_is_ticked
     assert re.search(r'data-when="under14" class="card hidden"', page.text)
     ticked = client.post("/pos/register", data={**data, "under14": "yes"})
     assert re.search(r'data-when="under14" class="card"', ticked.text)
+
+
+def test_a_passport_holder_registers_with_the_passport_page_instead_of_the_card(client):
+    from tests.fixtures.images import card_back_jpeg, card_front_jpeg, paper_jpeg, portrait_jpeg
+
+    csrf = signed_in(client)
+    blank = client.get("/pos/register")
+    assert re.search(r'<div data-when="passport" class="hidden">', blank.text)  # a card holder by default
+    base = {"csrf_token": csrf, "msisdn": "0905000009", "subscriber_type": "individual", "payment_type": "prepaid",
+            "consent": "yes", **_fields("holder", FOREIGNER)}  # fmt: skip
+    images = {"portrait": portrait_jpeg(), "confirmation_form": paper_jpeg()}
+
+    # Without the passport page: refused, at that slot, which the page now shows instead of the card's sides.
+    refused = client.post("/pos/register", data=base, files=files(images))
+    assert refused.status_code == 409
+    assert 'data-error="documents.passport_page"' in refused.text
+    assert re.search(r'<div data-when="passport">', refused.text)
+    assert re.search(r'<div data-when="card" class="hidden">', refused.text)
+
+    # With it: registered. Card photos left in the hidden slots are not sent on.
+    images |= {"passport_page": paper_jpeg("PASSPORT"), "id_front": card_front_jpeg(), "id_back": card_back_jpeg()}
+    done = client.post("/pos/register", data=base, files=files(images))
+    assert done.status_code == 200, done.text
+    assert 'data-testid="register-ok"' in done.text
+    assert _stored(client, "0905000009")["holder"]["id_number"] == "M12345678"
+    assert _kinds(client) == {"portrait", "passport_page", "confirmation_form"}
+
+
+def test_the_update_page_asks_a_passport_holder_for_the_passport_page(client):
+    c = client.app.state.container
+    record = complete_record(point_of_sale="STORE-1")
+    record["holder"] = dict(FOREIGNER)
+    record["documents"] = {"confirmation_form": "blob:c1"}
+    with c.uow() as uow:
+        store_subscription(record, uow=uow, vault=c.vault, blobs=c.blobs, as_of=date(2026, 11, 28), actor=None,
+                           channel="legacy_import", rule_set=c.rule_set)  # fmt: skip
+        uow.commit()
+    csrf = signed_in(client)
+    page = client.post("/pos/update-form", data={"csrf_token": csrf, "msisdn": NUMBER})
+    assert page.status_code == 200, page.text
+    assert re.search(r'<div data-when="passport">', page.text)
+    assert re.search(r'<div data-when="card" class="hidden">', page.text)
 
 
 def test_an_organization_is_refused_without_users_then_registered_with_one(client):

@@ -58,7 +58,8 @@ ORGANIZATION_FIELDS = ("name", "registration_number", "registration_date", "addr
 # What the rule set asks of each organization user (the ID fields), plus the nationality a passport needs.
 USER_FIELDS = ("full_name", "date_of_birth", "nationality", "id_type", "id_number", "id_issue_date", "id_issue_place")
 DATE_FIELDS = frozenset({"date_of_birth", "id_issue_date", "id_expiry_date"})
-UPDATE_IMAGES = ("portrait", "id_front", "id_back")
+UPDATE_IMAGES = ("portrait", "id_front", "id_back", "passport_page")
+CARD_IMAGES = ("id_front", "id_back")  # a CMND/CCCD's two sides; a passport holder shows "passport_page"
 ORGANIZATION_IMAGES = ("organization_certificate", "user_list", "authorization_letter")
 REGISTER_IMAGES = (*UPDATE_IMAGES, "confirmation_form", "contract", *ORGANIZATION_IMAGES)
 USER_ROWS = 3  # blank user rows of a new organization form
@@ -485,11 +486,17 @@ class _RegisterForm:
     def is_organization(self) -> bool:
         return self.top.get("subscriber_type") == "organization"
 
+    @property
+    def passport(self) -> bool:
+        """Whether the signer (the guardian of an under-14, else the holder) shows a passport."""
+        signer = self.guardian if self.under_14 and not self.is_organization else self.holder
+        return signer.get("id_type") == "passport"
+
     def image_kinds(self) -> tuple[str, ...]:
-        """The images the chosen type takes (a file left in a hidden section is not sent on)."""
-        if self.is_organization:
-            return tuple(k for k in REGISTER_IMAGES if k != "confirmation_form")
-        return tuple(k for k in REGISTER_IMAGES if k not in ORGANIZATION_IMAGES)
+        """The images the choices take (a file left in a hidden section is not sent on)."""
+        hidden = {"passport_page"} if not self.passport else set(CARD_IMAGES)
+        hidden |= {"confirmation_form"} if self.is_organization else set(ORGANIZATION_IMAGES)
+        return tuple(k for k in REGISTER_IMAGES if k not in hidden)
 
     def record(self) -> dict[str, Any]:
         """The record for `pos.register_subscription`: only the sections the chosen type calls for."""
@@ -518,6 +525,7 @@ class _RegisterForm:
             "is_organization": self.is_organization,
             "under_14": self.under_14 and not self.is_organization,
             "signer_is_representative": self.signer_is_representative,
+            "passport": self.passport,
             "focus_user": len(self.users) if self.action == "add_user" else None,
             "max_user_rows": MAX_USER_ROWS,
         }

@@ -150,6 +150,19 @@
     box.querySelector("[data-action=retake]").addEventListener("click", function () { startCamera(box); });
     q(box, "file").addEventListener("change", function (e) { compressChosen(box, e.target); });
   });
+  /* The signer's ID document: the card's two sides, or a passport's photo page, by the chosen ID type. */
+  function idDocuments(form) {
+    var type = form.querySelector("[name='" + signer() + ".id_type']");
+    var passport = !!type && type.value === "passport";
+    form.querySelectorAll("[data-when=passport]").forEach(function (el) { show(el, passport); });
+    form.querySelectorAll("[data-when=card]").forEach(function (el) { show(el, !passport); });
+  }
+  var upd = document.getElementById("update-form");
+  if (upd) {
+    var updType = upd.querySelector("[name='holder.id_type']");
+    if (updType) updType.addEventListener("change", function () { idDocuments(upd); });
+  }
+
   /* Registration: show the sections the choices call for as staff choose (the server decides again on post). */
   function under14(value) {
     var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
@@ -181,12 +194,17 @@
       var org = kind.value === "organization", child = !org && minor.checked;
       reg.querySelectorAll("[data-when]").forEach(function (el) {
         var w = el.dataset.when;
+        if (w === "card" || w === "passport") return;  // idDocuments decides those
         show(el, w === "organization" ? org : (w === "under14" ? child : !org));
       });
+      idDocuments(reg);
     };
     reg.querySelectorAll("[data-nojs]").forEach(function (el) { show(el, false); });
     kind.addEventListener("change", apply);
     minor.addEventListener("change", apply);
+    reg.querySelectorAll("[name='holder.id_type'], [name='guardian.id_type']").forEach(function (el) {
+      el.addEventListener("change", apply);
+    });
     born.addEventListener("change", function () {
       var u = under14(born.value);
       if (u !== null && u !== minor.checked) { minor.checked = u; apply(); }
