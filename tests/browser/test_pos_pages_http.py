@@ -399,6 +399,38 @@ def test_an_organization_is_refused_without_users_then_registered_with_one(clien
     assert (sub.subscriber_type, sub.contract_number, sub.complete) == ("organization", "HD-TC-0001", True)
 
 
+def test_an_organizations_authorized_person_shows_their_own_card(client):
+    from tests.fixtures.images import card_back_jpeg, card_front_jpeg, paper_jpeg, portrait_jpeg
+
+    csrf = signed_in(client)
+    representative = complete_record()["holder"]
+    base = {"csrf_token": csrf, "msisdn": "0906000002", "subscriber_type": "organization", "payment_type": "postpaid",
+            "contract_number": "HD-TC-0002", "consent": "yes", **_fields("holder", representative),
+            **_fields("organization", ORGANIZATION), **_fields("organization.users[0]", USER)}  # fmt: skip
+    # The person who came signs with their own chip card (the guardian's, here: someone not on the form).
+    images = {"portrait": portrait_jpeg(), "id_front": card_front_jpeg(GUARDIAN), "id_back": card_back_jpeg(),
+              "contract": paper_jpeg("HOP DONG"), "organization_certificate": paper_jpeg("GCN"),
+              "user_list": paper_jpeg("DANH SACH"), "authorization_letter": paper_jpeg("GIAY UY QUYEN")}  # fmt: skip
+
+    # Said to be the legal representative: that card is someone else's, refused.
+    refused = client.post("/pos/register", data={**base, "organization.signer_is_representative": "yes"},
+                          files=files(images))  # fmt: skip
+    assert refused.status_code == 422
+    assert 'data-error="documents.id_front"' in refused.text
+
+    # An authorized person: their card is kept as a document; nothing of the representative is taken from it.
+    form = {**base, "organization.signer_is_representative": "no"}
+    page = client.post("/pos/register", data={**form, "action": "refresh"})
+    assert re.search(r'<div data-when="card">', page.text)  # both kinds offered: whichever they show
+    assert re.search(r'<div data-when="passport">', page.text)
+    done = client.post("/pos/register", data=form, files=files(images))
+    assert done.status_code == 200, done.text
+    stored = _stored(client, "0906000002")
+    assert stored["holder"]["id_number"] == representative["id_number"]
+    assert stored["holder"]["full_name"] == representative["full_name"]
+    assert {"id_front", "id_back", "authorization_letter"} <= _kinds(client)
+
+
 def test_every_page_text_exists_in_both_languages():
     from subreg.web import i18n
 

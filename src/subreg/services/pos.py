@@ -306,10 +306,18 @@ def check_images(images: Mapping[str, bytes], *, ctx: PosContext, id_type: str |
     return result
 
 
-def _signer(record: Mapping[str, Any]) -> str:
-    """Who signs and shows their card: the guardian when there is one (under-14s), else the holder."""
+def _signer(record: Mapping[str, Any]) -> str | None:
+    """Who signs and shows their card: the guardian of an under-14, else the holder (an organization's legal
+    representative); None for a person the organization authorized, who is not in the record: their card
+    photos and the authorization letter are kept as documents, nothing of the representative is checked
+    against that card or filled from it."""
     guardian = record.get("guardian")
-    return "guardian" if isinstance(guardian, Mapping) and guardian else "holder"
+    if isinstance(guardian, Mapping) and guardian:
+        return "guardian"
+    organization = record.get("organization")
+    if isinstance(organization, Mapping) and organization.get("signer_is_representative") is False:
+        return None
+    return "holder"
 
 
 def _readability(images: Mapping[str, bytes], check: ImageCheck, id_type: str | None) -> None:
@@ -321,9 +329,9 @@ def _readability(images: Mapping[str, bytes], check: ImageCheck, id_type: str | 
 
 def _fill_from_card(record: dict[str, Any], check: ImageCheck) -> list[str]:
     """Fill the signer's absent fields from the card's QR/MRZ; refuse a card of another person."""
-    if not check.card_fields:
-        return []
     who = _signer(record)
+    if not check.card_fields or who is None:
+        return []
     person = dict(record.get(who) or {})
     given = person.get("id_number")
     read = check.card_fields.get("id_number")
@@ -614,7 +622,8 @@ def _save(
     sealed: SealedImages | None = None,
 ) -> _Saved:
     filled = _fill_from_card(record, check)
-    signer = record.get(_signer(record))
+    who = _signer(record)
+    signer = record.get(who) if who else None
     _readability(images, check, signer.get("id_type") if isinstance(signer, Mapping) else None)
     result = store_subscription(
         record,

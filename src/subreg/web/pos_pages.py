@@ -487,14 +487,17 @@ class _RegisterForm:
         return self.top.get("subscriber_type") == "organization"
 
     @property
-    def passport(self) -> bool:
-        """Whether the signer (the guardian of an under-14, else the holder) shows a passport."""
+    def id_documents(self) -> str:
+        """The signer's ID photos: "card" (both sides), "passport" (its photo page), or "any" for a person an
+        organization authorized (not on the form: whichever document they show)."""
+        if self.is_organization and not self.signer_is_representative:
+            return "any"
         signer = self.guardian if self.under_14 and not self.is_organization else self.holder
-        return signer.get("id_type") == "passport"
+        return "passport" if signer.get("id_type") == "passport" else "card"
 
     def image_kinds(self) -> tuple[str, ...]:
         """The images the choices take (a file left in a hidden section is not sent on)."""
-        hidden = {"passport_page"} if not self.passport else set(CARD_IMAGES)
+        hidden = {"card": {"passport_page"}, "passport": set(CARD_IMAGES), "any": set()}[self.id_documents]
         hidden |= {"confirmation_form"} if self.is_organization else set(ORGANIZATION_IMAGES)
         return tuple(k for k in REGISTER_IMAGES if k not in hidden)
 
@@ -525,7 +528,7 @@ class _RegisterForm:
             "is_organization": self.is_organization,
             "under_14": self.under_14 and not self.is_organization,
             "signer_is_representative": self.signer_is_representative,
-            "passport": self.passport,
+            "id_documents": self.id_documents,
             "focus_user": len(self.users) if self.action == "add_user" else None,
             "max_user_rows": MAX_USER_ROWS,
         }

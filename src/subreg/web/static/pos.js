@@ -110,10 +110,15 @@
     el.insertAdjacentElement("afterend", hint);
   }
 
-  /* Whose card is photographed: the guardian's when that section is shown (holder under 14), else the holder's. */
+  /* Whose card is photographed: the guardian's when that section is shown (holder under 14), nobody's on the
+     form when an organization sends an authorized person (their card is kept as a document), else the holder's. */
   function signer() {
     var g = document.querySelector("[data-when=under14]");
-    return g && !g.classList.contains("hidden") ? "guardian" : "holder";
+    if (g && !g.classList.contains("hidden")) return "guardian";
+    var org = document.querySelector("[data-when=organization]");
+    var authorized = document.querySelector("[name='organization.signer_is_representative'][value=no]");
+    if (org && !org.classList.contains("hidden") && authorized && authorized.checked) return null;
+    return "holder";
   }
 
   /* Read the chip-CCCD QR (or the MRZ) from a card photo and fill the signer's empty fields. */
@@ -127,6 +132,7 @@
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
       if (!data || !data.holder) { note(box, texts.qr_none || ""); box.dataset.parsed = "none"; return; }
       var filled = 0, who = signer();
+      if (!who) { note(box, texts.qr_read || ""); box.dataset.parsed = data.source + ":0"; return; }
       Object.keys(data.holder).forEach(function (name) {
         var value = data.holder[name];
         var el = document.querySelector("[name='" + who + "." + name + "']");
@@ -152,10 +158,11 @@
   });
   /* The signer's ID document: the card's two sides, or a passport's photo page, by the chosen ID type. */
   function idDocuments(form) {
-    var type = form.querySelector("[name='" + signer() + ".id_type']");
+    var who = signer(), type = who && form.querySelector("[name='" + who + ".id_type']");
     var passport = !!type && type.value === "passport";
-    form.querySelectorAll("[data-when=passport]").forEach(function (el) { show(el, passport); });
-    form.querySelectorAll("[data-when=card]").forEach(function (el) { show(el, !passport); });
+    // An authorized person (not on the form) shows whichever document they have: both kinds are offered.
+    form.querySelectorAll("[data-when=passport]").forEach(function (el) { show(el, !who || passport); });
+    form.querySelectorAll("[data-when=card]").forEach(function (el) { show(el, !who || !passport); });
   }
   var upd = document.getElementById("update-form");
   if (upd) {
@@ -202,9 +209,8 @@
     reg.querySelectorAll("[data-nojs]").forEach(function (el) { show(el, false); });
     kind.addEventListener("change", apply);
     minor.addEventListener("change", apply);
-    reg.querySelectorAll("[name='holder.id_type'], [name='guardian.id_type']").forEach(function (el) {
-      el.addEventListener("change", apply);
-    });
+    reg.querySelectorAll("[name='holder.id_type'], [name='guardian.id_type'], [name='organization.signer_is_representative']")
+      .forEach(function (el) { el.addEventListener("change", apply); });
     born.addEventListener("change", function () {
       var u = under14(born.value);
       if (u !== null && u !== minor.checked) { minor.checked = u; apply(); }
