@@ -204,8 +204,11 @@ class TestCli:
         assert exported.exit_code == 0, exported.output
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
         assert "README.txt" in zipfile.ZipFile(out).namelist()
-        restrict = orjson.loads(runner.invoke(app, ["dsr", "open", "--kind", "restrict", "--id-number",
-                                                    "079190123456"]).stdout)  # fmt: skip
+        # The ID number read from stdin ("-"): never on the command line.
+        typed = runner.invoke(app, ["dsr", "open", "--kind", "restrict", "--id-number", "-"], input="079190123456\n")
+        assert typed.exit_code == 0, typed.output
+        restrict = orjson.loads(typed.stdout)
+        assert restrict["holder_id"] == row["holder_id"]
         fulfilled = runner.invoke(app, ["dsr", "fulfil", str(restrict["id"])])
         assert orjson.loads(fulfilled.stdout)["outcome"] == "restricted"
 

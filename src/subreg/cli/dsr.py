@@ -48,16 +48,34 @@ def _print(row: Any) -> None:
     out.print(orjson.dumps(_row(row)).decode(), soft_wrap=True, markup=False)
 
 
+def _read_secret(label: str) -> str:
+    """A value typed at a hidden prompt (terminal) or the first line of stdin (a pipe)."""
+    import sys
+
+    if sys.stdin.isatty():
+        return str(typer.prompt(label, hide_input=True)).strip()
+    return sys.stdin.readline().strip()
+
+
 @dsr_app.command("open")
 def open_cmd(
     kind: Annotated[str, typer.Option("--kind", help="export | access | restrict | object | erase")],
     msisdn: Annotated[str | None, typer.Option("--msisdn", help="A phone number of the data subject")] = None,
-    id_number: Annotated[str | None, typer.Option("--id-number", help="The data subject's ID document number")] = None,
+    id_number: Annotated[
+        str | None,
+        typer.Option(
+            "--id-number",
+            help="The data subject's ID document number; '-' asks for it (hidden) or reads it from stdin, "
+            "so that it stays out of the shell history and the process list",
+        ),
+    ] = None,
 ) -> None:
     """Log a data-subject request; its deadline is today + SUBREG_DSR_DEADLINE_DAYS.
 
-    Example: subreg dsr open --kind export --id-number 079190123456
+    Example: subreg dsr open --kind export --id-number -
     """
+    if id_number == "-":
+        id_number = _read_secret("ID number")
 
     @_handled
     def run() -> None:
