@@ -6,6 +6,7 @@ Runs on SQLite and PostgreSQL (the `settings` fixture follows `database_url`).
 from __future__ import annotations
 
 import base64
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import zxingcpp
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from subreg.api.app import create_app
 from subreg.bootstrap import init_storage
@@ -329,6 +332,11 @@ class TestWebHolds:
             assert started.status_code == 200
             assert started.headers["cache-control"] == "no-store"
             secret = started.text.split('<code id="totp-secret">')[1].split("<")[0]
+            # The QR code on the page carries the same otpauth URI (decoded back from the image).
+            png = started.text.split('id="totp-qr" src="data:image/png;base64,')[1].split('"')[0]
+            (read,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(png))))
+            assert read.text.startswith("otpauth://totp/")
+            assert f"secret={secret}" in read.text
             code = totp_codes.totp(base64.b32decode(secret + "=" * (-len(secret) % 8)), datetime.now(UTC))
             wrong = client.post("/totp?lang=en", data={"csrf_token": csrf, "code": "000000"})
             assert wrong.status_code == 422
