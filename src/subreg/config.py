@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     session_minutes: int = Field(480, description="Lifetime of a web session or API token, in minutes")
     login_max_failures: int = Field(5, description="Failed sign-ins in a row before an account locks")
     lockout_minutes: int = Field(15, description="How long a locked account stays locked")
-    totp_roles: str = Field(
-        "", description="Comma-separated roles that must use a TOTP second factor, e.g. admin,dpo"
+    login_max_source_failures: int = Field(
+        20, ge=1, description="Failed sign-ins from one client address (any accounts) before it must wait"
     )
+    login_source_window_minutes: int = Field(15, ge=1, description="The window those failures are counted over")
+    totp_roles: str = Field("", description="Comma-separated roles that must use a TOTP second factor, e.g. admin,dpo")
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS (true in production)")
     serving_minutes: int = Field(30, description="How long a point of sale serves a subscriber after proof")
     retention_years: int = Field(

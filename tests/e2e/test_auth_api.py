@@ -73,6 +73,20 @@ class TestApiTokens:
         assert (me["username"], me["role"], me["point_of_sale"]["kind"]) == (user, "agent", "agent")
         assert "subscription:lookup_by_id" not in me["permissions"]
 
+    def test_an_address_that_keeps_failing_gets_429_with_retry_after(self, settings):
+        with app_client(settings, login_max_source_failures=3, login_source_window_minutes=5) as client:
+            user, pw = make_staff(client, "agent")
+            for _ in range(3):
+                assert login(client, user, "not the password").status_code == 401
+            held = login(client, user, pw)
+            assert held.status_code == 429
+            assert held.headers["retry-after"] == "300"
+            assert held.json()["error"]["code"] == "too_many_attempts"
+            csrf = set_cookies(client.get("/login"))["subreg_csrf"].value
+            web = client.post("/login", data={"username": user, "password": pw, "csrf_token": csrf})
+            assert web.status_code == 429
+            assert "Quá nhiều lần đăng nhập sai" in web.text
+
     def test_wrong_password_and_unknown_user_get_byte_identical_answers(self, api):
         user, _ = make_staff(api, "auditor")
         wrong = login(api, user, "definitely not it")

@@ -19,6 +19,7 @@ from subreg.domain.errors import (
     InputError,
     InvalidCredentialsError,
     NotFoundError,
+    TooManyAttemptsError,
     TotpRequiredError,
 )
 from subreg.services import auth
@@ -29,10 +30,10 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 POLICY = AuthPolicy(session_minutes=60, max_failures=3, lockout_minutes=15)
 
 
-def login(container, username, password, totp=None, *, now=T0, kind="api", policy=POLICY):
+def login(container, username, password, totp=None, *, now=T0, kind="api", policy=POLICY, source=None):
     with container.uow() as uow:
         return auth.authenticate(
-            uow, username, password, totp, kind=kind, vault=container.vault, policy=policy, now=now
+            uow, username, password, totp, kind=kind, vault=container.vault, policy=policy, now=now, source=source
         )
 
 
@@ -154,6 +155,29 @@ class TestSignIn:
         # The lock ends after lockout_minutes; the right password then works.
         result = login(container, user, pw, now=T0 + timedelta(minutes=16, seconds=1))
         assert result.staff_id == staff_row(container, user)["id"]
+
+    def test_one_address_guessing_across_accounts_is_held_back(self, container):
+        policy = AuthPolicy(max_failures=3, max_source_failures=4, source_window_minutes=10)
+        users = [make_staff(container, "store_staff") for _ in range(5)]
+        # One wrong password on each of four accounts: no account reaches its own lockout ...
+        for i, (user, _) in enumerate(users[:4]):
+            with pytest.raises(InvalidCredentialsError):
+                login(
+                    container, user, "Spring2026!", policy=policy, source="203.0.113.7", now=T0 + timedelta(seconds=i)
+                )
+        # ... but the address has: refused before any password is checked, even a right one.
+        user, pw = users[4]
+        with pytest.raises(TooManyAttemptsError):
+            login(container, user, pw, policy=policy, source="203.0.113.7", now=T0 + timedelta(minutes=1))
+        # Another address is not held back, and the first one may try again once the window has passed.
+        assert login(container, user, pw, policy=policy, source="198.51.100.2", now=T0 + timedelta(minutes=1))
+        later = T0 + timedelta(minutes=12)
+        assert login(container, user, pw, policy=policy, source="203.0.113.7", now=later)
+        # The address is kept only as a keyed hash.
+        stored = rows(container, login_attempts)
+        assert {r.reason for r in stored} >= {"bad_password", "too_many_attempts", "ok"}
+        assert all(r.source_hash is None or len(r.source_hash) == 16 for r in stored)
+        assert b"203.0.113.7" not in b"".join(r.source_hash or b"" for r in stored)
 
     def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(self, container):
         user, pw = make_staff(container, "auditor")

@@ -27,6 +27,7 @@ from subreg.domain.errors import (
     PermissionDeniedError,
     RuleViolationError,
     SubregError,
+    TooManyAttemptsError,
 )
 from subreg.domain.messages import message_for
 from subreg.logging import get_logger
@@ -40,6 +41,7 @@ _STATUS: list[tuple[type[SubregError], int]] = [
     (RuleViolationError, 409),
     (ConflictError, 409),
     (PermissionDeniedError, 403),
+    (TooManyAttemptsError, 429),
     (AuthenticationError, 401),
     (ExternalServiceError, 503),
 ]
@@ -57,6 +59,10 @@ _TOP_MESSAGES = {
     "unauthenticated": ("Cần đăng nhập", "Sign-in required"),
     "invalid_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password"),
     "account_locked": ("Tài khoản tạm khoá", "Account temporarily locked"),
+    "too_many_attempts": (
+        "Quá nhiều lần đăng nhập sai từ nơi này; hãy thử lại sau ít phút",
+        "Too many failed sign-ins from here; try again in a few minutes",
+    ),
     "totp_required": ("Cần mã xác thực một lần", "One-time code required"),
     "csrf_failed": ("Mã chống giả mạo (CSRF) không hợp lệ", "Invalid CSRF token"),
     "erased": ("Dữ liệu đã bị xoá vĩnh viễn", "Data permanently erased"),
@@ -132,6 +138,8 @@ def install_error_handlers(app: FastAPI) -> None:
             body["error"]["missing"] = list(exc.missing)
         status = _status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 429:
+            headers = {"Retry-After": str(60 * request.app.state.settings.login_source_window_minutes)}
         return JSON(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -138,6 +138,12 @@ class AccountLockedError(AuthenticationError):
     code = "account_locked"
 
 
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed sign-ins from one place (whatever the accounts tried): wait, then try again."""
+
+    code = "too_many_attempts"
+
+
 class TotpRequiredError(AuthenticationError):
     """The password was right; the account also needs a one-time code from its authenticator app."""
 

@@ -119,6 +119,10 @@ CODES: dict[str, tuple[str, str]] = {
         "Tài khoản tạm khoá do đăng nhập sai nhiều lần; thử lại sau",
         "Account temporarily locked after repeated failed sign-ins; try again later",
     ),
+    "too_many_attempts": (
+        "Quá nhiều lần đăng nhập sai từ nơi này; hãy thử lại sau ít phút",
+        "Too many failed sign-ins from here; try again in a few minutes",
+    ),
     "totp_required": (
         "Cần mã xác thực một lần (TOTP) từ ứng dụng xác thực",
         "A one-time code (TOTP) from the authenticator app is required",

@@ -23,6 +23,7 @@ must be recorded (and counted towards the lockout) even though it ends in an err
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -44,6 +45,7 @@ from subreg.domain.errors import (
     InputError,
     InvalidCredentialsError,
     NotFoundError,
+    TooManyAttemptsError,
     TotpRequiredError,
 )
 from subreg.services import audit_log
@@ -91,6 +93,10 @@ class AuthPolicy:
     session_minutes: int = 480
     max_failures: int = 5
     lockout_minutes: int = 15
+    # Failed sign-ins from one client address, over any accounts, before it must wait: the per-account
+    # lockout alone lets one address try a few passwords on every account (password spraying).
+    max_source_failures: int = 20
+    source_window_minutes: int = 15
     totp_roles: frozenset[str] = frozenset()
     issuer: str = "subreg"
 
@@ -102,6 +108,8 @@ class AuthPolicy:
             session_minutes=int(settings.session_minutes),
             max_failures=int(settings.login_max_failures),
             lockout_minutes=int(settings.lockout_minutes),
+            max_source_failures=int(settings.login_max_source_failures),
+            source_window_minutes=int(settings.login_source_window_minutes),
             totp_roles=roles,
         )
 
@@ -391,6 +399,7 @@ def _fail(
     at: datetime,
     policy: AuthPolicy,
     count: bool = True,
+    source_hash: bytes | None = None,
 ) -> NoReturn:
     """Record a failed attempt, count it towards the lockout, commit, and raise the answer."""
     locked = False
@@ -402,7 +411,7 @@ def _fail(
         locked = True
     uow.auth.add_attempt(
         at=at, username=username if row is not None else _UNKNOWN_USERNAME, staff_id=row.id if row else None,
-        success=False, reason=reason,
+        success=False, reason=reason, source_hash=source_hash,
     )  # fmt: skip
     _audit(
         uow,
@@ -414,6 +423,8 @@ def _fail(
         locked=locked,
     )
     uow.commit()
+    if reason == "too_many_attempts":
+        raise TooManyAttemptsError("too_many_attempts")
     if reason == "locked" or locked:
         raise AccountLockedError("account_locked")
     raise InvalidCredentialsError("invalid_credentials")
@@ -452,26 +463,35 @@ def authenticate(
     vault: Vault | None = None,
     policy: AuthPolicy | None = None,
     now: datetime | None = None,
+    source: str | None = None,
 ) -> LoginResult:
     """Check a username and password (and TOTP code when enrolled) and open a session. Commits.
 
-    Raises InvalidCredentialsError (unknown, wrong, disabled: one answer), AccountLockedError, or
-    TotpRequiredError when the account has a second factor and no code was given.
+    Raises InvalidCredentialsError (unknown, wrong, disabled: one answer), AccountLockedError,
+    TotpRequiredError when the account has a second factor and no code was given, or
+    TooManyAttemptsError when `source` (the client's address) failed too often lately, over any accounts
+    (counted by a keyed hash of the address, which needs the vault; the address itself is not stored).
     """
     policy = policy or AuthPolicy()
     at = _utc(now)
     username = username.strip()
+    source_hash = vault.blind(f"login-source\x00{source}")[:16] if source and vault is not None else None
+    fail = functools.partial(_fail, uow, username=username, at=at, policy=policy, source_hash=source_hash)
+    since = at - timedelta(minutes=policy.source_window_minutes)
+    if source_hash is not None and uow.auth.failures_from(source_hash, since=since) >= policy.max_source_failures:
+        # Refused before the password is looked at: the answer says nothing about it.
+        fail(row=None, reason="too_many_attempts", count=False)
     row = uow.auth.staff_by_username(username) if 0 < len(username) <= 64 else None
     if row is None:
         _verify(_DUMMY_HASH, password)
-        _fail(uow, row=None, username=username, reason="unknown", at=at, policy=policy)
+        fail(row=None, reason="unknown")
     if row.locked_until is not None and row.locked_until > at:
-        _fail(uow, row=row, username=username, reason="locked", at=at, policy=policy, count=False)
+        fail(row=row, reason="locked", count=False)
     if not _verify(row.password_hash, password):
-        _fail(uow, row=row, username=username, reason="bad_password", at=at, policy=policy)
+        fail(row=row, reason="bad_password")
     if not row.active:
         # Checked after the password, and answered like a wrong one: a disabled account is not an oracle.
-        _fail(uow, row=row, username=username, reason="disabled", at=at, policy=policy, count=False)
+        fail(row=row, reason="disabled", count=False)
     second_factor = False
     if row.totp_secret is not None:
         if vault is None:
@@ -484,14 +504,14 @@ def authenticate(
                 raise TotpRequiredError("totp_required")
             step = totp_codes.verify(bytes.fromhex(state["s"]), totp, at, last_step=state.get("last"))
             if step is None:
-                _fail(uow, row=row, username=username, reason="bad_totp", at=at, policy=policy)
+                fail(row=row, reason="bad_totp")
             _store_secret(uow, row.id, vault, {**state, "last": step})
             second_factor = True
     values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
     if _hasher.check_needs_rehash(row.password_hash):
         values["password_hash"] = _hasher.hash(password)
     uow.auth.update_staff(row.id, values)
-    uow.auth.add_attempt(at=at, username=username, staff_id=row.id, success=True, reason="ok")
+    uow.auth.add_attempt(at=at, username=username, staff_id=row.id, success=True, reason="ok", source_hash=source_hash)
     session = _new_session(uow, row, kind=kind, second_factor=second_factor, at=at, policy=policy)
     _audit(
         uow, actor=_actor(row), action="auth:login", subject=f"staff:{row.id}", now=at, kind=kind,

@@ -68,8 +68,21 @@ class AuthRepository(Protocol):
         """Add one to the account's consecutive failures in one statement (no lost update); the new count."""
         ...
 
-    def add_attempt(self, *, at: datetime, username: str, staff_id: int | None, success: bool, reason: str) -> None:
-        """Record one sign-in attempt."""
+    def add_attempt(
+        self,
+        *,
+        at: datetime,
+        username: str,
+        staff_id: int | None,
+        success: bool,
+        reason: str,
+        source_hash: bytes | None = None,
+    ) -> None:
+        """Record one sign-in attempt (`source_hash`: keyed hash of where it came from)."""
+        ...
+
+    def failures_from(self, source_hash: bytes, *, since: datetime) -> int:
+        """Failed sign-ins from one source since `since` (whatever the usernames tried)."""
         ...
 
     def add_session(self, row: Mapping[str, Any]) -> int:

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from subreg.api.deps import SESSION_COOKIE, auth_policy, container, current_session, lang, requires
 from subreg.domain.access import Permission, can
-from subreg.domain.errors import AuthenticationError, InputError, SubregError
+from subreg.domain.errors import AuthenticationError, InputError, SubregError, TooManyAttemptsError
 from subreg.domain.messages import message_for
 from subreg.services import auth as auth_service
 
@@ -179,16 +179,17 @@ async def login_submit(
     def run() -> auth_service.LoginResult:
         with c.uow() as uow:
             return auth_service.authenticate(
-                uow, username, password, totp or None, kind="web", vault=c.vault, policy=policy
-            )
+                uow, username, password, totp or None, kind="web", vault=c.vault, policy=policy,
+                source=request.client.host if request.client else None,
+            )  # fmt: skip
 
     try:
         result = await run_in_threadpool(run)
     except AuthenticationError as exc:
         # The username is echoed back into the form for convenience, never logged.
         return _render(
-            request, "login.html", language, status=401, next=_safe_next(next), errors=_errors(exc, language),
-            username=username,
+            request, "login.html", language, status=429 if isinstance(exc, TooManyAttemptsError) else 401,
+            next=_safe_next(next), errors=_errors(exc, language), username=username,
         )  # fmt: skip
     if result.must_change_password:
         target = "/password"

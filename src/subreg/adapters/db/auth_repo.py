@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from subreg.adapters.db.tables import auth_sessions, login_attempts, points_of_sale, staff
 from subreg.services.ports_auth import SessionRow, StaffAuthRow
@@ -109,13 +109,28 @@ class SqlAuthRepository:
         )
         return int(self._c.execute(stmt).scalar_one())
 
-    def add_attempt(self, *, at: datetime, username: str, staff_id: int | None, success: bool, reason: str) -> None:
+    def add_attempt(
+        self,
+        *,
+        at: datetime,
+        username: str,
+        staff_id: int | None,
+        success: bool,
+        reason: str,
+        source_hash: bytes | None = None,
+    ) -> None:
         """Record one sign-in attempt."""
-        self._c.execute(
-            insert(login_attempts).values(
-                at=at, username=username[:64], staff_id=staff_id, success=success, reason=reason
-            )
+        row = {"at": at, "username": username[:64], "staff_id": staff_id, "success": success, "reason": reason}
+        self._c.execute(insert(login_attempts).values(**row, source_hash=source_hash))
+
+    def failures_from(self, source_hash: bytes, *, since: datetime) -> int:
+        """Failed sign-ins from one source since `since` (whatever the usernames tried; a password followed by
+        the request for the one-time code is not a failure)."""
+        c = login_attempts.c
+        query = select(func.count()).where(
+            c.source_hash == source_hash, c.at >= since, c.success.is_(False), c.reason != "totp_required"
         )
+        return int(self._c.execute(query).scalar_one())
 
     def add_session(self, row: Mapping[str, Any]) -> int:
         """Store a session; its id."""

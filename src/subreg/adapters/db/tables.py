@@ -252,8 +252,11 @@ login_attempts = Table(
     Column("username", String(64), nullable=False),
     Column("staff_id", Integer, nullable=True),
     Column("success", Boolean, nullable=False),
-    Column("reason", String(32), nullable=False),  # ok | bad_password | locked | disabled | bad_totp | unknown
+    # ok | bad_password | locked | disabled | bad_totp | unknown | totp_required | too_many_attempts
+    Column("reason", String(32), nullable=False),
+    Column("source_hash", LargeBinary(16), nullable=True),  # keyed hash of the client address, never the address
     Index(None, "username", "at"),
+    Index(None, "source_hash", "at"),
 )
 
 # Append-only and hash-chained (domain.audit): `seq` is assigned by the appender, never by the database,

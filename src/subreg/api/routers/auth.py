@@ -20,7 +20,10 @@ from subreg.services import auth as auth_service
 router = APIRouter(tags=["auth"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in, or sign-in refused (`invalid_credentials`, `account_locked`, `totp_required`)"}
+    401: {
+        "description": "Not signed in, or sign-in refused (`invalid_credentials`, `account_locked`, `totp_required`)"
+    },
+    429: {"description": "Too many failed sign-ins from this address (`too_many_attempts`); see `Retry-After`"},
 }
 
 
@@ -119,8 +122,9 @@ async def login(
     def run() -> auth_service.LoginResult:
         with c.uow() as uow:
             return auth_service.authenticate(
-                uow, body.username, body.password, body.totp, kind="api", vault=c.vault, policy=policy
-            )
+                uow, body.username, body.password, body.totp, kind="api", vault=c.vault, policy=policy,
+                source=request.client.host if request.client else None,
+            )  # fmt: skip
 
     result = await run_in_threadpool(run)
     return TokenRead(
