@@ -44,6 +44,19 @@ class TestLocalBlobStore:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert [p.name for p in path.parent.iterdir()] == [key]
 
+    def test_put_many_stores_each_and_keys_sharing_a_prefix_share_a_directory(self, store):
+        keys = ["ab12" + new_blob_key()[4:] for _ in range(3)]
+        store.put_many({k: k.encode() for k in keys})
+        assert [store.get(k) for k in keys] == [k.encode() for k in keys]
+        assert sorted(p.name for p in (store.root / "ab" / "12").iterdir()) == sorted(keys)
+
+    def test_put_many_with_a_bad_key_stores_nothing_and_leaves_no_temporary_file(self, store):
+        good = "cd34" + new_blob_key()[4:]
+        with pytest.raises(ValueError, match="invalid blob key"):
+            store.put_many({good: b"first", "../escape": b"second"})
+        assert not store.exists(good)
+        assert list((store.root / "cd" / "34").iterdir()) == []
+
     def test_keys_are_random(self):
         assert len({new_blob_key() for _ in range(100)}) == 100
 

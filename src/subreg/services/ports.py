@@ -67,6 +67,10 @@ class BlobStore(Protocol):
         """Store atomically."""
         ...
 
+    def put_many(self, items: Mapping[str, bytes]) -> None:
+        """Store each atomically (a store may make them durable together: fewer flushes)."""
+        ...
+
     def get(self, key: str) -> bytes:
         """The bytes; NotFoundError when absent."""
         ...

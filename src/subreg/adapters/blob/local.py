@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from subreg.domain.errors import NotFoundError
@@ -38,26 +39,40 @@ class LocalBlobStore:
         return self.root / key[:2] / key[2:4] / key
 
     def put(self, key: str, data: bytes) -> None:
-        """Store `data` under `key` atomically (temporary file, fsync, rename)."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        """Store `data` under `key` atomically (temporary file, fsync, rename, fsync of the directory)."""
+        self.put_many({key: data})
+
+    def put_many(self, items: Mapping[str, bytes]) -> None:
+        """Store each blob atomically; the directories are fsynced once each, after every rename.
+
+        Keys that share their first four characters share a directory: one directory fsync for all of
+        them (an update's three images), instead of one per image.
+        """
+        staged: list[tuple[Path, Path]] = []
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            for key, data in items.items():
+                path = self._path(key)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
+                staged.append((tmp, path))
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            for tmp, path in staged:
+                os.replace(tmp, path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
             raise
-        # The rename is durable only once the directory entry is on disk too.
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        # A rename is durable only once the directory entry is on disk too.
+        for directory in {path.parent for _, path in staged}:
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
 
     def get(self, key: str) -> bytes:
         """The bytes stored under `key`; NotFoundError when absent."""
