@@ -16,7 +16,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from subreg.adapters.db.bulk import open_bulk_session
+from subreg.adapters.db.bulk import DEFERRABLE_SQLITE_INDEXES, ensure_indexes, open_bulk_session
 from subreg.adapters.import_sources import fingerprint, open_source
 from subreg.adapters.records_io import write_csv, write_jsonl
 from subreg.domain.mapping import ColumnMapping, parse_mapping
@@ -289,3 +289,60 @@ class TestEncodings:
         summary = do_import(container, plain)
         assert summary.unchanged == len(first)
         assert summary.updated == 0
+
+
+def _index_names(engine: Any) -> set[str]:
+    with engine.connect() as c:
+        return {r[0] for r in c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+class TestDeferredIndexes:
+    """A first load into SQLite builds its random-key indexes at the end; nothing is left without them."""
+
+    @pytest.fixture
+    def sqlite_container(self, container):
+        if container.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only: PostgreSQL keeps its indexes during COPY")
+        return container
+
+    def test_a_first_load_defers_them_and_a_later_one_does_not(self, sqlite_container, tmp_path):
+        store = open_bulk_session(sqlite_container.engine)
+        try:
+            assert store.defer_indexes() is True  # empty table: a first load
+            assert not set(DEFERRABLE_SQLITE_INDEXES) & _index_names(sqlite_container.engine)
+            path, _ = _demo(tmp_path, 50)
+            store.restore_indexes()
+        finally:
+            store.close()
+        assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)
+        do_import(sqlite_container, path)
+        store = open_bulk_session(sqlite_container.engine)
+        try:
+            assert store.defer_indexes() is False  # subscriptions exist: the indexes stay
+        finally:
+            store.close()
+        assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)
+
+    def test_the_resume_of_a_killed_first_load_keeps_deferring(self, sqlite_container, tmp_path):
+        path, _ = _demo(tmp_path, 50)
+        store = open_bulk_session(sqlite_container.engine)
+        try:
+            store.defer_indexes()
+        finally:
+            store.close()  # as a kill -9 would: rows in, indexes not built yet
+        do_import(sqlite_container, path)
+        store = open_bulk_session(sqlite_container.engine)
+        try:
+            assert store.defer_indexes() is True  # rows exist, but the indexes are gone: still the first load
+        finally:
+            store.close()
+
+    def test_ensure_indexes_rebuilds_what_a_load_left_out(self, sqlite_container, tmp_path):
+        path, _ = _demo(tmp_path, 50)
+        do_import(sqlite_container, path)
+        with sqlite_container.engine.begin() as c:
+            for name in DEFERRABLE_SQLITE_INDEXES:
+                c.exec_driver_sql(f"DROP INDEX {name}")
+        assert sorted(ensure_indexes(sqlite_container.engine)) == sorted(DEFERRABLE_SQLITE_INDEXES)
+        assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)
+        assert ensure_indexes(sqlite_container.engine) == []

@@ -56,9 +56,12 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
 
     owns_container = container is None
     if container is None:
+        from subreg.adapters.db.bulk import ensure_indexes
         from subreg.bootstrap import bootstrap
 
         container = bootstrap(settings)
+        # A first bulk load killed and never resumed leaves indexes out: look-ups by ID need them.
+        ensure_indexes(container.engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

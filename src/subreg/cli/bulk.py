@@ -33,6 +33,15 @@ def _date(value: str | None, option: str) -> Any:
     return _parse_date(value, option)
 
 
+def _build_indexes(store: Any, quiet: bool) -> None:
+    started = time.perf_counter()
+    if not quiet:
+        err.print("Building the indexes deferred during the load...")
+    store.restore_indexes()
+    if not quiet:
+        err.print(f"Indexes built - {time.perf_counter() - started:.1f} s")
+
+
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="Export files (CSV, JSON lines, Parquet)", show_default=False)],
     fmt: Annotated[str, typer.Option("--format", help="auto, csv, jsonl or parquet")] = "auto",
@@ -88,6 +97,8 @@ def import_command(
     container = bootstrap(settings)
     store = open_bulk_session(container.engine)
     summaries = []
+    # A first load builds its random-key indexes at the end (a kill -9 leaves them for the resume to build).
+    deferred = False if dry_run else store.defer_indexes()
     try:
         for path in files:
             try:
@@ -136,7 +147,12 @@ def import_command(
                     + (f"; rejects in {rejects}" if summary.rejected else "")
                     + (" [dry run: nothing written]" if dry_run else "")
                 )
+        if deferred:
+            _build_indexes(store, quiet)
+            deferred = False
     finally:
+        if deferred:  # an error (or Ctrl-C) stopped the load: leave the database with its indexes
+            _build_indexes(store, quiet)
         store.close()
         container.close()
     if as_json:
@@ -159,7 +175,7 @@ def evaluate_command(
 
     Example: subreg evaluate --as-of 2018-04-24
     """
-    from subreg.adapters.db.bulk import open_bulk_session
+    from subreg.adapters.db.bulk import ensure_indexes, open_bulk_session
     from subreg.bootstrap import bootstrap
     from subreg.cli.main import _settings
     from subreg.clock import today
@@ -169,6 +185,7 @@ def evaluate_command(
     settings = _settings()
     reference = _date(as_of, "--as-of") or _date(settings.phase_reference_date, "phase_reference_date")
     container = bootstrap(settings)
+    ensure_indexes(container.engine)  # a first load killed and never resumed left some out
     store = open_bulk_session(container.engine)
     rechecked: dict[str, int] = {}
     try:
@@ -209,7 +226,7 @@ def stats_command(
 
     Example: subreg stats --as-of 2018-04-24 --json
     """
-    from subreg.adapters.db.bulk import open_bulk_session
+    from subreg.adapters.db.bulk import ensure_indexes, open_bulk_session
     from subreg.bootstrap import bootstrap
     from subreg.cli.main import _settings
     from subreg.services import stats as service
@@ -217,6 +234,7 @@ def stats_command(
     settings = _settings()
     reference = _date(as_of, "--as-of")
     container = bootstrap(settings)
+    ensure_indexes(container.engine)  # a first load killed and never resumed left some out
     store = open_bulk_session(container.engine)
     try:
         if over_limit:

@@ -22,11 +22,36 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
-__all__ = ["BulkSession", "open_bulk_session"]
+__all__ = ["DEFERRABLE_SQLITE_INDEXES", "BulkSession", "ensure_indexes", "open_bulk_session"]
 
 
 def _placeholders(n: int, pg: bool) -> str:
     return ", ".join(["%s" if pg else "?"] * n)
+
+
+# Secondary indexes over random keys that a first load into SQLite builds after its rows rather than row by
+# row: once such a B-tree outgrows the page cache every insert dirties a page of its own (the load slows
+# down as it grows), while CREATE INDEX sorts once. Definitions as the migrations create them (0001, 0003).
+# `ix_subscriptions_holder_id` stays: holder ids only grow (appends), and updates count holders with it.
+DEFERRABLE_SQLITE_INDEXES = {
+    "ix_holders_id_blind": "CREATE INDEX IF NOT EXISTS ix_holders_id_blind ON holders (id_blind)",
+    "ix_subscriptions_stats": (
+        "CREATE INDEX IF NOT EXISTS ix_subscriptions_stats ON subscriptions "
+        "(state, subscriber_type, payment_type, channel, province_code, missing_mask, phase, activated_on)"
+    ),
+}
+
+
+def ensure_indexes(engine: Engine) -> list[str]:
+    """Rebuild the secondary indexes a first load left out (killed and never resumed); the names rebuilt."""
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.begin() as c:
+        present = {r[0] for r in c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        missing = [name for name in DEFERRABLE_SQLITE_INDEXES if name not in present]
+        for name in missing:
+            c.exec_driver_sql(DEFERRABLE_SQLITE_INDEXES[name])
+    return missing
 
 
 class BulkSession:
@@ -39,6 +64,32 @@ class BulkSession:
         self.conn: Any = self._proxy.driver_connection
         if not self.pg:
             self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache for the bulk writer
+
+    # -- indexes deferred during a first load (SQLite) ------------------------------------------
+
+    def defer_indexes(self) -> bool:
+        """Drop the deferrable indexes when this is a first load (no subscription yet) or the resume of one
+        (they are already gone); True when `restore_indexes` must build them at the end."""
+        if self.pg:
+            return False
+        present = {r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        resumed = any(name not in present for name in DEFERRABLE_SQLITE_INDEXES)
+        if not resumed and self.execute("SELECT 1 FROM subscriptions LIMIT 1"):
+            return False
+        self.begin()
+        for name in DEFERRABLE_SQLITE_INDEXES:
+            self.conn.execute(f"DROP INDEX IF EXISTS {name}")
+        self.commit()
+        return True
+
+    def restore_indexes(self) -> None:
+        """Build the deferred indexes (by sorting: seconds per million rows)."""
+        if self.pg:
+            return
+        self.begin()
+        for sql in DEFERRABLE_SQLITE_INDEXES.values():
+            self.conn.execute(sql)
+        self.commit()
 
     # -- transactions -------------------------------------------------------------------------
 
