@@ -108,3 +108,36 @@ def test_postgresql_has_no_gate(database_url):
         assert writer_gate_for(engine) is None
     finally:
         engine.dispose()
+
+
+def _hold_gate_in_child(engine, held, release) -> None:
+    gate = writer_gate_for(engine)  # the parent's gate object, inherited by fork
+    assert gate.enter()
+    held.set()
+    release.wait(10)
+    gate.leave()
+
+
+def test_a_forked_process_does_not_share_the_parents_lock(sqlite_engine):
+    import multiprocessing
+
+    gate = writer_gate_for(sqlite_engine)
+    assert gate.enter()  # the parent opens its lock file descriptor ...
+    gate.leave()
+    fork = multiprocessing.get_context("fork")
+    held, release = fork.Event(), fork.Event()
+    # ... and a child forked from it must take the lock on a descriptor of its own.
+    child = fork.Process(target=_hold_gate_in_child, args=(sqlite_engine, held, release))
+    child.start()
+    try:
+        assert held.wait(10)
+        timer = threading.Timer(HOLD_S, release.set)
+        timer.start()
+        started = time.perf_counter()
+        assert gate.enter()
+        waited = time.perf_counter() - started
+        gate.leave()
+    finally:
+        release.set()
+        child.join(10)
+    assert waited >= HOLD_S * 0.8

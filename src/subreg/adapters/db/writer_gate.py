@@ -33,6 +33,7 @@ class WriterGate:
         self._threads = threading.Lock()
         self._lock_file = lock_file
         self._fd: int | None = None
+        self._pid = 0  # the process that opened `_fd`: a forked child shares it, so it opens its own
 
     def enter(self) -> bool:
         """Wait for our turn; False when it did not come in time (the caller goes on without the gate)."""
@@ -40,8 +41,11 @@ class WriterGate:
             return False
         if self._lock_file is not None:
             try:
-                if self._fd is None:
-                    self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+                if self._fd is None or self._pid != os.getpid():
+                    # flock belongs to the open file: a descriptor inherited across fork would let parent
+                    # and child hold "the" lock at once.
+                    self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    self._pid = os.getpid()
                 fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
             except OSError:
                 self._threads.release()
