@@ -189,10 +189,16 @@ def test_derived_values_are_prefilled_and_marked_as_derived(client):
         store_subscription(record, uow=uow, vault=c.vault, blobs=c.blobs, as_of=date(2026, 11, 28), actor=None,
                            channel="legacy_import", rule_set=c.rule_set)  # fmt: skip
         uow.commit()
-    form = client.post("/pos/update-form", data={"csrf_token": signed_in(client), "msisdn": NUMBER})
+    csrf = signed_in(client)
+    form = client.post("/pos/update-form", data={"csrf_token": csrf, "msisdn": NUMBER})
     assert form.status_code == 200
     assert 'data-derived="holder.nationality"' in form.text
     assert re.search(r'id="holder-nationality" name="holder.nationality" type="text" value="VNM"', form.text)
+    # A prepaid subscription's form reads the record once (one audited read), no postpaid suggestions.
+    with c.engine.connect() as conn:
+        reads = [r for r in conn.execute(select(audit_log)) if r.action == "subscription:read"]
+    assert len(reads) == 1
+    assert 'data-testid="suggestions"' not in form.text
 
 
 # --- registration of an under-14 and of an organization, without JavaScript ---------------------------

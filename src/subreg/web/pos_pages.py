@@ -191,11 +191,17 @@ async def _update_page(
 ) -> HTMLResponse:
     """The update form: what is known (in clear, purpose `update`), derived values and postpaid suggestions."""
     card = await _lookup_card(request, c, msisdn, "update")
-    suggestions = await _call(
-        pos.postpaid_suggestions, msisdn, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request), purpose="update"
-    )
-    derived = {s["field"]: s["value"] for s in suggestions["suggestions"] if s["source"] == "derived"}
     values = {k: v for k, v in (card.get("holder") or {}).items() if v not in (None, "")}
+    suggestions = None
+    if card.get("payment_type") == "postpaid":
+        # Postpaid: what the system can fill from the papers and the card scans on file, for staff to confirm.
+        suggestions = await _call(pos.postpaid_suggestions, msisdn, uow=c.uow(), ctx=_ctx(request, c),
+                                  actor=_actor(request), purpose="update")  # fmt: skip
+        derived = {s["field"]: s["value"] for s in suggestions["suggestions"] if s["source"] == "derived"}
+    else:
+        # Otherwise only the rule set's derivations from the values just read: no second read of the record.
+        probe = {"subscriber_type": card.get("subscriber_type"), "holder": dict(values)}
+        derived = dict(c.rule_set.check(probe, as_of=pos.PosContext.of(c).today).derived)
     for path, value in derived.items():
         name = path.removeprefix("holder.")
         if name in HOLDER_FIELDS and name not in values:
