@@ -6,7 +6,7 @@ mappings keyed by the same field names (cheap to build by the hundred thousand i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -81,6 +81,14 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """Whether the key is stored."""
+        ...
+
+    def scan(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored key with when it was written, in key order."""
+        ...
+
+    def remove_stale_temporaries(self, before: datetime) -> int:
+        """Remove what interrupted writes left behind, older than `before`; how many."""
         ...
 
 
@@ -254,6 +262,10 @@ class DocumentRepository(Protocol):
 
     def list_for(self, msisdn: int) -> list[DocumentRow]:
         """Documents of a subscription, oldest first."""
+        ...
+
+    def blob_keys_with_prefix(self, prefix: str) -> set[str]:
+        """The blob keys documents reference that start with `prefix`."""
         ...
 
 

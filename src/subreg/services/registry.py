@@ -14,8 +14,9 @@ registration's personal data (last write wins); earlier values survive only as h
 
 Blobs are written before the transaction commits; when it rolls back, they are orphans: ciphertext
 under random keys that no row references (a sweeper can remove them; nothing can read them without
-the DEK, whose wrapped form was never committed for a new holder). The point of sale writes them even
-before its write transaction begins (`seal_images`), so that their fsyncs do not hold the write lock.
+the DEK, whose wrapped form was never committed for a new holder); `subreg blobs sweep` removes them.
+The point of sale writes them even before its write transaction begins (`seal_images`), so that their
+fsyncs do not hold the write lock.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from subreg.domain.errors import NotFoundError
@@ -88,3 +89,33 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         """Whether `key` is stored."""
         return self._path(key).is_file()
+
+    def scan(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored key with its modification time, in key order (directory by directory)."""
+        for first in _sorted_dirs(self.root):
+            for second in _sorted_dirs(first):
+                for entry in sorted(os.scandir(second), key=lambda e: e.name):
+                    if entry.is_file() and _KEY.fullmatch(entry.name):
+                        yield entry.name, datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+
+    def remove_stale_temporaries(self, before: datetime) -> int:
+        """Remove the temporary files of interrupted writes modified before `before`; how many."""
+        removed = 0
+        for first in _sorted_dirs(self.root):
+            for second in _sorted_dirs(first):
+                for entry in os.scandir(second):
+                    stale = datetime.fromtimestamp(entry.stat().st_mtime, UTC) < before
+                    if entry.name.startswith(".tmp-") and entry.is_file() and stale:
+                        Path(entry.path).unlink(missing_ok=True)
+                        removed += 1
+        return removed
+
+
+def _sorted_dirs(parent: Path | str) -> list[Path]:
+    """The two-character shard directories below `parent`, sorted (nothing when it does not exist)."""
+    try:
+        entries = os.scandir(parent)
+    except FileNotFoundError:
+        return []
+    with entries:
+        return sorted(Path(e.path) for e in entries if e.is_dir() and len(e.name) == 2)

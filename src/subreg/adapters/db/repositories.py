@@ -247,6 +247,14 @@ class SqlDocumentRepository:
         stmt = select(documents).where(documents.c.msisdn == msisdn).order_by(documents.c.id)
         return [_document(r) for r in self._c.execute(stmt)]
 
+    def blob_keys_with_prefix(self, prefix: str) -> set[str]:
+        """The blob keys documents reference that start with `prefix` (an index range scan)."""
+        key = documents.c.blob_key
+        # Byte order on both databases (keys are [A-Za-z0-9_-]: "~" sorts after all of them).
+        ordered = key.collate("C") if self._c.dialect.name == "postgresql" else key
+        stmt = select(key).where(ordered >= prefix, ordered < prefix + "~")
+        return {str(k) for (k,) in self._c.execute(stmt)}
+
 
 def _history_values(row: Mapping[str, Any]) -> dict[str, Any]:
     values = dict(row)

@@ -207,6 +207,7 @@ documents = Table(
     Column("created_by_staff_id", Integer, ForeignKey("staff.id"), nullable=True),
     Column("point_of_sale_id", Integer, ForeignKey("points_of_sale.id"), nullable=True),
     Index(None, "msisdn"),
+    Index(None, "blob_key", unique=True),
 )
 
 subscription_history = Table(
