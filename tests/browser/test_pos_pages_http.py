@@ -35,9 +35,14 @@ def client(database_url: str, tmp_path) -> Iterator[TestClient]:
 
 
 def seed(client: TestClient, *, status: str = "active") -> None:
-    c = client.app.state.container
     record = complete_record(point_of_sale="STORE-1", status=status)
     record["documents"] = {"confirmation_form": "blob:c1"}
+    store(client, record)
+
+
+def store(client: TestClient, record: dict[str, Any]) -> None:
+    """Store a subscription as a legacy import would (no checks at the counter)."""
+    c = client.app.state.container
     with c.uow() as uow:
         store_subscription(record, uow=uow, vault=c.vault, blobs=c.blobs, as_of=date(2026, 11, 28), actor=None,
                            channel="legacy_import", rule_set=c.rule_set)  # fmt: skip
@@ -185,10 +190,7 @@ def test_derived_values_are_prefilled_and_marked_as_derived(client):
     c = client.app.state.container
     record = complete_record(point_of_sale="STORE-1")
     del record["holder"]["nationality"]
-    with c.uow() as uow:
-        store_subscription(record, uow=uow, vault=c.vault, blobs=c.blobs, as_of=date(2026, 11, 28), actor=None,
-                           channel="legacy_import", rule_set=c.rule_set)  # fmt: skip
-        uow.commit()
+    store(client, record)
     csrf = signed_in(client)
     form = client.post("/pos/update-form", data={"csrf_token": csrf, "msisdn": NUMBER})
     assert form.status_code == 200
@@ -337,14 +339,10 @@ def test_a_passport_holder_registers_with_the_passport_page_instead_of_the_card(
 
 
 def test_the_update_page_asks_a_passport_holder_for_the_passport_page(client):
-    c = client.app.state.container
     record = complete_record(point_of_sale="STORE-1")
     record["holder"] = dict(FOREIGNER)
     record["documents"] = {"confirmation_form": "blob:c1"}
-    with c.uow() as uow:
-        store_subscription(record, uow=uow, vault=c.vault, blobs=c.blobs, as_of=date(2026, 11, 28), actor=None,
-                           channel="legacy_import", rule_set=c.rule_set)  # fmt: skip
-        uow.commit()
+    store(client, record)
     csrf = signed_in(client)
     page = client.post("/pos/update-form", data={"csrf_token": csrf, "msisdn": NUMBER})
     assert page.status_code == 200, page.text
