@@ -148,16 +148,21 @@ def _fill_holder(page: Any, holder: dict[str, Any]) -> None:
     page.select_option("#holder-id_type", holder["id_type"])
 
 
+def _choose(page: Any, images: dict[str, bytes]) -> None:
+    """Choose a file for each image slot, then wait until the script has compressed each one."""
+    for kind, data in images.items():
+        page.set_input_files(f"#file-{kind}", _jpeg(kind, data))
+    for kind in images:
+        page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+
+
 def _attach(page: Any, *, contract: bool) -> None:
     _scripted(page)
-    page.set_input_files("#file-portrait", _jpeg("portrait", portrait_jpeg()))
-    page.set_input_files("#file-id_front", _jpeg("id_front", card_front_jpeg()))
-    page.set_input_files("#file-id_back", _jpeg("id_back", card_back_jpeg()))
-    page.set_input_files("#file-confirmation_form", _jpeg("confirmation_form", paper_jpeg()))
+    images = {"portrait": portrait_jpeg(), "id_front": card_front_jpeg(), "id_back": card_back_jpeg(),
+              "confirmation_form": paper_jpeg()}  # fmt: skip
     if contract:
-        page.set_input_files("#file-contract", _jpeg("contract", paper_jpeg("HOP DONG")))
-    for kind in ("portrait", "id_front", "id_back", "confirmation_form", *(("contract",) if contract else ())):
-        page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+        images["contract"] = paper_jpeg("HOP DONG")
+    _choose(page, images)
 
 
 def test_a_fourth_sim_needs_a_contract_number(page, live_server):
@@ -303,13 +308,9 @@ def test_an_organization_needs_its_list_of_users(page, live_server):
     def attach() -> None:  # an organization signs a contract: no confirmation form (its box is hidden)
         _scripted(page)
         _fill_holder(page, representative)
-        images = {"portrait": portrait_jpeg(), "id_front": card_front_jpeg(), "id_back": card_back_jpeg(),
-                  "contract": paper_jpeg("HOP DONG"), "organization_certificate": paper_jpeg("GIAY CHUNG NHAN"),
-                  "user_list": paper_jpeg("DANH SACH")}  # fmt: skip
-        for kind, data in images.items():
-            page.set_input_files(f"#file-{kind}", _jpeg(kind, data))
-        for kind in images:
-            page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+        _choose(page, {"portrait": portrait_jpeg(), "id_front": card_front_jpeg(), "id_back": card_back_jpeg(),
+                       "contract": paper_jpeg("HOP DONG"), "organization_certificate": paper_jpeg("GIAY CHUNG NHAN"),
+                       "user_list": paper_jpeg("DANH SACH")})  # fmt: skip
         assert not page.locator(".camera[data-kind=confirmation_form]").is_visible()
 
     attach()
@@ -352,11 +353,8 @@ def test_a_passport_holder_photographs_the_passport_page(page, live_server):
     assert passport_slot.is_visible()
     assert not front.is_visible()
     _scripted(page)
-    page.set_input_files("#file-portrait", _jpeg("portrait", portrait_jpeg()))
-    page.set_input_files("#file-passport_page", _jpeg("passport_page", paper_jpeg("PASSPORT")))
-    page.set_input_files("#file-confirmation_form", _jpeg("confirmation_form", paper_jpeg()))
-    for kind in ("portrait", "passport_page", "confirmation_form"):
-        page.wait_for_selector(f".camera[data-kind={kind}][data-ready='1']")
+    _choose(page, {"portrait": portrait_jpeg(), "passport_page": paper_jpeg("PASSPORT"),
+                   "confirmation_form": paper_jpeg()})  # fmt: skip
     screenshot(page, "14-register-passport")
     page.click("[data-testid=register-submit]")
     assert "+84907000009" in page.locator("[data-testid=register-ok]").inner_text()

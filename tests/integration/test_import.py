@@ -311,7 +311,7 @@ class TestDeferredIndexes:
             assert store.defer_indexes() is True  # empty table: a first load
             assert not set(DEFERRABLE_SQLITE_INDEXES) & _index_names(sqlite_container.engine)
             path, _ = _demo(tmp_path, 50)
-            store.restore_indexes()
+            ensure_indexes(sqlite_container.engine)
         finally:
             store.close()
         assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)

@@ -33,11 +33,13 @@ def _date(value: str | None, option: str) -> Any:
     return _parse_date(value, option)
 
 
-def _build_indexes(store: Any, quiet: bool) -> None:
+def _build_indexes(engine: Any, quiet: bool) -> None:
+    from subreg.adapters.db.bulk import ensure_indexes
+
     started = time.perf_counter()
     if not quiet:
         err.print("Building the indexes deferred during the load...")
-    store.restore_indexes()
+    ensure_indexes(engine)
     if not quiet:
         err.print(f"Indexes built - {time.perf_counter() - started:.1f} s")
 
@@ -147,13 +149,10 @@ def import_command(
                     + (f"; rejects in {rejects}" if summary.rejected else "")
                     + (" [dry run: nothing written]" if dry_run else "")
                 )
-        if deferred:
-            _build_indexes(store, quiet)
-            deferred = False
     finally:
-        if deferred:  # an error (or Ctrl-C) stopped the load: leave the database with its indexes
-            _build_indexes(store, quiet)
-        store.close()
+        store.close()  # ends any open batch transaction first
+        if deferred:  # also after an error or Ctrl-C: the database is never left without them
+            _build_indexes(container.engine, quiet)
         container.close()
     if as_json:
         out.print_json(

@@ -663,19 +663,20 @@ def update_subscription(
     changes = _changes(changes)
     check = checked if checked is not None else check_images(images, ctx=ctx, id_type=None)
 
-    def merged() -> dict[str, Any]:
+    def current(*, audit_refusal: bool) -> tuple[SubscriptionRow, dict[str, Any]]:
+        """The subscription and its record with the changes applied, once access is allowed."""
         sub = _load(uow, msisdn)
-        _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
+        if audit_refusal:
+            _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
+        else:  # the first, read-only phase: the locked phase checks again and audits a refusal
+            _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
         _refuse_if_restricted(uow, sub)
-        return _prepared(_merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes), check)
+        return sub, _merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes)
 
     with uow:
-        sealed = _seal_ahead(uow, ctx, images, merged)
+        sealed = _seal_ahead(uow, ctx, images, lambda: _prepared(current(audit_refusal=False)[1], check))
         uow.counter.lock_for_write()
-        sub = _load(uow, msisdn)
-        _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
-        _refuse_if_restricted(uow, sub)
-        record = _merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes)
+        sub, record = current(audit_refusal=True)
         saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed)
         result = saved.result
         if not result.valid:

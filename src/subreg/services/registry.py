@@ -231,15 +231,9 @@ def store_subscription(
     raw_key = _e164_key(record.get("msisdn"))
     to_check = _with_uploads(record, images)
     match = _match_holder(to_check, uow=uow, vault=vault, rule_set=rule_set)
-    blind, kind, id_type, same_document, candidates = (
-        match.blind,
-        match.kind,
-        match.id_type,
-        match.same_document,
-        match.candidates,
-    )
+    candidates = match.candidates
     usable = sealed if sealed is not None and _sealed_for(sealed, candidates) else None
-    ordinal = _ordinal(uow, same_document, raw_key, _as_date(record.get("activated_on")))
+    ordinal = _ordinal(uow, match.same_document, raw_key, _as_date(record.get("activated_on")))
     normalized, result = rule_set.normalize(to_check, as_of=as_of, ordinal=ordinal)
     key = _e164_key(normalized.get("msisdn"))
     if key is None:
@@ -265,9 +259,9 @@ def store_subscription(
         aad_ref = secrets.token_bytes(16)
         holder_id = uow.holders.add(
             {
-                "kind": kind,
-                "id_type": id_type,
-                "id_blind": blind,
+                "kind": match.kind,
+                "id_type": match.id_type,
+                "id_blind": match.blind,
                 "province_code": province,
                 "aad_ref": aad_ref,
                 "kek_id": kek_id,
@@ -324,18 +318,18 @@ def store_subscription(
     latest = _latest_documents(uow.documents.list_for(key)) if existing else {}
     added: list[str] = []
     staff_pos = columns["point_of_sale_id"]
-    for kind_name, ref in sorted(_document_refs(normalized).items()):
-        if kind_name not in DOCUMENT_KINDS:
-            continue
+    refs = {k: ref for k, ref in sorted(_document_refs(normalized).items()) if k in DOCUMENT_KINDS}
+    uploads = {k: images[k] for k in refs if k in images}
+    stored = usable.blobs if usable else _store_images(blobs, vault, dek, uploads)
+    for kind_name, ref in refs.items():
         row: dict[str, Any] = {
             "msisdn": key,
             "kind": kind_name,
             "created_by_staff_id": actor,
             "point_of_sale_id": staff_pos,
         }
-        if kind_name in images:
-            stored = usable.blobs.get(kind_name) if usable else None
-            blob_key, content_type, size = stored or _put_image(blobs, vault, dek, images[kind_name])
+        if kind_name in uploads:
+            blob_key, content_type, size = stored[kind_name]
             row.update(blob_key=blob_key, content_type=content_type, size=size)
         else:
             current = latest.get(kind_name)
@@ -399,10 +393,18 @@ def _sealed_for(sealed: SealedImages, candidates: list[HolderRow]) -> bool:
     return candidates[0].id == sealed.holder_id and candidates[0].wrapped_dek == sealed.wrapped_dek
 
 
-def _put_image(blobs: BlobStore, vault: Vault, dek: bytes, data: bytes) -> tuple[str, str, int]:
-    blob_key = secrets.token_hex(16)
-    blobs.put(blob_key, vault.seal(dek, data, _document_aad(blob_key)))
-    return blob_key, _content_type(data), len(data)
+def _store_images(
+    blobs: BlobStore, vault: Vault, dek: bytes, images: Mapping[str, bytes]
+) -> dict[str, tuple[str, str, int]]:
+    """Seal each image with `dek` under a fresh random key and store them together; kind -> key, type, size.
+
+    The keys share one random directory prefix (the rest of each key random): a local store then makes
+    them durable with one directory flush instead of one per image.
+    """
+    directory = secrets.token_hex(2)
+    keys = {kind: directory + secrets.token_hex(14) for kind in images}
+    blobs.put_many({key: vault.seal(dek, images[kind], _document_aad(key)) for kind, key in keys.items()})
+    return {kind: (key, _content_type(images[kind]), len(images[kind])) for kind, key in keys.items()}
 
 
 def seal_images(
@@ -427,12 +429,7 @@ def seal_images(
     else:
         dek, kek_id, wrapped = vault.new_data_key()
         holder_id = None
-    # One random directory prefix for the request's images (the rest of each key random): a local store
-    # then makes them durable with one directory flush instead of one per image.
-    directory = secrets.token_hex(2)
-    keys = {kind: directory + secrets.token_hex(14) for kind in images if kind in DOCUMENT_KINDS}
-    blobs.put_many({key: vault.seal(dek, images[kind], _document_aad(key)) for kind, key in keys.items()})
-    stored = {kind: (key, _content_type(images[kind]), len(images[kind])) for kind, key in keys.items()}
+    stored = _store_images(blobs, vault, dek, {k: v for k, v in images.items() if k in DOCUMENT_KINDS})
     return SealedImages(holder_id, kek_id, wrapped, dek, stored)
 
 
@@ -687,16 +684,14 @@ def _load_batch(
         )
         history.append(_history(key, actor, channel, "created", _created_fields(normalized), {}))
         images = (images_for(normalized, result) if images_for else None) or {}
-        for kind_name, ref in _document_refs(normalized).items():
-            if kind_name not in DOCUMENT_KINDS:
-                continue
+        refs = {k: ref for k, ref in _document_refs(normalized).items() if k in DOCUMENT_KINDS}
+        stored = _store_images(blobs, vault, holder.dek, {k: images[k] for k in refs if k in images})
+        for kind_name, ref in refs.items():
             row = {"msisdn": key, "kind": kind_name, "created_by_staff_id": actor,
                    "point_of_sale_id": columns["point_of_sale_id"]}  # fmt: skip
-            data = images.get(kind_name)
-            if data is not None:
-                blob_key = secrets.token_hex(16)
-                blobs.put(blob_key, vault.seal(holder.dek, data, _document_aad(blob_key)))
-                row.update(blob_key=blob_key, external_ref=None, content_type=_content_type(data), size=len(data))
+            if kind_name in stored:
+                blob_key, content_type, size = stored[kind_name]
+                row.update(blob_key=blob_key, external_ref=None, content_type=content_type, size=size)
             else:
                 row.update(blob_key=None, external_ref=ref[:MAX_REF], content_type=None, size=None)
             docs.append(row)

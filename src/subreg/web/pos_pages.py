@@ -96,12 +96,6 @@ def _actor(request: Request) -> Actor:
     return request.state.actor  # type: ignore[no-any-return]  # set by `requires` (never None past it)
 
 
-
-
-def _ctx(request: Request, c: Any) -> pos.PosContext:
-    return pos_context(request, c)
-
-
 def _render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     t = i18n.texts(language)
     nav = [
@@ -182,7 +176,7 @@ def _holder_changes(form: FormData, known: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _lookup_card(request: Request, c: Any, msisdn: str, purpose: str) -> dict[str, Any]:
     return await _call(  # type: ignore[no-any-return]
-        pos.lookup_by_msisdn, msisdn, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request), purpose=purpose
+        pos.lookup_by_msisdn, msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=_actor(request), purpose=purpose
     )
 
 
@@ -195,7 +189,7 @@ async def _update_page(
     suggestions = None
     if card.get("payment_type") == "postpaid":
         # Postpaid: what the system can fill from the papers and the card scans on file, for staff to confirm.
-        suggestions = await _call(pos.postpaid_suggestions, msisdn, uow=c.uow(), ctx=_ctx(request, c),
+        suggestions = await _call(pos.postpaid_suggestions, msisdn, uow=c.uow(), ctx=pos_context(request, c),
                                   actor=_actor(request), purpose="update")  # fmt: skip
         derived = {s["field"]: s["value"] for s in suggestions["suggestions"] if s["source"] == "derived"}
     else:
@@ -271,7 +265,7 @@ async def lookup_by_id(request: Request, language: str = Depends(page_lang), c: 
     purpose = _text(form, "id_purpose", 32) or _text(form, "purpose", 32)
     try:
         found = await _call(pos.lookup_by_id_document, id_type or None, id_number, uow=c.uow(),
-                            ctx=_ctx(request, c), actor=_actor(request), purpose=purpose)  # fmt: skip
+                            ctx=pos_context(request, c), actor=_actor(request), purpose=purpose)  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         errors = {("id_purpose" if k == "purpose" else k): v for k, v in errors.items()}
@@ -286,7 +280,7 @@ async def visit(request: Request, language: str = Depends(page_lang), c: Any = D
     form = await request.form()
     msisdn, id_number, purpose = _text(form, "msisdn", 32), _text(form, "id_number", 32), _text(form, "purpose", 32)
     try:
-        await _call(pos.open_visit, msisdn, id_number, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request))
+        await _call(pos.open_visit, msisdn, id_number, uow=c.uow(), ctx=pos_context(request, c), actor=_actor(request))
         card = await _lookup_card(request, c, msisdn, purpose or "transaction")
     except SubregError as exc:
         errors, general = _messages(exc, language)
@@ -305,7 +299,7 @@ async def transaction(request: Request, language: str = Depends(page_lang), c: A
     form = await request.form()
     msisdn, kind = _text(form, "msisdn", 32), _text(form, "kind", 32)
     try:
-        done = await _call(pos.transact, msisdn, kind, uow=c.uow(), ctx=_ctx(request, c), actor=_actor(request))
+        done = await _call(pos.transact, msisdn, kind, uow=c.uow(), ctx=pos_context(request, c), actor=_actor(request))
     except gate.UpdateRequiredError as exc:
         return _render(request, "pos/gate.html", language, status=409, msisdn=msisdn, kind=kind, refused=exc.code,
                        missing=list(exc.missing))  # fmt: skip
@@ -351,7 +345,7 @@ async def update_submit(request: Request, language: str = Depends(page_lang), c:
         if image_error is not None:
             raise image_error
         changes: dict[str, Any] = {"holder": holder} if holder else {}
-        saved = await _call(pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=_ctx(request, c),
+        saved = await _call(pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=pos_context(request, c),
                             actor=_actor(request), purpose="update")  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
@@ -384,7 +378,7 @@ async def confirm_suggestions(
         elif path in ("purpose", "subscriber_type") and value:
             changes[path] = value
     try:
-        saved = await _call(pos.update_subscription, msisdn, changes, {}, uow=c.uow(), ctx=_ctx(request, c),
+        saved = await _call(pos.update_subscription, msisdn, changes, {}, uow=c.uow(), ctx=pos_context(request, c),
                             actor=_actor(request), purpose="update")  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
@@ -428,7 +422,7 @@ async def register_submit(
     try:
         if image_error is not None:
             raise image_error
-        done = await _call(pos.register_subscription, typed.record(), images, uow=c.uow(), ctx=_ctx(request, c),
+        done = await _call(pos.register_subscription, typed.record(), images, uow=c.uow(), ctx=pos_context(request, c),
                            actor=_actor(request), purpose="registration", consent_accepted=consent)  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
@@ -565,7 +559,7 @@ async def pay_submit(request: Request, language: str = Depends(page_lang), c: An
         if not raw.isdigit():
             raise InputError([FieldError("amount_vnd", "invalid_format")])
         paid = await _call(pos.pay_bill, msisdn, int(raw), reference=reference or None, uow=c.uow(),
-                           ctx=_ctx(request, c), actor=_actor(request))  # fmt: skip
+                           ctx=pos_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         return _render(request, "pos/pay.html", language, status=_status(exc), form=dict(form), errors=errors,

@@ -69,7 +69,7 @@ class BulkSession:
 
     def defer_indexes(self) -> bool:
         """Drop the deferrable indexes when this is a first load (no subscription yet) or the resume of one
-        (they are already gone); True when `restore_indexes` must build them at the end."""
+        (they are already gone); True when `ensure_indexes` must build them at the end."""
         if self.pg:
             return False
         present = {r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -81,15 +81,6 @@ class BulkSession:
             self.conn.execute(f"DROP INDEX IF EXISTS {name}")
         self.commit()
         return True
-
-    def restore_indexes(self) -> None:
-        """Build the deferred indexes (by sorting: seconds per million rows)."""
-        if self.pg:
-            return
-        self.begin()
-        for sql in DEFERRABLE_SQLITE_INDEXES.values():
-            self.conn.execute(sql)
-        self.commit()
 
     # -- transactions -------------------------------------------------------------------------
 

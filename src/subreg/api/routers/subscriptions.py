@@ -53,10 +53,6 @@ _PREFIX = "/subscriptions"
 _MAX_FILES = len(DOCUMENT_KINDS)
 
 
-def _ctx(request: Request, c: Any) -> pos.PosContext:
-    return pos_context(request, c)
-
-
 _MULTIPART_DOC = {
     "type": "object",
     "properties": {
@@ -156,7 +152,7 @@ async def lookup(
 ) -> JSON:
     """The card of one subscription."""
     card = await run_in_threadpool(
-        pos.lookup_by_msisdn, body.msisdn, uow=c.uow(), ctx=_ctx(request, c), actor=who, purpose=body.purpose
+        pos.lookup_by_msisdn, body.msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
     )
     return JSON(card)
 
@@ -178,7 +174,7 @@ async def lookup_by_id(
         body.id_type,
         body.id_number,
         uow=c.uow(),
-        ctx=_ctx(request, c),
+        ctx=pos_context(request, c),
         actor=who,
         purpose=body.purpose,
     )
@@ -203,7 +199,7 @@ async def open_visit(
 ) -> JSON:
     """Open a serving visit."""
     visit = await run_in_threadpool(
-        pos.open_visit, body.msisdn, body.id_number, uow=c.uow(), ctx=_ctx(request, c), actor=who,
+        pos.open_visit, body.msisdn, body.id_number, uow=c.uow(), ctx=pos_context(request, c), actor=who,
         purpose=body.purpose,
     )  # fmt: skip
     return JSON(visit, status_code=201)
@@ -225,7 +221,7 @@ async def transaction(
 ) -> JSON:
     """A counter transaction."""
     done = await run_in_threadpool(
-        pos.transact, body.msisdn, body.kind, uow=c.uow(), ctx=_ctx(request, c), actor=who, purpose=body.purpose
+        pos.transact, body.msisdn, body.kind, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
     )
     return JSON(done)
 
@@ -244,7 +240,7 @@ async def payment(
 ) -> JSON:
     """Record a bill payment."""
     paid = await run_in_threadpool(
-        pos.pay_bill, body.msisdn, body.amount_vnd, reference=body.reference, uow=c.uow(), ctx=_ctx(request, c),
+        pos.pay_bill, body.msisdn, body.amount_vnd, reference=body.reference, uow=c.uow(), ctx=pos_context(request, c),
         actor=who, purpose=body.purpose,
     )  # fmt: skip
     return JSON(paid, status_code=201)
@@ -266,7 +262,7 @@ async def suggestions(
 ) -> JSON:
     """Proposed values for absent fields."""
     found = await run_in_threadpool(
-        pos.postpaid_suggestions, body.msisdn, uow=c.uow(), ctx=_ctx(request, c), actor=who, purpose=body.purpose
+        pos.postpaid_suggestions, body.msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
     )
     return JSON(found)
 
@@ -295,7 +291,7 @@ async def update(request: Request, c: Any = Depends(container), who: Actor = Dep
     if not isinstance(msisdn, str):
         raise InputError([FieldError("msisdn", "required")])
     purpose = meta.get("purpose") or await declared_purpose(request) or "update"
-    ctx = _ctx(request, c)
+    ctx = pos_context(request, c)
     checked = await run_in_threadpool(pos.check_images, images, ctx=ctx, id_type=None)
     done = await run_in_threadpool(
         pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
@@ -341,7 +337,7 @@ async def register(request: Request, c: Any = Depends(container), who: Actor = D
     accepted = meta.get("consent_accepted", True)
     if isinstance(accepted, str):
         accepted = accepted.strip().lower() not in ("false", "0", "no", "off")
-    ctx = _ctx(request, c)
+    ctx = pos_context(request, c)
     checked = await run_in_threadpool(pos.check_images, images, ctx=ctx, id_type=None)
     done = await run_in_threadpool(
         pos.register_subscription, record, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
@@ -369,7 +365,7 @@ async def document_image(
 ) -> Response:
     """The decrypted image bytes."""
     content_type, data = await run_in_threadpool(
-        pos.view_document_image, document_id, uow=c.uow(), ctx=_ctx(request, c), actor=who, purpose=why
+        pos.view_document_image, document_id, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=why
     )
     # Personal data: never cached by a browser or a proxy.
     return Response(data, media_type=content_type, headers={"Cache-Control": "no-store"})
