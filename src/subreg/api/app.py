@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from subreg import __version__
 from subreg.api.errors import install_error_handlers
+from subreg.api.request_context import RequestContext
 from subreg.api.routers import checks, health, id_documents
 from subreg.api.schemas.records import SubscriptionRecord
 from subreg.config import Settings
-from subreg.logging import configure_logging, get_logger
+from subreg.logging import configure_logging
 
 __all__ = ["create_app"]
 
@@ -52,7 +50,6 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
     """Build the API and web app; `container` defaults to `bootstrap(settings)`."""
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    log = get_logger("subreg.http")
 
     owns_container = container is None
     if container is None:
@@ -80,28 +77,7 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
     app.state.settings = settings
     app.state.container = container
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # A request id ties log lines together. It is always ours (a client-sent id could carry anything);
-        # the path is logged without the query string, which could one day carry something personal.
-        request_id = uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        response.headers["x-request-id"] = request_id
-        log.info(
-            "http_request",
-            request_id=request_id,
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
-
+    app.add_middleware(RequestContext)
     install_error_handlers(app)
     from subreg.api.routers import audit, auth, dsr, reports, subscriptions
 
