@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from subreg.adapters.db.tables import auth_sessions, login_attempts, points_of_sale, staff
 from subreg.services.ports_auth import SessionRow, StaffAuthRow
@@ -70,30 +70,36 @@ def _staff(row: Row[Any]) -> StaffAuthRow:
     )
 
 
+# Read on every signed-in request; built once (see repositories.py: a statement keeps its cache key).
+_SELECT_STAFF = select(*_STAFF_COLUMNS).select_from(
+    staff.outerjoin(points_of_sale, staff.c.point_of_sale_id == points_of_sale.c.id)
+)
+_STAFF_BY_ID = _SELECT_STAFF.where(staff.c.id == bindparam("id"))
+_SESSION_BY_HASH = select(
+    auth_sessions.c.id, auth_sessions.c.staff_id, auth_sessions.c.kind, auth_sessions.c.csrf_hash,
+    auth_sessions.c.second_factor, auth_sessions.c.expires_at, auth_sessions.c.last_seen_at, auth_sessions.c.revoked_at,
+).where(auth_sessions.c.token_hash == bindparam("token_hash"))  # fmt: skip
+
+
 class SqlAuthRepository:
     """Staff sign-in: sessions, tokens, login attempts, lockout."""
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def _select_staff(self) -> Any:
-        return select(*_STAFF_COLUMNS).select_from(
-            staff.outerjoin(points_of_sale, staff.c.point_of_sale_id == points_of_sale.c.id)
-        )
-
     def staff_by_username(self, username: str) -> StaffAuthRow | None:
         """One account by its username."""
-        row = self._c.execute(self._select_staff().where(staff.c.username == username)).first()
+        row = self._c.execute(_SELECT_STAFF.where(staff.c.username == username)).first()
         return None if row is None else _staff(row)
 
     def staff_by_id(self, staff_id: int) -> StaffAuthRow | None:
         """One account by id."""
-        row = self._c.execute(self._select_staff().where(staff.c.id == staff_id)).first()
+        row = self._c.execute(_STAFF_BY_ID, {"id": staff_id}).first()
         return None if row is None else _staff(row)
 
     def list_staff(self) -> list[StaffAuthRow]:
         """Every account, by username."""
-        return [_staff(r) for r in self._c.execute(self._select_staff().order_by(staff.c.username))]
+        return [_staff(r) for r in self._c.execute(_SELECT_STAFF.order_by(staff.c.username))]
 
     def update_staff(self, staff_id: int, values: Mapping[str, Any]) -> None:
         """Change columns of one account."""
@@ -138,12 +144,7 @@ class SqlAuthRepository:
 
     def session_by_hash(self, token_hash: bytes) -> SessionRow | None:
         """The session whose token hashes to `token_hash`."""
-        c = auth_sessions.c
-        row = self._c.execute(
-            select(
-                c.id, c.staff_id, c.kind, c.csrf_hash, c.second_factor, c.expires_at, c.last_seen_at, c.revoked_at
-            ).where(c.token_hash == token_hash)
-        ).first()
+        row = self._c.execute(_SESSION_BY_HASH, {"token_hash": token_hash}).first()
         if row is None:
             return None
         m = row._mapping

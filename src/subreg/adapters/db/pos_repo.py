@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, bindparam, insert, select
 
 from subreg.adapters.db.tables import (
     bill_payments,
@@ -23,6 +23,11 @@ from subreg.adapters.db.tables import (
 from subreg.services.ports_pos import CounterTransactionRow, NetworkOrderRow
 
 __all__ = ["SqlCounterRepository"]
+
+# Built once (see repositories.py: a statement keeps its cache key).
+_SERVING_POS_IDS = select(serving_visits.c.point_of_sale_id).where(
+    serving_visits.c.msisdn == bindparam("key"), serving_visits.c.expires_at > bindparam("now")
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -95,10 +100,7 @@ class SqlCounterRepository:
 
     def serving_pos_ids(self, msisdn: int, *, now: datetime) -> set[int]:
         """Points of sale with an unexpired serving visit for this subscription."""
-        stmt = select(serving_visits.c.point_of_sale_id).where(
-            serving_visits.c.msisdn == msisdn, serving_visits.c.expires_at > _utc(now)
-        )
-        return {int(r[0]) for r in self._c.execute(stmt)}
+        return {int(r[0]) for r in self._c.execute(_SERVING_POS_IDS, {"key": msisdn, "now": _utc(now)})}
 
     def add_transaction(self, row: Mapping[str, Any]) -> int:
         """Record a counter transaction (done or refused); its id."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from subreg.adapters.db.tables import consents, documents, dsr_requests, holders, subscriptions
 from subreg.services.ports_privacy import ConsentRow, DsrRow, HolderFlags
@@ -21,6 +21,12 @@ def _dsr(row: Any) -> DsrRow:
 def _consent(row: Any) -> ConsentRow:
     m = row._mapping
     return ConsentRow(**{k: m[k] for k in ConsentRow.__slots__})  # type: ignore[attr-defined]
+
+
+# Read on every counter transaction; built once (see repositories.py).
+_HOLDER_FLAGS = select(holders.c.id, holders.c.restricted, holders.c.objected, holders.c.erased_at).where(
+    holders.c.id == bindparam("id")
+)
 
 
 class SqlPrivacyRepository:
@@ -60,11 +66,7 @@ class SqlPrivacyRepository:
 
     def flags(self, holder_id: int) -> HolderFlags | None:
         """A holder's flags."""
-        row = self._c.execute(
-            select(holders.c.id, holders.c.restricted, holders.c.objected, holders.c.erased_at).where(
-                holders.c.id == holder_id
-            )
-        ).first()
+        row = self._c.execute(_HOLDER_FLAGS, {"id": holder_id}).first()
         if row is None:
             return None
         return HolderFlags(int(row.id), bool(row.restricted), bool(row.objected), row.erased_at)

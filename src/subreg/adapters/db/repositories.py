@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from subreg.adapters.db.tables import (
     documents,
@@ -34,6 +34,30 @@ __all__ = [
     "SqlStaffRepository",
     "SqlSubscriptionRepository",
 ]
+
+# The statements of the point-of-sale path, built once. A statement object memoizes its cache key:
+# built anew per call, SQLAlchemy derives the key again each time (measured on SQLite: a select by key
+# 68 -> 16 us, an insert with .values() 118 -> 11 us per row as an executemany).
+_SUBSCRIPTION_BY_KEY = select(subscriptions).where(subscriptions.c.msisdn == bindparam("key"))
+_SUBSCRIPTIONS_OF_HOLDERS = (
+    select(subscriptions)
+    .where(subscriptions.c.holder_id.in_(bindparam("ids", expanding=True)))
+    .order_by(subscriptions.c.msisdn)
+)
+_UPDATE_SUBSCRIPTION = (
+    update(subscriptions)
+    .where(subscriptions.c.msisdn == bindparam("where_key"), subscriptions.c.version == bindparam("where_version"))
+    .values(updated_at=func.now())
+)  # the other columns' SET comes from the parameters' names
+_INSERT_SUBSCRIPTION = insert(subscriptions)
+_HOLDER_BY_ID = select(holders).where(holders.c.id == bindparam("id"))
+_HOLDERS_BY_BLIND = (
+    select(holders).where(holders.c.id_blind.in_(bindparam("blinds", expanding=True))).order_by(holders.c.id)
+)
+_INSERT_HOLDER = insert(holders).returning(holders.c.id)
+_DOCUMENTS_OF = select(documents).where(documents.c.msisdn == bindparam("key")).order_by(documents.c.id)
+_INSERT_DOCUMENT = insert(documents).returning(documents.c.id)
+_POINT_OF_SALE_BY_CODE = select(points_of_sale).where(points_of_sale.c.code == bindparam("code"))
 
 # Bound parameters per IN (...) list: far below SQLite's 32,766 and PostgreSQL's 65,535 limits.
 _IN_CHUNK = 5_000
@@ -107,7 +131,7 @@ class SqlSubscriptionRepository:
 
     def get(self, msisdn: int) -> SubscriptionRow | None:
         """The subscription for an integer MSISDN key."""
-        row = self._c.execute(select(subscriptions).where(subscriptions.c.msisdn == msisdn)).first()
+        row = self._c.execute(_SUBSCRIPTION_BY_KEY, {"key": msisdn}).first()
         return None if row is None else _subscription(row)
 
     def list_by_holder(self, holder_id: int) -> list[SubscriptionRow]:
@@ -118,12 +142,12 @@ class SqlSubscriptionRepository:
         """Subscriptions of several holders, by MSISDN."""
         if not holder_ids:
             return []
-        stmt = (
-            select(subscriptions)
-            .where(subscriptions.c.holder_id.in_(list(holder_ids)))
-            .order_by(subscriptions.c.msisdn)
-        )
-        return [_subscription(r) for r in self._c.execute(stmt)]
+        found = [
+            _subscription(r)
+            for c in _chunks(list(holder_ids))
+            for r in self._c.execute(_SUBSCRIPTIONS_OF_HOLDERS, {"ids": c})
+        ]
+        return sorted(found, key=lambda r: r.msisdn) if len(holder_ids) > _IN_CHUNK else found
 
     def existing(self, msisdns: Iterable[int]) -> set[int]:
         """Which of these keys are already stored."""
@@ -136,7 +160,7 @@ class SqlSubscriptionRepository:
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Insert one subscription."""
-        self._c.execute(insert(subscriptions).values(_subscription_values(row)))
+        self._c.execute(_INSERT_SUBSCRIPTION, _subscription_values(row))
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many in one executemany."""
@@ -145,12 +169,11 @@ class SqlSubscriptionRepository:
 
     def update(self, msisdn: int, values: Mapping[str, Any], *, expected_version: int) -> None:
         """Update and bump `version`; ConflictError when the stored version is not `expected_version`."""
-        stmt = (
-            update(subscriptions)
-            .where(subscriptions.c.msisdn == msisdn, subscriptions.c.version == expected_version)
-            .values(**_subscription_values(values), version=expected_version + 1, updated_at=func.now())
-        )
-        if self._c.execute(stmt).rowcount != 1:
+        params = {
+            **_subscription_values(values), "version": expected_version + 1,
+            "where_key": msisdn, "where_version": expected_version,
+        }  # fmt: skip
+        if self._c.execute(_UPDATE_SUBSCRIPTION, params).rowcount != 1:
             raise ConflictError("subscription changed concurrently")
 
     def count(self) -> int:
@@ -166,7 +189,7 @@ class SqlHolderRepository:
 
     def get(self, holder_id: int) -> HolderRow | None:
         """One holder."""
-        row = self._c.execute(select(holders).where(holders.c.id == holder_id)).first()
+        row = self._c.execute(_HOLDER_BY_ID, {"id": holder_id}).first()
         return None if row is None else _holder(row)
 
     def find_by_blind(self, id_blind: bytes) -> list[HolderRow]:
@@ -177,13 +200,12 @@ class SqlHolderRepository:
         """Holders for several blind indexes at once (oldest first)."""
         found: list[HolderRow] = []
         for chunk in _chunks(list(blinds)):
-            stmt = select(holders).where(holders.c.id_blind.in_(chunk)).order_by(holders.c.id)
-            found.extend(_holder(r) for r in self._c.execute(stmt))
-        return found
+            found.extend(_holder(r) for r in self._c.execute(_HOLDERS_BY_BLIND, {"blinds": chunk}))
+        return sorted(found, key=lambda r: r.id) if len(blinds) > _IN_CHUNK else found
 
     def add(self, row: Mapping[str, Any]) -> int:
         """Insert one holder; its id."""
-        return int(self._c.execute(insert(holders).values(dict(row)).returning(holders.c.id)).scalar_one())
+        return int(self._c.execute(_INSERT_HOLDER, dict(row)).scalar_one())
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Insert many with one batched INSERT ... RETURNING; ids in input order."""
@@ -230,7 +252,7 @@ class SqlDocumentRepository:
 
     def add(self, row: Mapping[str, Any]) -> int:
         """Insert one document row; its id."""
-        return int(self._c.execute(insert(documents).values(dict(row)).returning(documents.c.id)).scalar_one())
+        return int(self._c.execute(_INSERT_DOCUMENT, dict(row)).scalar_one())
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many."""
@@ -244,8 +266,7 @@ class SqlDocumentRepository:
 
     def list_for(self, msisdn: int) -> list[DocumentRow]:
         """Documents of a subscription, oldest first."""
-        stmt = select(documents).where(documents.c.msisdn == msisdn).order_by(documents.c.id)
-        return [_document(r) for r in self._c.execute(stmt)]
+        return [_document(r) for r in self._c.execute(_DOCUMENTS_OF, {"key": msisdn})]
 
     def blob_keys_with_prefix(self, prefix: str) -> set[str]:
         """The blob keys documents reference that start with `prefix` (an index range scan)."""
@@ -313,7 +334,7 @@ class SqlPointOfSaleRepository:
 
     def get_by_code(self, code: str) -> PointOfSaleRow | None:
         """By code."""
-        row = self._c.execute(select(points_of_sale).where(points_of_sale.c.code == code)).first()
+        row = self._c.execute(_POINT_OF_SALE_BY_CODE, {"code": code}).first()
         return None if row is None else PointOfSaleRow(**row._mapping)
 
     def list_all(self) -> list[PointOfSaleRow]:
