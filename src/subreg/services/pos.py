@@ -52,7 +52,7 @@ from subreg.domain.rules.base import CheckResult, RuleSet
 from subreg.services import audit_log, privacy
 from subreg.services.ports import BlobStore, SubscriptionRow, UnitOfWork, Vault
 from subreg.services.ports_pos import ImageCheck, ImageInspector
-from subreg.services.registry import SealedImages, get_subscription, read_document, seal_images, store_subscription
+from subreg.services.registry import SealedImages, read_document, record_of, seal_images, store_subscription
 
 __all__ = [
     "COUNTER_TRANSACTION",
@@ -386,7 +386,7 @@ def lookup_by_msisdn(
         uow.counter.lock_for_write()
         sub = _load(uow, msisdn)
         _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, purpose, sub)
-        record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
+        record = record_of(sub, uow=uow, vault=ctx.vault)
         card = _card(uow, ctx, sub, record, actor, purpose)
         _audit(
             uow, ctx, actor, AuditAction.SUBSCRIPTION_READ, card["msisdn"], fields=_shown_paths(card), purpose=purpose
@@ -414,7 +414,7 @@ def lookup_by_id_document(
         for sub in subs:
             if not authorize(actor, Permission.SUBSCRIPTION_READ, purpose=purpose, subject_scope=_scope(uow, ctx, sub)):
                 continue
-            record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
+            record = record_of(sub, uow=uow, vault=ctx.vault)
             card = _card(uow, ctx, sub, record, actor, purpose)
             _audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_READ, card["msisdn"], fields=_shown_paths(card),
                    purpose=purpose)  # fmt: skip
@@ -620,6 +620,7 @@ def _save(
     ctx: PosContext,
     actor: Actor,
     sealed: SealedImages | None = None,
+    stored: SubscriptionRow | None = None,
 ) -> _Saved:
     filled = _fill_from_card(record, check)
     who = _signer(record)
@@ -636,6 +637,7 @@ def _save(
         images=images,
         rule_set=ctx.rule_set,
         sealed=sealed,
+        stored=stored,
     )
     return _Saved(result, filled)
 
@@ -671,13 +673,13 @@ def update_subscription(
         else:  # the first, read-only phase: the locked phase checks again and audits a refusal
             _require(actor, Permission.SUBSCRIPTION_UPDATE, purpose, _scope(uow, ctx, sub))
         _refuse_if_restricted(uow, sub)
-        return sub, _merge(get_subscription(sub.msisdn, uow=uow, vault=ctx.vault), changes)
+        return sub, _merge(record_of(sub, uow=uow, vault=ctx.vault), changes)
 
     with uow:
         sealed = _seal_ahead(uow, ctx, images, lambda: _prepared(current(audit_refusal=False)[1], check))
         uow.counter.lock_for_write()
         sub, record = current(audit_refusal=True)
-        saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed)
+        saved = _save(record, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed, stored=sub)
         result = saved.result
         if not result.valid:
             uow.rollback()
@@ -824,7 +826,7 @@ def postpaid_suggestions(
         _require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, purpose, sub)
         _refuse_if_restricted(uow, sub)
         uow.rollback()  # reading the card scans can take seconds (OCR): not while holding the write lock
-        record = get_subscription(sub.msisdn, uow=uow, vault=ctx.vault)
+        record = record_of(sub, uow=uow, vault=ctx.vault)
         suggestions: dict[str, dict[str, Any]] = {}
         check = ctx.rule_set.check(record, as_of=ctx.today)
         for path, value in check.derived.items():

@@ -33,7 +33,7 @@ from subreg.domain.errors import FieldError, InputError, NotFoundError
 from subreg.domain.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
 from subreg.domain.records import DOCUMENT_KINDS, MAX_REF, flatten, is_absent
 from subreg.domain.rules.base import CheckResult, RuleSet
-from subreg.services.ports import BlobStore, DocumentRow, HolderRow, UnitOfWork, Vault
+from subreg.services.ports import BlobStore, DocumentRow, HolderRow, SubscriptionRow, UnitOfWork, Vault
 
 __all__ = [
     "BulkLoadStats",
@@ -41,6 +41,7 @@ __all__ = [
     "bulk_load",
     "get_subscription",
     "read_document",
+    "record_of",
     "seal_images",
     "store_subscription",
 ]
@@ -218,11 +219,13 @@ def store_subscription(
     images: Mapping[str, bytes] | None = None,
     rule_set: RuleSet,
     sealed: SealedImages | None = None,
+    stored: SubscriptionRow | None = None,
 ) -> CheckResult:
     """Normalize, encrypt and store one subscription (holder, documents, history) in the caller's UoW.
 
     `sealed`: the images as `seal_images` already stored them; used when the holder resolved here still
     has the key they were sealed with, else the images are sealed again (the prepared blobs are orphans).
+    `stored`: the subscription's row as the caller read it in this transaction (not read again).
     """
     images = dict(images or {})
     bad = [FieldError(f"documents.{k}", "invalid_choice") for k in images if k not in DOCUMENT_KINDS]
@@ -275,7 +278,7 @@ def store_subscription(
         pos = uow.points_of_sale.get_by_code(code)
         return pos.id if pos else None
 
-    existing = uow.subscriptions.get(key)
+    existing = stored if stored is not None and stored.msisdn == key else uow.subscriptions.get(key)
     columns = _clear_columns(normalized, pos_id)
     if columns["channel"] is None:
         columns["channel"] = channel
@@ -468,10 +471,15 @@ def _key_of(msisdn: str | int) -> int:
 
 def get_subscription(msisdn: str | int, *, uow: UnitOfWork, vault: Vault) -> dict[str, Any]:
     """The stored record, decrypted, in the data dictionary's shape (NotFoundError when absent)."""
-    key = _key_of(msisdn)
-    sub = uow.subscriptions.get(key)
+    sub = uow.subscriptions.get(_key_of(msisdn))
     if sub is None:
         raise NotFoundError("subscription not found")
+    return record_of(sub, uow=uow, vault=vault)
+
+
+def record_of(sub: SubscriptionRow, *, uow: UnitOfWork, vault: Vault) -> dict[str, Any]:
+    """`get_subscription` for a subscription row the caller has already read."""
+    key = sub.msisdn
     holder = uow.holders.get(sub.holder_id)
     if holder is None:
         raise NotFoundError("holder not found")
