@@ -41,7 +41,7 @@ from subreg.services.ports_pos import ImageCheck
 
 __all__ = ["OpenCvImageInspector", "count_faces", "measure"]
 
-_FACE_MIN_PX = 48  # the smallest face searched for, in pixels of the scaled image
+_FACE_MIN_PX = 40  # the smallest face searched for, in pixels of the scaled image
 _DEFAULT_LIMITS = ImageLimits()
 _ORIENTATION = 0x0112  # EXIF tag
 _local = threading.local()
@@ -120,7 +120,7 @@ def _gray(image: Image.Image) -> np.ndarray:
     if image.mode in ("P", "PA", "RGBA", "LA", "La", "RGBa"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    return np.asarray(image.convert("L"))
+    return np.asarray(image if image.mode == "L" else image.convert("L"))  # convert() of L copies
 
 
 def _qr_text(gray: np.ndarray) -> str | None:

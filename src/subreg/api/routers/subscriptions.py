@@ -292,11 +292,10 @@ async def update(request: Request, c: Any = Depends(container), who: Actor = Dep
         raise InputError([FieldError("msisdn", "required")])
     purpose = meta.get("purpose") or await declared_purpose(request) or "update"
     ctx = pos_context(request, c)
-    checked = await run_in_threadpool(pos.check_images, images, ctx=ctx, id_type=None)
+    # One worker-thread hop: the use case checks the images before it opens the unit of work.
     done = await run_in_threadpool(
-        pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
-        checked=checked,
-    )  # fmt: skip
+        pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose
+    )
     return JSON(done)
 
 
@@ -338,10 +337,9 @@ async def register(request: Request, c: Any = Depends(container), who: Actor = D
     if isinstance(accepted, str):
         accepted = accepted.strip().lower() not in ("false", "0", "no", "off")
     ctx = pos_context(request, c)
-    checked = await run_in_threadpool(pos.check_images, images, ctx=ctx, id_type=None)
     done = await run_in_threadpool(
         pos.register_subscription, record, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
-        consent_accepted=bool(accepted), consent_text=meta.get("consent_text"), checked=checked,
+        consent_accepted=bool(accepted), consent_text=meta.get("consent_text"),
     )  # fmt: skip
     return JSON(done, status_code=201)
 
