@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     workers: int = Field(
         0, ge=0, description="HTTP server processes of `subreg serve` (0: one per CPU core); SQLite writers queue"
     )
+    threads: int = Field(
+        8, ge=1, description="Threads per server process for blocking work (database, image checks); more wait in line"
+    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -8,8 +8,11 @@ from types import SimpleNamespace
 import orjson
 import pytest
 import segno
+from anyio import to_thread
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
+from subreg.api.app import create_app
 from tests.auth_helpers import bearer, make_staff
 from tests.records import complete_record, with_holder
 
@@ -46,6 +49,15 @@ class TestHealth:
         assert len(request_id) == 32
         assert "0912345678" not in request_id
         assert client.get("/api/v1/health").headers["x-request-id"] != request_id
+
+
+    def test_blocking_work_runs_on_the_configured_number_of_threads(self, api_settings):
+        # anyio's default (40) lets CPU-bound requests fight over the GIL; `threads` bounds it per process.
+        settings = api_settings.model_copy(update={"threads": 3})
+        with TestClient(create_app(settings)) as c:
+            tokens = c.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+            assert tokens == 3
+            assert c.get("/api/v1/health").status_code == 200
 
 
 class TestChecks:

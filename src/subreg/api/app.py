@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Blocking work runs in anyio's thread pool (40 threads by default). The work is mostly CPU under
+        # the GIL: past a few threads per core they only contend for it (measured at 100 updates/s: p99
+        # 1.5 s with 40 threads, 0.19-0.34 s with 6; 1 ms less CPU per update). Requests beyond wait
+        # in the event loop, in order.
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         if owns_container:
             app.state.container.close()
