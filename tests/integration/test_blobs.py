@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -49,6 +50,24 @@ class TestLocalBlobStore:
         store.put_many({k: k.encode() for k in keys})
         assert [store.get(k) for k in keys] == [k.encode() for k in keys]
         assert sorted(p.name for p in (store.root / "ab" / "12").iterdir()) == sorted(keys)
+
+    def test_a_new_shard_directory_is_made_durable_in_its_parent(self, store, monkeypatch):
+        # The file and its directory entry are fsynced; a directory created for it must be too, else a
+        # crash can lose the directory, and the file with it, after the database recorded the key.
+        synced: list[str] = []
+        real_fsync = os.fsync
+
+        def fsync(fd: int) -> None:
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        store.put("ef56" + new_blob_key()[4:], b"first")
+        root = str(store.root)
+        assert {root, f"{root}/ef", f"{root}/ef/56"} <= set(synced)
+        synced.clear()
+        store.put("ef56" + new_blob_key()[4:], b"second")  # existing directories: only the leaf's entry
+        assert [p for p in synced if not p.split("/")[-1].startswith(".tmp-")] == [f"{root}/ef/56"]
 
     def test_put_many_with_a_bad_key_stores_nothing_and_leaves_no_temporary_file(self, store):
         good = "cd34" + new_blob_key()[4:]

@@ -53,7 +53,7 @@ class LocalBlobStore:
         try:
             for key, data in items.items():
                 path = self._path(key)
-                path.parent.mkdir(parents=True, exist_ok=True)
+                self._make_dirs(path.parent)
                 tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
                 staged.append((tmp, path))
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -69,11 +69,19 @@ class LocalBlobStore:
             raise
         # A rename is durable only once the directory entry is on disk too.
         for directory in {path.parent for _, path in staged}:
-            dir_fd = os.open(directory, os.O_RDONLY)
+            _fsync_dir(directory)
+
+    def _make_dirs(self, directory: Path) -> None:
+        """Create `<root>/ab/cd` when missing; a new directory's own entry is fsynced in its parent."""
+        if directory.is_dir():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        for level in (directory.parent, directory):
             try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+                level.mkdir()
+            except FileExistsError:
+                continue
+            _fsync_dir(level.parent)
 
     def get(self, key: str) -> bytes:
         """The bytes stored under `key`; NotFoundError when absent."""
@@ -109,6 +117,14 @@ class LocalBlobStore:
                         Path(entry.path).unlink(missing_ok=True)
                         removed += 1
         return removed
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sorted_dirs(parent: Path | str) -> list[Path]:
