@@ -21,7 +21,7 @@ from subreg.adapters.import_sources import fingerprint, open_source
 from subreg.adapters.records_io import write_csv, write_jsonl
 from subreg.domain.mapping import ColumnMapping, parse_mapping
 from subreg.services.demo_data import generate_records
-from subreg.services.importer import ImportOptions, ImportSummary, run_import
+from subreg.services.importer import HOLDER_COLUMNS, SUB_COLUMNS, ImportOptions, ImportSummary, run_import
 
 AS_OF = date(2018, 3, 15)
 REFERENCE = date(2018, 4, 24)
@@ -346,3 +346,36 @@ class TestDeferredIndexes:
         assert sorted(ensure_indexes(sqlite_container.engine)) == sorted(DEFERRABLE_SQLITE_INDEXES)
         assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)
         assert ensure_indexes(sqlite_container.engine) == []
+
+
+class TestBinaryCopy:
+    """PostgreSQL: the importer's tables go by binary COPY (bytea as bytes), values as they were given."""
+
+    @pytest.fixture
+    def pg_container(self, container):
+        if container.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        return container
+
+    def test_the_importer_tables_have_a_binary_form_and_a_text_only_type_does_not(self, pg_container):
+        store = open_bulk_session(pg_container.engine)
+        try:
+            assert store._copy_types("holders", HOLDER_COLUMNS) is not None
+            assert store._copy_types("subscriptions", SUB_COLUMNS) is not None
+            assert store._copy_types("holders", ("id", "created_at")) is None  # timestamps go by text COPY
+        finally:
+            store.close()
+
+    def test_dates_given_as_iso_text_and_bytes_arrive_intact(self, pg_container, tmp_path):
+        path, records = _demo(tmp_path, 30)
+        do_import(pg_container, path)
+        with pg_container.engine.connect() as c:
+            rows = c.execute(text("SELECT msisdn, activated_on, evaluated_on, source_hash FROM subscriptions")).all()
+        assert len(rows) == len(records)
+        assert {r.evaluated_on for r in rows} == {AS_OF}
+        activated = [r.activated_on for r in rows if r.activated_on is not None]
+        assert activated
+        assert all(isinstance(d, date) for d in activated)
+        given = {rec["activated_on"] for rec in records if rec.get("activated_on")}
+        assert {d.isoformat() for d in activated} <= given
+        assert all(len(bytes(r.source_hash)) == 16 for r in rows)

