@@ -291,6 +291,12 @@ class TestEncodings:
         assert summary.updated == 0
 
 
+def _only_on(container: Any, dialect: str, reason: str) -> Any:
+    if container.engine.dialect.name != dialect:
+        pytest.skip(reason)
+    return container
+
+
 def _index_names(engine: Any) -> set[str]:
     with engine.connect() as c:
         return {r[0] for r in c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -301,9 +307,7 @@ class TestDeferredIndexes:
 
     @pytest.fixture
     def sqlite_container(self, container):
-        if container.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite only: PostgreSQL keeps its indexes during COPY")
-        return container
+        return _only_on(container, "sqlite", "SQLite only: PostgreSQL keeps its indexes during COPY")
 
     def test_a_first_load_defers_them_and_a_later_one_does_not(self, sqlite_container, tmp_path):
         store = open_bulk_session(sqlite_container.engine)
@@ -353,9 +357,7 @@ class TestBinaryCopy:
 
     @pytest.fixture
     def pg_container(self, container):
-        if container.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL only")
-        return container
+        return _only_on(container, "postgresql", "PostgreSQL only")
 
     def test_the_importer_tables_have_a_binary_form_and_a_text_only_type_does_not(self, pg_container):
         store = open_bulk_session(pg_container.engine)

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from subreg.adapters.db.tables import key_encryption_keys
+from subreg.adapters.durable import fsync_dir
 from subreg.domain.errors import CryptoError, ErasedError
 
 __all__ = [
@@ -257,13 +258,6 @@ def encode_master_key(key: bytes) -> str:
     return base64.b64encode(key).decode("ascii") + "\n"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def write_key_file(path: Path, key: bytes) -> None:
     """Write a key file atomically: a 0600 temp file beside it, fsync, rename over, fsync the folder."""
@@ -279,7 +273,7 @@ def write_key_file(path: Path, key: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def rewrap_keks(connection: Connection, old_master: bytes, new_master: bytes) -> int:
@@ -393,7 +387,7 @@ class FileKeyRing:
         if self._file.exists():
             os.replace(self._file, old_copy)
         os.replace(self.staged_path, self._file)
-        _fsync_dir(self._file.parent)
+        fsync_dir(self._file.parent)
         self._current = new_key
         if keep_old:
             return old_copy

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from subreg.adapters.durable import fsync_dir
 from subreg.domain.errors import NotFoundError
 
 __all__ = ["LocalBlobStore", "new_blob_key"]
@@ -69,7 +70,7 @@ class LocalBlobStore:
             raise
         # A rename is durable only once the directory entry is on disk too.
         for directory in {path.parent for _, path in staged}:
-            _fsync_dir(directory)
+            fsync_dir(directory)
 
     def _make_dirs(self, directory: Path) -> None:
         """Create `<root>/ab/cd` when missing; a new directory's own entry is fsynced in its parent."""
@@ -81,7 +82,7 @@ class LocalBlobStore:
                 level.mkdir()
             except FileExistsError:
                 continue
-            _fsync_dir(level.parent)
+            fsync_dir(level.parent)
 
     def get(self, key: str) -> bytes:
         """The bytes stored under `key`; NotFoundError when absent."""
@@ -118,13 +119,6 @@ class LocalBlobStore:
                         removed += 1
         return removed
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sorted_dirs(parent: Path | str) -> list[Path]:
