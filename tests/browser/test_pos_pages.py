@@ -133,10 +133,40 @@ def test_a_wrong_image_gets_an_inline_error_and_the_typed_values_stay(page, live
     page.wait_for_selector(".camera[data-kind=portrait][data-ready='1']")
     page.click("[data-testid=save]")
     error = page.locator("[data-error='documents.portrait']")
+    error.wait_for()  # the refusal re-renders the form in place (pos.js keeps the other photos)
     assert error.is_visible()
     assert "khuôn mặt" in error.inner_text().lower()
     assert page.input_value("#holder-address") == "5 Hàng Bài, Hoàn Kiếm, Hà Nội"
     screenshot(page, "06-update-error")
+
+
+def test_after_a_refusal_only_the_refused_photo_is_taken_again(page, live_server):
+    number = "0901234571"
+    record = _incomplete(number)
+    live_server.seed(record)
+    sign_in(page, *live_server.staff())
+    page.fill("#msisdn", number)
+    page.select_option("#purpose", "update")
+    page.click("[data-testid=lookup-form] button[type=submit]")
+    page.click("[data-testid=to-update]")
+    _scripted(page)
+    _choose(page, {"portrait": card_back_jpeg(), "id_front": card_front_jpeg(record["holder"]),
+                   "id_back": card_back_jpeg()})  # fmt: skip  (the "portrait" shows no face)
+    page.click("[data-testid=save]")
+    page.locator("[data-error='documents.portrait']").wait_for()
+
+    def chosen(kind: str) -> int:
+        return int(page.eval_on_selector(f"#file-{kind}", "el => el.files.length"))
+
+    # The card's two sides are still chosen, with their previews; only the portrait is empty.
+    assert (chosen("id_front"), chosen("id_back"), chosen("portrait")) == (1, 1, 0)
+    assert page.locator(".camera[data-kind=id_front] [data-role=preview]").is_visible()
+    assert not page.locator(".camera[data-kind=id_front] [data-error]").count()
+    _choose(page, {"portrait": portrait_jpeg()})
+    page.click("[data-testid=save]")
+    page.locator("[data-testid=saved]").wait_for()
+    kinds = {d.kind for d in _rows(live_server, documents) if d.msisdn == int("84" + number[1:]) and d.blob_key}
+    assert {"portrait", "id_front", "id_back"} <= kinds
 
 
 def _fill_holder(page: Any, holder: dict[str, Any]) -> None:
@@ -178,14 +208,18 @@ def test_a_fourth_sim_needs_a_contract_number(page, live_server):
     screenshot(page, "07-register")
     page.click("[data-testid=register-submit]")
     refused = page.locator("[data-testid=register-refused]")
+    refused.wait_for()  # re-rendered in place: the photos stay chosen
     assert refused.is_visible()
     assert refused.locator("[data-field=contract_number]").count() == 1
     assert page.locator("#contract_number").get_attribute("aria-invalid") == "true"
     screenshot(page, "08-register-refused")
 
+    # The refusal was about the contract: the photos already taken stay chosen, only the contract is added.
+    for kind in ("portrait", "id_front", "id_back", "confirmation_form"):
+        assert page.eval_on_selector(f"#file-{kind}", "el => el.files.length") == 1, kind
     page.fill("#contract_number", "HD-2026-0001")
     _fill_holder(page, holder)
-    _attach(page, contract=True)
+    _choose(page, {"contract": paper_jpeg("HOP DONG")})
     page.click("[data-testid=register-submit]")
     ok = page.locator("[data-testid=register-ok]")
     assert "+84902000004" in ok.inner_text()

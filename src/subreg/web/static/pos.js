@@ -149,13 +149,15 @@
     }).catch(function () { note(box, texts.qr_none || ""); });
   }
 
-  document.querySelectorAll(".camera[data-kind]").forEach(function (box) {
+  function bindBox(box) {
+    if (box.dataset.bound) return;  // a box carried over from a refused post keeps its handlers
+    box.dataset.bound = "1";
     show(q(box, "buttons"), true);
     box.querySelector("[data-action=start]").addEventListener("click", function () { startCamera(box); });
     box.querySelector("[data-action=take]").addEventListener("click", function () { take(box); });
     box.querySelector("[data-action=retake]").addEventListener("click", function () { startCamera(box); });
     q(box, "file").addEventListener("change", function (e) { compressChosen(box, e.target); });
-  });
+  }
   /* The signer's ID document: the card's two sides, or a passport's photo page, by the chosen ID type. */
   function idDocuments(form) {
     var who = signer(), type = who && form.querySelector("[name='" + who + ".id_type']");
@@ -164,10 +166,52 @@
     form.querySelectorAll("[data-when=passport]").forEach(function (el) { show(el, !who || passport); });
     form.querySelectorAll("[data-when=card]").forEach(function (el) { show(el, !who || !passport); });
   }
-  var upd = document.getElementById("update-form");
-  if (upd) {
-    var updType = upd.querySelector("[name='holder.id_type']");
-    if (updType) updType.addEventListener("change", function () { idDocuments(upd); });
+
+  /* A refused save keeps the photos already taken. The form goes by fetch (the same multipart body the
+     browser would post); a refusal (4xx) answers with the form again and its errors: that page's <main>
+     replaces this one, and each photo box the server did not refuse is carried over with its chosen file,
+     so staff retake only what was refused. Any other answer is shown as the page it is. */
+  function keepPhotos(form) {
+    if (!form || !window.fetch || !window.DOMParser) return;
+    form.addEventListener("submit", function (e) {
+      var by = e.submitter;
+      if (by && by.name === "action" && by.value !== "register") return;  // re-show / add a row: ordinary post
+      e.preventDefault();
+      if (form.dataset.sending) return;
+      form.dataset.sending = "1";
+      var body = new FormData(form);
+      if (by && by.name) body.append(by.name, by.value);
+      // getAttribute: the registration form has buttons named "action", which `form.action` would return.
+      fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin" }).then(function (r) {
+        return r.text().then(function (html) { return { status: r.status, html: html }; });
+      }).then(function (res) {
+        var doc = new DOMParser().parseFromString(res.html, "text/html");
+        var main = doc.getElementById("main");
+        if (res.status < 400 || res.status >= 500 || !main || !doc.getElementById(form.getAttribute("id"))) {
+          document.open(); document.write(res.html); document.close();
+          return;
+        }
+        var next = document.importNode(main, true);
+        next.querySelectorAll(".camera[data-kind]").forEach(function (box) {
+          var old = form.querySelector(".camera[data-kind=" + box.dataset.kind + "]");
+          if (old && old.dataset.ready === "1" && !box.querySelector("[data-error]")) {
+            stop(old);
+            old.querySelectorAll("[data-error]").forEach(function (el) { el.remove(); });  // an earlier refusal's
+            q(old, "file").classList.remove("invalid");
+            q(old, "file").removeAttribute("aria-invalid");
+            box.replaceWith(old);
+          }
+        });
+        document.getElementById("main").replaceWith(next);
+        document.title = doc.title;
+        init(next);
+        var first = next.querySelector("[role=alert]");
+        if (first) first.scrollIntoView({ block: "start" });
+      }).catch(function () {
+        delete form.dataset.sending;
+        form.submit();  // no answer (network): the ordinary post, which shows the browser's own error
+      });
+    });
   }
 
   /* Registration: show the sections the choices call for as staff choose (the server decides again on post). */
@@ -192,51 +236,63 @@
     if (legend) legend.textContent = label.replace("{n}", String(i + 1));
   }
 
-  var reg = document.getElementById("register-form");
-  if (reg) {
-    var kind = reg.querySelector("[name=subscriber_type]");
-    var minor = reg.querySelector("[name=under14]");
-    var born = reg.querySelector("[name='holder.date_of_birth']");
-    var apply = function () {
-      var org = kind.value === "organization", child = !org && minor.checked;
-      reg.querySelectorAll("[data-when]").forEach(function (el) {
-        var w = el.dataset.when;
-        if (w === "card" || w === "passport") return;  // idDocuments decides those
-        show(el, w === "organization" ? org : (w === "under14" ? child : !org));
+  /* Binds a page's (or a re-rendered <main>'s) photo boxes, forms and their choices. */
+  function init(root) {
+    root.querySelectorAll(".camera[data-kind]").forEach(bindBox);
+    var upd = root.querySelector("#update-form");
+    keepPhotos(upd);
+    if (upd) {
+      var updType = upd.querySelector("[name='holder.id_type']");
+      if (updType) updType.addEventListener("change", function () { idDocuments(upd); });
+    }
+    var reg = root.querySelector("#register-form");
+    keepPhotos(reg);
+    if (reg) {
+      var kind = reg.querySelector("[name=subscriber_type]");
+      var minor = reg.querySelector("[name=under14]");
+      var born = reg.querySelector("[name='holder.date_of_birth']");
+      var apply = function () {
+        var org = kind.value === "organization", child = !org && minor.checked;
+        reg.querySelectorAll("[data-when]").forEach(function (el) {
+          var w = el.dataset.when;
+          if (w === "card" || w === "passport") return;  // idDocuments decides those
+          show(el, w === "organization" ? org : (w === "under14" ? child : !org));
+        });
+        idDocuments(reg);
+      };
+      reg.querySelectorAll("[data-nojs]").forEach(function (el) { show(el, false); });
+      kind.addEventListener("change", apply);
+      minor.addEventListener("change", apply);
+      reg.querySelectorAll("[name='holder.id_type'], [name='guardian.id_type'], [name='organization.signer_is_representative']")
+        .forEach(function (el) { el.addEventListener("change", apply); });
+      born.addEventListener("change", function () {
+        var u = under14(born.value);
+        if (u !== null && u !== minor.checked) { minor.checked = u; apply(); }
       });
-      idDocuments(reg);
-    };
-    reg.querySelectorAll("[data-nojs]").forEach(function (el) { show(el, false); });
-    kind.addEventListener("change", apply);
-    minor.addEventListener("change", apply);
-    reg.querySelectorAll("[name='holder.id_type'], [name='guardian.id_type'], [name='organization.signer_is_representative']")
-      .forEach(function (el) { el.addEventListener("change", apply); });
-    born.addEventListener("change", function () {
-      var u = under14(born.value);
-      if (u !== null && u !== minor.checked) { minor.checked = u; apply(); }
-    });
-    var add = reg.querySelector("[data-action=add-user]");
-    add.addEventListener("click", function (e) {
-      var list = reg.querySelector("[data-role=users]"), rows = list.querySelectorAll(".user-row");
-      var count = reg.querySelector("[data-role=user-rows]");
-      if (!rows.length) return;  // nothing to copy: let the form post (the server adds the row)
-      e.preventDefault();
-      if (rows.length >= Number(list.dataset.max || 30)) return;  // the page's limit (longer lists: the import)
-      var row = rows[rows.length - 1].cloneNode(true);
-      row.querySelectorAll("input, select").forEach(function (el) {
-        el.value = "";
-        el.classList.remove("invalid");
-        el.removeAttribute("aria-invalid");
-        el.removeAttribute("aria-describedby");
-        el.removeAttribute("autofocus");
+      var add = reg.querySelector("[data-action=add-user]");
+      add.addEventListener("click", function (e) {
+        var list = reg.querySelector("[data-role=users]"), rows = list.querySelectorAll(".user-row");
+        var count = reg.querySelector("[data-role=user-rows]");
+        if (!rows.length) return;  // nothing to copy: let the form post (the server adds the row)
+        e.preventDefault();
+        if (rows.length >= Number(list.dataset.max || 30)) return;  // the page's limit (longer lists: the import)
+        var row = rows[rows.length - 1].cloneNode(true);
+        row.querySelectorAll("input, select").forEach(function (el) {
+          el.value = "";
+          el.classList.remove("invalid");
+          el.removeAttribute("aria-invalid");
+          el.removeAttribute("aria-describedby");
+          el.removeAttribute("autofocus");
+        });
+        row.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+        renumber(row, rows.length, list.dataset.rowLabel || "{n}");
+        list.appendChild(row);
+        count.value = String(rows.length + 1);
+        row.querySelector("input").focus();
       });
-      row.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
-      renumber(row, rows.length, list.dataset.rowLabel || "{n}");
-      list.appendChild(row);
-      count.value = String(rows.length + 1);
-      row.querySelector("input").focus();
-    });
+    }
   }
+  init(document);
 
   window.addEventListener("pagehide", function () { document.querySelectorAll(".camera").forEach(stop); });
 })();
