@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +30,7 @@ from subreg.domain.access import PUBLIC_PERMISSIONS, Actor, Permission, can
 from subreg.domain.errors import AuthenticationError, CsrfError, FieldError, PermissionDeniedError
 from subreg.domain.image_rules import ImageLimits
 from subreg.services.pos import PosContext
+from subreg.services.retry import retrying
 
 __all__ = [
     "CSRF_FORM_FIELD",
@@ -44,6 +45,7 @@ __all__ = [
     "lang",
     "purpose",
     "requires",
+    "run_use_case",
 ]
 
 PERMISSION_ATTR = "__subreg_permission__"
@@ -54,6 +56,7 @@ _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # What a session that must first change its password (or set up TOTP) may still reach.
 _SELF_ONLY = PUBLIC_PERMISSIONS | {Permission.SESSION_SELF}
+T = TypeVar("T")
 
 
 class _GateDeniedError(PermissionDeniedError):
@@ -113,12 +116,17 @@ def _resolve(request: Request, token: str, kind: str) -> Any:
         return resolve_session(uow, token, kind=kind, policy=auth_policy(request))
 
 
+async def run_use_case(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """A blocking use case on the thread pool, run again while SQLite reports it busy (services.retry)."""
+    return await run_in_threadpool(retrying, fn, *args, **kwargs)
+
+
 async def current_session(request: Request) -> Any:
     """The caller's live session (`services.auth.SessionInfo`), or None; resolved once per request."""
     if hasattr(request.state, "session"):
         return request.state.session
     token, kind = _credentials(request)
-    session = await run_in_threadpool(_resolve, request, token, kind) if token and kind else None
+    session = await run_use_case(_resolve, request, token, kind) if token and kind else None
     request.state.session = session
     request.state.actor = session.actor if session is not None else None
     return session

@@ -50,6 +50,7 @@ _TOP_MESSAGES = {
     "invalid_input": ("Dữ liệu không hợp lệ", "Invalid input"),
     "not_found": ("Không tìm thấy", "Not found"),
     "conflict": ("Xung đột dữ liệu", "Conflict"),
+    "busy": ("Hệ thống đang bận, vui lòng thử lại", "The system is busy, please try again"),
     "rule_violation": ("Không đáp ứng quy định", "Refused by a rule"),
     "permission_denied": ("Không có quyền", "Permission denied"),
     "external_service_error": ("Dịch vụ bên ngoài lỗi", "External service failed"),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 __all__ = [
     "AccountLockedError",
     "AuthenticationError",
+    "BusyError",
     "ConflictError",
     "CryptoError",
     "CsrfError",
@@ -87,6 +88,13 @@ class NotFoundError(SubregError):
 
 class ConflictError(SubregError):
     code = "conflict"
+
+
+class BusyError(ConflictError):
+    """The embedded database (SQLite) refused this transaction's first write: another writer committed
+    after the transaction had read. Nothing was written; running the whole use case again succeeds."""
+
+    code = "busy"
 
 
 class DuplicateMsisdnError(ConflictError):

@@ -87,6 +87,7 @@ CODES: dict[str, tuple[str, str]] = {
     "invalid_input": ("Dữ liệu không hợp lệ: {field}", "Invalid input: {field}"),
     "not_found": ("Không tìm thấy: {field}", "Not found: {field}"),
     "conflict": ("Xung đột với dữ liệu hiện có: {field}", "Conflicts with existing data: {field}"),
+    "busy": ("Hệ thống đang bận, vui lòng thử lại", "The system is busy, please try again"),
     "permission_denied": ("Không có quyền thực hiện thao tác này", "You are not allowed to do this"),
     "rule_violation": ("Vi phạm quy định: {field}", "Rule violated: {field}"),
     "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),

@@ -40,6 +40,7 @@ from subreg.domain import totp as totp_codes
 from subreg.domain.access import POS_KIND_BY_ROLE, Actor, Role
 from subreg.domain.errors import (
     AccountLockedError,
+    ConflictError,
     FieldError,
     FieldValueError,
     InputError,
@@ -390,6 +391,10 @@ def admin_reset_password(
 # --- sign-in and sessions ------------------------------------------------------------------------
 
 
+def _locked(row: StaffAuthRow, at: datetime) -> bool:
+    return row.locked_until is not None and row.locked_until > at
+
+
 def _fail(
     uow: UnitOfWork,
     *,
@@ -478,16 +483,30 @@ def authenticate(
     source_hash = vault.blind(f"login-source\x00{source}")[:16] if source and vault is not None else None
     fail = functools.partial(_fail, uow, username=username, at=at, policy=policy, source_hash=source_hash)
     since = at - timedelta(minutes=policy.source_window_minutes)
-    if source_hash is not None and uow.auth.failures_from(source_hash, since=since) >= policy.max_source_failures:
+    # The reads end before the password is checked: argon2 takes ~0.1 s, and on SQLite a transaction that
+    # read before another writer committed can no longer write (made the writer first instead, it would
+    # hold every counter's update for that time). The writes then start as the writer and read again.
+    limited = source_hash is not None and uow.auth.failures_from(source_hash, since=since) >= policy.max_source_failures
+    row = uow.auth.staff_by_username(username) if not limited and 0 < len(username) <= 64 else None
+    uow.rollback()
+    checked, ok = None, False  # the hash the password was checked against, and the answer
+    if not limited:
+        if row is None:
+            _verify(_DUMMY_HASH, password)  # an unknown name costs the time a real check does
+        elif not _locked(row, at):
+            checked, ok = row.password_hash, _verify(row.password_hash, password)
+    uow.lock_for_write()
+    if limited:
         # Refused before the password is looked at: the answer says nothing about it.
         fail(row=None, reason="too_many_attempts", count=False)
-    row = uow.auth.staff_by_username(username) if 0 < len(username) <= 64 else None
+    row = uow.auth.staff_by_id(row.id) if row is not None else None
     if row is None:
-        _verify(_DUMMY_HASH, password)
         fail(row=None, reason="unknown")
-    if row.locked_until is not None and row.locked_until > at:
+    if _locked(row, at):
         fail(row=row, reason="locked", count=False)
-    if not _verify(row.password_hash, password):
+    if checked != row.password_hash:  # not checked (it was locked), or changed in between
+        ok = _verify(row.password_hash, password)
+    if not ok:
         fail(row=row, reason="bad_password")
     if not row.active:
         # Checked after the password, and answered like a wrong one: a disabled account is not an oracle.
@@ -624,6 +643,7 @@ def change_password(
 ) -> None:
     """Change one's own password (the old one is required); other sessions are revoked. Commits."""
     row = uow.auth.staff_by_id(staff_id)
+    uow.rollback()  # argon2 runs outside any transaction (see `authenticate`)
     if row is None or not row.active:
         raise NotFoundError("unknown_staff")
     if not _verify(row.password_hash, old_password):
@@ -631,11 +651,13 @@ def change_password(
     check_password_policy(new_password, username=row.username, field="new_password")
     if new_password == old_password:
         raise FieldValueError("password_unchanged", "new_password")
+    new_hash = _hasher.hash(new_password)
+    uow.lock_for_write()
+    current = uow.auth.staff_by_id(staff_id)
+    if current is None or not current.active or current.password_hash != row.password_hash:
+        raise ConflictError("password changed meanwhile")  # another change (or a reset) got in first
     at = _utc(now)
-    uow.auth.update_staff(
-        row.id,
-        {"password_hash": _hasher.hash(new_password), "password_changed_at": at, "must_change_password": False},
-    )
+    uow.auth.update_staff(row.id, {"password_hash": new_hash, "password_changed_at": at, "must_change_password": False})
     uow.auth.revoke_sessions_of(row.id, at=at, keep=keep_session)
     _audit(uow, actor=_actor(row), action="staff:updated", subject=f"staff:{row.id}", now=at, change="password_changed")
     uow.commit()

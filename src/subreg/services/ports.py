@@ -335,6 +335,10 @@ class UnitOfWork(Protocol):
         """Make the work durable; the unit stays usable for more work."""
         ...
 
+    def lock_for_write(self) -> None:
+        """Make the transaction a writer now, before it reads (SQLite queues writers; PostgreSQL: no-op)."""
+        ...
+
     def rollback(self) -> None:
         """Discard the work done since the last commit."""
         ...

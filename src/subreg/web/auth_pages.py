@@ -22,9 +22,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
-from starlette.concurrency import run_in_threadpool
 
-from subreg.api.deps import SESSION_COOKIE, auth_policy, container, current_session, lang, requires
+from subreg.api.deps import SESSION_COOKIE, auth_policy, container, current_session, lang, requires, run_use_case
 from subreg.domain.access import Permission, can
 from subreg.domain.errors import AuthenticationError, InputError, SubregError, TooManyAttemptsError
 from subreg.domain.messages import message_for
@@ -184,7 +183,7 @@ async def login_submit(
             )  # fmt: skip
 
     try:
-        result = await run_in_threadpool(run)
+        result = await run_use_case(run)
     except AuthenticationError as exc:
         # The username is echoed back into the form for convenience, never logged.
         return _render(
@@ -217,7 +216,7 @@ async def logout_submit(request: Request, c: Any = Depends(container)) -> Respon
         with c.uow() as uow:
             auth_service.logout(uow, token)
 
-    await run_in_threadpool(run)
+    await run_use_case(run)
     response = RedirectResponse("/login", status_code=303)
     flags = _cookie_flags(request)
     response.delete_cookie(SESSION_COOKIE, httponly=True, **flags)
@@ -250,7 +249,7 @@ async def password_submit(
             )
 
     try:
-        await run_in_threadpool(run)
+        await run_use_case(run)
     except InputError as exc:
         return _render(
             request, "password.html", language, status=422, must_change=session.must_change_password,
@@ -297,7 +296,7 @@ async def totp_submit(
             with c.uow() as uow:
                 return auth_service.enroll_totp(uow, staff_id, vault=c.vault)
 
-        uri = await run_in_threadpool(enroll)
+        uri = await run_use_case(enroll)
         secret = parse_qs(urlparse(uri).query)["secret"][0]
         return _render(request, "totp.html", language, session=session, errors=[], uri=uri, secret=secret,
                        qr=_qr_png(uri))  # fmt: skip
@@ -307,7 +306,7 @@ async def totp_submit(
             auth_service.confirm_totp(uow, staff_id, code, vault=c.vault, session_id=session.session_id)
 
     try:
-        await run_in_threadpool(confirm)
+        await run_use_case(confirm)
     except InputError as exc:
         return _render(request, "totp.html", language, status=422, session=session, errors=_errors(exc, language))
     return _render(request, "totp.html", language, session=session, errors=[], done=True)

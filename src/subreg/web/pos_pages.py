@@ -19,10 +19,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from subreg.api.deps import container, pos_context, requires
+from subreg.api.deps import container, pos_context, requires, run_use_case
 from subreg.api.deps import lang as default_lang
 from subreg.domain import gate
 from subreg.domain.access import Actor, Permission
@@ -139,8 +138,7 @@ def _messages(exc: SubregError, language: str) -> tuple[dict[str, str], list[str
     return by_field, []
 
 
-async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return await run_in_threadpool(fn, *args, **kwargs)
+_call = run_use_case  # blocking use cases: on the thread pool, run again if SQLite was busy
 
 
 def _text(form: FormData, name: str, limit: int = 200) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from subreg.adapters.db.tables import audit_log
 from subreg.domain.audit import START, AuditEntry, Checkpoint
-from subreg.domain.errors import ConflictError, CryptoError
+from subreg.domain.errors import BusyError, CryptoError
 from subreg.services.ports_audit import ActivityCounts, AuditFilter
 
 __all__ = ["AUDIT_LOCK_ID", "SqlAuditRepository"]
@@ -107,7 +107,7 @@ class SqlAuditRepository:
         except OperationalError:
             # SQLite WAL: a transaction that has read, and then finds that another writer committed
             # since, cannot become a writer (SQLITE_BUSY_SNAPSHOT); the whole unit must start again.
-            raise ConflictError("audit log busy, retry") from None
+            raise BusyError("audit log busy, retry") from None
         return self.head()
 
     def head(self) -> Checkpoint:

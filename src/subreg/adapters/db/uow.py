@@ -1,7 +1,10 @@
 """The SQLAlchemy unit of work: one connection, one transaction, rolled back unless committed.
 
 On SQLite, a unit of work that declares itself a writer (`counter.lock_for_write()`) queues at the
-engine's `WriterGate` first and holds it until its transaction ends (see `writer_gate`).
+engine's `WriterGate` first and holds it until its transaction ends (see `writer_gate`). A unit that reads
+and only then writes can find that another writer committed in between: SQLite refuses the write at once
+(SQLITE_BUSY_SNAPSHOT: its snapshot is stale, waiting cannot help). Leaving the block, that error becomes
+`BusyError`: nothing was written, and `services.retry.retrying` runs the use case again.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from subreg.adapters.db.audit_repo import SqlAuditRepository
 from subreg.adapters.db.auth_repo import SqlAuthRepository
@@ -24,8 +28,16 @@ from subreg.adapters.db.repositories import (
     SqlSubscriptionRepository,
 )
 from subreg.adapters.db.writer_gate import writer_gate_for
+from subreg.domain.errors import BusyError
 
 __all__ = ["SqlUnitOfWork"]
+
+_SQLITE_BUSY = 5  # the primary result code; BUSY_SNAPSHOT (517) and a busy timeout share it
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == _SQLITE_BUSY
 
 
 class SqlUnitOfWork:
@@ -75,6 +87,8 @@ class SqlUnitOfWork:
         finally:
             self._leave_gate()
             connection.close()
+        if isinstance(exc, OperationalError) and _sqlite_busy(exc):
+            raise BusyError("database busy, retry") from exc
 
     def commit(self) -> None:
         """Commit, then start a new transaction so the unit stays usable."""
@@ -91,6 +105,10 @@ class SqlUnitOfWork:
         finally:
             self._leave_gate()
         self.connection.begin()
+
+    def lock_for_write(self) -> None:
+        """Make the transaction a writer now, before it reads (`counter.lock_for_write`)."""
+        self.counter.lock_for_write()
 
     def _pass_gate(self) -> None:
         """Queue behind this process's other SQLite writers (see the module's docstring)."""

@@ -16,9 +16,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from subreg.api.deps import actor, container, requires
+from subreg.api.deps import actor, container, requires, run_use_case
 from subreg.domain.access import Actor, Permission
 from subreg.domain.audit import utc_timestamp
 from subreg.domain.errors import FieldError, InputError
@@ -154,7 +153,7 @@ async def list_entries(
         staff_id=staff_id, since=_ts(since), until=_ts(until), purpose=purpose, action=action,
         limit=limit, before_seq=before_seq,
     )  # fmt: skip
-    return await run_in_threadpool(_run_query, c, who, criteria)
+    return await run_use_case(_run_query, c, who, criteria)
 
 
 @router.post(
@@ -192,7 +191,7 @@ async def search_entries(
         staff_id=body.staff_id, subject=subject, since=_ts(body.since), until=_ts(body.until),
         purpose=body.purpose, action=body.action, limit=body.limit, before_seq=body.before_seq,
     )  # fmt: skip
-    return await run_in_threadpool(_run_query, c, who, criteria)
+    return await run_use_case(_run_query, c, who, criteria)
 
 
 @router.get(
@@ -223,4 +222,4 @@ async def anomalies(
             uow.commit()
         return AnomaliesRead(**report.as_dict())
 
-    return await run_in_threadpool(run)
+    return await run_use_case(run)

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from subreg.api.deps import actor, auth_policy, container, current_session, requires
+from subreg.api.deps import actor, auth_policy, container, current_session, requires, run_use_case
 from subreg.domain.access import Actor, Permission, can
 from subreg.services import auth as auth_service
 
@@ -126,7 +125,7 @@ async def login(
                 source=request.client.host if request.client else None,
             )  # fmt: skip
 
-    result = await run_in_threadpool(run)
+    result = await run_use_case(run)
     return TokenRead(
         token=result.session.token,
         expires_at=result.session.expires_at,
@@ -150,7 +149,7 @@ async def logout(request: Request, c: Any = Depends(container)) -> Done:
         with c.uow() as uow:
             auth_service.logout(uow, token)
 
-    await run_in_threadpool(run)
+    await run_use_case(run)
     return Done()
 
 
@@ -227,7 +226,7 @@ async def change_password(
                 uow, me_.staff_id, body.old_password, body.new_password, keep_session=session.session_id
             )
 
-    await run_in_threadpool(run)
+    await run_use_case(run)
     return Done()
 
 
@@ -254,7 +253,7 @@ async def totp_enroll(me_: Actor = Depends(actor), c: Any = Depends(container)) 
         with c.uow() as uow:
             return auth_service.enroll_totp(uow, me_.staff_id, vault=c.vault)
 
-    return TotpEnrollRead(otpauth_uri=await run_in_threadpool(run))
+    return TotpEnrollRead(otpauth_uri=await run_use_case(run))
 
 
 @router.post(
@@ -277,7 +276,7 @@ async def totp_confirm(
         with c.uow() as uow:
             auth_service.confirm_totp(uow, me_.staff_id, body.code, vault=c.vault, session_id=session.session_id)
 
-    await run_in_threadpool(run)
+    await run_use_case(run)
     return Done()
 
 
@@ -348,7 +347,7 @@ async def staff_list(c: Any = Depends(container)) -> list[StaffRead]:
         with c.uow() as uow:
             return auth_service.list_staff(uow)
 
-    return [StaffRead(**dataclasses.asdict(a)) for a in await run_in_threadpool(run)]
+    return [StaffRead(**dataclasses.asdict(a)) for a in await run_use_case(run)]
 
 
 @router.post(
@@ -393,7 +392,7 @@ async def staff_create(
             created = uow.auth.staff_by_username(body.username.strip())
             return StaffPassword(id=created.id if created else 0, password=password)
 
-    return await run_in_threadpool(run)
+    return await run_use_case(run)
 
 
 @router.post(
@@ -410,7 +409,7 @@ async def staff_disable(staff_id: int, me_: Actor = Depends(actor), c: Any = Dep
         with c.uow() as uow:
             auth_service.disable_staff(uow, staff_id, actor=me_)
 
-    await run_in_threadpool(run)
+    await run_use_case(run)
     return Done()
 
 
@@ -430,4 +429,4 @@ async def staff_reset_password(
         with c.uow() as uow:
             return auth_service.admin_reset_password(uow, staff_id, actor=me_)
 
-    return StaffPassword(id=staff_id, password=await run_in_threadpool(run))
+    return StaffPassword(id=staff_id, password=await run_use_case(run))

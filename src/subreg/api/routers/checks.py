@@ -9,11 +9,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 
 from subreg.adapters.records_io import read_records
 from subreg.api.body import read_body
-from subreg.api.deps import container, lang, requires
+from subreg.api.deps import container, lang, requires, run_use_case
 from subreg.api.responses import JSON
 from subreg.api.schemas.records import CheckResponse
 from subreg.clock import today
@@ -131,4 +130,4 @@ async def run_checks(
             "results": results,
         }
 
-    return JSON(await run_in_threadpool(work))
+    return JSON(await run_use_case(work))

@@ -12,9 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
-from starlette.concurrency import run_in_threadpool
 
-from subreg.api.deps import actor, container, requires
+from subreg.api.deps import actor, container, requires, run_use_case
 from subreg.domain.access import Actor, Permission
 from subreg.domain.errors import NotFoundError
 from subreg.services import privacy
@@ -103,7 +102,7 @@ async def open_request(
                 deadline_days=c.settings.dsr_deadline_days, msisdn=body.msisdn, id_number=body.id_number,
             )  # fmt: skip
 
-    return _read(await run_in_threadpool(run))
+    return _read(await run_use_case(run))
 
 
 @router.get(
@@ -125,7 +124,7 @@ async def list_requests(
         with c.uow() as uow:
             return privacy.list_requests(uow, status=status, limit=limit)
 
-    return [_read(r) for r in await run_in_threadpool(run)]
+    return [_read(r) for r in await run_use_case(run)]
 
 
 @router.get(
@@ -144,7 +143,7 @@ async def get_request(request_id: int, c: Any = Depends(container)) -> DsrRead:
             raise NotFoundError("request not found")
         return row
 
-    return _read(await run_in_threadpool(run))
+    return _read(await run_use_case(run))
 
 
 @router.post(
@@ -161,7 +160,7 @@ async def export(request_id: int, who: Actor = Depends(actor), c: Any = Depends(
         with c.uow() as uow:
             return privacy.export_request(uow, request_id, actor=who, vault=c.vault, blobs=c.blobs)
 
-    data = await run_in_threadpool(run)
+    data = await run_use_case(run)
     return Response(
         data,
         media_type="application/zip",
@@ -188,4 +187,4 @@ async def fulfil(request_id: int, who: Actor = Depends(actor), c: Any = Depends(
                 uow, request_id, actor=who, blobs=c.blobs, retention_years=c.settings.retention_years
             )
 
-    return _read(await run_in_threadpool(run))
+    return _read(await run_use_case(run))

@@ -6,13 +6,12 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from subreg.adapters import idcard_image
 from subreg.api.body import read_body
-from subreg.api.deps import container, requires
+from subreg.api.deps import container, requires, run_use_case
 from subreg.api.responses import JSON
 from subreg.clock import today
 from subreg.domain import idcard
@@ -123,7 +122,7 @@ async def parse_id_document(request: Request, c: Any = Depends(container)) -> JS
             data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise InputError([FieldError("image", "image_too_large")])
-        result = await run_in_threadpool(_parse_image, data, str(kind), settings.max_image_pixels)
+        result = await run_use_case(_parse_image, data, str(kind), settings.max_image_pixels)
         return JSON(result)
     body = await read_body(request, settings.max_upload_bytes)
     try:

@@ -16,13 +16,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from subreg.api.body import read_body
 from subreg.api.deps import actor as current_actor
-from subreg.api.deps import container, pos_context, requires
+from subreg.api.deps import container, pos_context, requires, run_use_case
 from subreg.api.deps import purpose as declared_purpose
 from subreg.api.responses import JSON
 from subreg.api.schemas.pos import (
@@ -151,7 +150,7 @@ async def lookup(
     body: LookupIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """The card of one subscription."""
-    card = await run_in_threadpool(
+    card = await run_use_case(
         pos.lookup_by_msisdn, body.msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
     )
     return JSON(card)
@@ -169,7 +168,7 @@ async def lookup_by_id(
     body: LookupByIdIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Cards of every subscription under one ID document."""
-    found = await run_in_threadpool(
+    found = await run_use_case(
         pos.lookup_by_id_document,
         body.id_type,
         body.id_number,
@@ -198,7 +197,7 @@ async def open_visit(
     body: VisitIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Open a serving visit."""
-    visit = await run_in_threadpool(
+    visit = await run_use_case(
         pos.open_visit, body.msisdn, body.id_number, uow=c.uow(), ctx=pos_context(request, c), actor=who,
         purpose=body.purpose,
     )  # fmt: skip
@@ -220,7 +219,7 @@ async def transaction(
     body: TransactionIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """A counter transaction."""
-    done = await run_in_threadpool(
+    done = await run_use_case(
         pos.transact, body.msisdn, body.kind, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
     )
     return JSON(done)
@@ -239,7 +238,7 @@ async def payment(
     body: PaymentIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Record a bill payment."""
-    paid = await run_in_threadpool(
+    paid = await run_use_case(
         pos.pay_bill, body.msisdn, body.amount_vnd, reference=body.reference, uow=c.uow(), ctx=pos_context(request, c),
         actor=who, purpose=body.purpose,
     )  # fmt: skip
@@ -261,7 +260,7 @@ async def suggestions(
     body: SuggestionsIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Proposed values for absent fields."""
-    found = await run_in_threadpool(
+    found = await run_use_case(
         pos.postpaid_suggestions, body.msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
     )
     return JSON(found)
@@ -293,7 +292,7 @@ async def update(request: Request, c: Any = Depends(container), who: Actor = Dep
     purpose = meta.get("purpose") or await declared_purpose(request) or "update"
     ctx = pos_context(request, c)
     # One worker-thread hop: the use case checks the images before it opens the unit of work.
-    done = await run_in_threadpool(
+    done = await run_use_case(
         pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose
     )
     return JSON(done)
@@ -337,7 +336,7 @@ async def register(request: Request, c: Any = Depends(container), who: Actor = D
     if isinstance(accepted, str):
         accepted = accepted.strip().lower() not in ("false", "0", "no", "off")
     ctx = pos_context(request, c)
-    done = await run_in_threadpool(
+    done = await run_use_case(
         pos.register_subscription, record, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
         consent_accepted=bool(accepted), consent_text=meta.get("consent_text"),
     )  # fmt: skip
@@ -362,7 +361,7 @@ async def document_image(
     why: str | None = Depends(declared_purpose),
 ) -> Response:
     """The decrypted image bytes."""
-    content_type, data = await run_in_threadpool(
+    content_type, data = await run_use_case(
         pos.view_document_image, document_id, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=why
     )
     # Personal data: never cached by a browser or a proxy.
