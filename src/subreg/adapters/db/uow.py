@@ -60,8 +60,10 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("unit of work is not re-entrant")
+        # No BEGIN yet: the connection begins at its first statement (SQLAlchemy's autobegin, which the
+        # engine's "begin" hook turns into SQLite's BEGIN), so an unused unit, or one whose last commit is
+        # followed by nothing, costs no empty transaction.
         self._connection = self._engine.connect()
-        self._connection.begin()
         c = self._connection
         self.subscriptions = SqlSubscriptionRepository(c)
         self.holders = SqlHolderRepository(c)
@@ -91,12 +93,11 @@ class SqlUnitOfWork:
             raise BusyError("database busy, retry") from exc
 
     def commit(self) -> None:
-        """Commit, then start a new transaction so the unit stays usable."""
+        """Commit; the unit stays usable (its next statement begins a new transaction)."""
         try:
             self.connection.commit()
         finally:
             self._leave_gate()
-        self.connection.begin()
 
     def rollback(self) -> None:
         """Discard everything since the last commit; the unit stays usable."""
@@ -104,7 +105,6 @@ class SqlUnitOfWork:
             self.connection.rollback()
         finally:
             self._leave_gate()
-        self.connection.begin()
 
     def lock_for_write(self) -> None:
         """Make the transaction a writer now, before it reads (`counter.lock_for_write`)."""
