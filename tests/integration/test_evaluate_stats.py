@@ -52,15 +52,19 @@ def _expected_contract_needed(rows) -> set[int]:
     return out
 
 
-@pytest.fixture
-def loaded(container, tmp_path):
+def _demo_over_limit(tmp_path):
     path, records = _demo(tmp_path, 800, seed=17)
     # Drop the contract of every other record that has one, so that some groups of 4+ lack contracts.
     with_contract = [r for r in records if (r.get("documents") or {}).get("contract")]
     for r in with_contract[::2]:
         del r["documents"]["contract"]
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    do_import(container, path, batch_size=200)
+    return path
+
+
+@pytest.fixture
+def loaded(container, tmp_path):
+    do_import(container, _demo_over_limit(tmp_path), batch_size=200)
     return container
 
 
@@ -155,6 +159,29 @@ def test_cli_import_evaluate_stats(database_url, tmp_path, monkeypatch):
     assert "documents" in orjson.loads(result.stdout)
     for command in ("import", "evaluate", "stats"):
         assert "Example:" in runner.invoke(app, [command, "--help"]).output
+
+
+@pytest.mark.parametrize("evaluate_after", [True, False])
+def test_cli_import_applies_the_whole_base_rules_unless_told_not_to(
+    container, settings, tmp_path, monkeypatch, evaluate_after
+):
+    # `container` initialised the database the CLI imports into (same settings, through the environment).
+    monkeypatch.setenv("SUBREG_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("SUBREG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SUBREG_ENV", "test")
+    args = ["import", str(_demo_over_limit(tmp_path)), "--quiet", "--json", "--workers", "1", "--as-of", "2018-03-15"]
+    result = CliRunner().invoke(app, [*args, "--evaluate" if evaluate_after else "--no-evaluate"])
+    assert result.exit_code == 0, result.output
+    rows = _rows(container.engine)
+    needed = {r.msisdn for r in rows if r.contract_needed}
+    if evaluate_after:
+        assert orjson.loads(result.stdout)["evaluation"]["changed"]["contract_needed"] > 0
+        assert needed == _expected_contract_needed(rows)
+        assert needed
+        assert all(r.state == 2 for r in rows if r.msisdn in needed and not r.error_codes)
+    else:
+        assert "evaluation" not in orjson.loads(result.stdout)
+        assert needed == set()  # the import alone sees one subscription at a time
 
 
 def test_recheck_rewrites_verdicts_after_a_rule_change(loaded):

@@ -60,11 +60,19 @@ def import_command(
     as_of: Annotated[str | None, typer.Option(help="Check date YYYY-MM-DD (default: today in Vietnam)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    evaluate_after: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate/--no-evaluate",
+            help="Then apply the whole-base rules (4th subscription per ID document) as `subreg evaluate` does",
+        ),
+    ] = True,
 ) -> None:
     """Import an operator's subscriber base: normalize, validate, encrypt, upsert by MSISDN.
 
     Re-importing a file changes nothing; an interrupted import resumes where it stopped when the same
     command runs again. Rejected rows go to the reject file (line, field, code, message, original).
+    Then the base is evaluated (`subreg evaluate`), so `subreg stats` shows the true picture at once.
 
     Example: subreg import export.csv --mapping mapping.toml --reject-file rejects.csv
     """
@@ -75,6 +83,7 @@ def import_command(
     from subreg.cli.main import EXIT_UNREADABLE, _settings
     from subreg.clock import today
     from subreg.domain.mapping import ColumnMapping, parse_mapping
+    from subreg.services.evaluation import evaluate
     from subreg.services.importer import ImportOptions, run_import, summary_lines
 
     settings = _settings()
@@ -101,63 +110,79 @@ def import_command(
     summaries = []
     # A first load builds its random-key indexes at the end (a kill -9 leaves them for the resume to build).
     deferred = False if dry_run else store.defer_indexes()
+    evaluation = None
     try:
-        for path in files:
+        try:
+            for path in files:
+                try:
+                    source = open_source(path, fmt, encoding, column_mapping)
+                except UnreadableInputError as exc:
+                    err.print(f"[red]{path.name}: unreadable input[/red]: {exc}")
+                    raise typer.Exit(EXIT_UNREADABLE) from None
+                rejects = reject_file or path.with_name(path.name + ".rejects.csv")
+                fp = fingerprint(path, source.format, source.encoding, mapping_text)
+                with Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    _RowsPerSecond(),
+                    TimeElapsedColumn(),
+                    TextColumn("ETA"),
+                    TimeRemainingColumn(),
+                    console=err,
+                    disable=quiet,
+                    transient=False,
+                ) as bar:
+                    task = bar.add_task(path.name, total=max(source.size, 1), rows=0)
+
+                    def progress(offset: int, rows: int, _task: Any = task, _bar: Any = bar) -> None:
+                        _bar.update(_task, completed=offset, rows=rows)
+
+                    started = time.perf_counter()
+                    summary = run_import(
+                        source,
+                        store=store,
+                        vault=container.vault,
+                        rule_set=container.rule_set,
+                        options=options,
+                        fingerprint=fp,
+                        reject_path=rejects,
+                        progress=progress,
+                    )
+                    bar.update(task, completed=max(source.size, 1))
+                summaries.append(summary)
+                wall = time.perf_counter() - started
+                if not as_json:
+                    resumed = f" (resumed after line {summary.resumed_at_line})" if summary.resumed_at_line else ""
+                    err.print(
+                        f"{path.name}{resumed}: {summary.imported:,} imported, {summary.updated:,} updated, "
+                        f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected, "
+                        f"{summary.incomplete:,} incomplete - {wall:.1f} s"
+                        + (f"; rejects in {rejects}" if summary.rejected else "")
+                        + (" [dry run: nothing written]" if dry_run else "")
+                    )
+        finally:
+            store.close()  # ends any open batch transaction first
+            if deferred:  # also after an error or Ctrl-C: the database is never left without them
+                _build_indexes(container.engine, quiet)
+        if evaluate_after and not dry_run:
+            # After the indexes: the 4th-subscription rule finds its candidates by the ID documents' index
+            # (measured on 1 M demo rows: 5.0 s after the index build, 6.4 s before it).
+            started = time.perf_counter()
+            store = open_bulk_session(container.engine)
             try:
-                source = open_source(path, fmt, encoding, column_mapping)
-            except UnreadableInputError as exc:
-                err.print(f"[red]{path.name}: unreadable input[/red]: {exc}")
-                raise typer.Exit(EXIT_UNREADABLE) from None
-            rejects = reject_file or path.with_name(path.name + ".rejects.csv")
-            fp = fingerprint(path, source.format, source.encoding, mapping_text)
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                _RowsPerSecond(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=err,
-                disable=quiet,
-                transient=False,
-            ) as bar:
-                task = bar.add_task(path.name, total=max(source.size, 1), rows=0)
-
-                def progress(offset: int, rows: int, _task: Any = task, _bar: Any = bar) -> None:
-                    _bar.update(_task, completed=offset, rows=rows)
-
-                started = time.perf_counter()
-                summary = run_import(
-                    source,
-                    store=store,
-                    vault=container.vault,
-                    rule_set=container.rule_set,
-                    options=options,
-                    fingerprint=fp,
-                    reject_path=rejects,
-                    progress=progress,
-                )
-                bar.update(task, completed=max(source.size, 1))
-            summaries.append(summary)
-            wall = time.perf_counter() - started
+                evaluation = evaluate(store, reference=options.phase_reference)
+            finally:
+                store.close()
             if not as_json:
-                resumed = f" (resumed after line {summary.resumed_at_line})" if summary.resumed_at_line else ""
-                err.print(
-                    f"{path.name}{resumed}: {summary.imported:,} imported, {summary.updated:,} updated, "
-                    f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected, "
-                    f"{summary.incomplete:,} incomplete - {wall:.1f} s"
-                    + (f"; rejects in {rejects}" if summary.rejected else "")
-                    + (" [dry run: nothing written]" if dry_run else "")
-                )
+                changed = ", ".join(f"{k} {v:,}" for k, v in evaluation.changed.items())
+                err.print(f"Evaluated in {time.perf_counter() - started:.1f} s; rows changed: {changed}")
     finally:
-        store.close()  # ends any open batch transaction first
-        if deferred:  # also after an error or Ctrl-C: the database is never left without them
-            _build_indexes(container.engine, quiet)
         container.close()
     if as_json:
-        out.print_json(
-            orjson.dumps({"files": [s.as_dict() for s in summaries], "total": summary_lines(summaries)}).decode()
-        )
+        body: dict[str, Any] = {"files": [s.as_dict() for s in summaries], "total": summary_lines(summaries)}
+        if evaluation is not None:
+            body["evaluation"] = evaluation.as_dict()
+        out.print_json(orjson.dumps(body).decode())
 
 
 def evaluate_command(
