@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,7 @@ def do_import(
 ) -> ImportSummary:
     m = parse_mapping(mapping) if mapping else ColumnMapping()
     source = open_source(path, "auto", encoding, m)
-    store = open_bulk_session(container.engine)
-    try:
+    with _bulk_session(container) as store:
         return run_import(
             source,
             store=store,
@@ -53,8 +54,6 @@ def do_import(
             fingerprint=fingerprint(path, source.format, source.encoding, mapping),
             reject_path=rejects or path.with_name(path.name + ".rejects.csv"),
         )
-    finally:
-        store.close()
 
 
 def dump_database(engine: Any, vault: Any) -> dict[str, Any]:
@@ -291,6 +290,15 @@ class TestEncodings:
         assert summary.updated == 0
 
 
+@contextmanager
+def _bulk_session(container: Any) -> Iterator[Any]:
+    store = open_bulk_session(container.engine)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _only_on(container: Any, dialect: str, reason: str) -> Any:
     if container.engine.dialect.name != dialect:
         pytest.skip(reason)
@@ -310,21 +318,15 @@ class TestDeferredIndexes:
         return _only_on(container, "sqlite", "SQLite only: PostgreSQL keeps its indexes during COPY")
 
     def test_a_first_load_defers_them_and_a_later_one_does_not(self, sqlite_container, tmp_path):
-        store = open_bulk_session(sqlite_container.engine)
-        try:
+        with _bulk_session(sqlite_container) as store:
             assert store.defer_indexes() is True  # empty table: a first load
             assert not set(DEFERRABLE_SQLITE_INDEXES) & _index_names(sqlite_container.engine)
             path, _ = _demo(tmp_path, 50)
             ensure_indexes(sqlite_container.engine)
-        finally:
-            store.close()
         assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)
         do_import(sqlite_container, path)
-        store = open_bulk_session(sqlite_container.engine)
-        try:
+        with _bulk_session(sqlite_container) as store:
             assert store.defer_indexes() is False  # subscriptions exist: the indexes stay
-        finally:
-            store.close()
         assert set(DEFERRABLE_SQLITE_INDEXES) <= _index_names(sqlite_container.engine)
 
     def test_the_resume_of_a_killed_first_load_keeps_deferring(self, sqlite_container, tmp_path):
@@ -335,11 +337,8 @@ class TestDeferredIndexes:
         finally:
             store.close()  # as a kill -9 would: rows in, indexes not built yet
         do_import(sqlite_container, path)
-        store = open_bulk_session(sqlite_container.engine)
-        try:
+        with _bulk_session(sqlite_container) as store:
             assert store.defer_indexes() is True  # rows exist, but the indexes are gone: still the first load
-        finally:
-            store.close()
 
     def test_ensure_indexes_rebuilds_what_a_load_left_out(self, sqlite_container, tmp_path):
         path, _ = _demo(tmp_path, 50)
@@ -360,13 +359,10 @@ class TestBinaryCopy:
         return _only_on(container, "postgresql", "PostgreSQL only")
 
     def test_the_importer_tables_have_a_binary_form_and_a_text_only_type_does_not(self, pg_container):
-        store = open_bulk_session(pg_container.engine)
-        try:
+        with _bulk_session(pg_container) as store:
             assert store._copy_types("holders", HOLDER_COLUMNS) is not None
             assert store._copy_types("subscriptions", SUB_COLUMNS) is not None
             assert store._copy_types("holders", ("id", "created_at")) is None  # timestamps go by text COPY
-        finally:
-            store.close()
 
     def test_dates_given_as_iso_text_and_bytes_arrive_intact(self, pg_container, tmp_path):
         path, records = _demo(tmp_path, 30)
