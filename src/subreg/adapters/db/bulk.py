@@ -326,14 +326,18 @@ class BulkSession:
         changed = 0
         cur = self.conn.cursor()
         try:
-            # Only rows whose value changes are written.
+            # Only rows whose value changes are written, and their state with them (`evaluate_state`'s rule
+            # for the new value): a row is rewritten once, not again by the state step (at 10 M after a
+            # fresh load, ~2 M rows change: 31 s for the state step when it rewrote them a second time).
             cur.execute(
-                f"UPDATE subscriptions SET contract_needed = {true} "
+                f"UPDATE subscriptions SET contract_needed = {true}, "
+                "state = CASE WHEN error_codes <> '' THEN 3 ELSE 2 END "
                 f"WHERE msisdn IN (SELECT msisdn FROM tmp_over_limit) AND NOT coalesce(contract_needed, {false})"
             )
             changed += int(cur.rowcount)
             cur.execute(
-                f"UPDATE subscriptions SET contract_needed = {false} "
+                f"UPDATE subscriptions SET contract_needed = {false}, "
+                "state = CASE WHEN error_codes <> '' THEN 3 WHEN NOT complete THEN 1 ELSE 0 END "
                 f"WHERE (contract_needed IS NULL OR contract_needed = {true}) "
                 "AND msisdn NOT IN (SELECT msisdn FROM tmp_over_limit)"
             )
