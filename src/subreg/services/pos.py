@@ -291,7 +291,7 @@ def _card(
 def check_images(images: Mapping[str, bytes], *, ctx: PosContext, id_type: str | None) -> ImageCheck:
     """Quality checks of uploaded images by document kind; InputError lists every problem.
 
-    Call it before opening the unit of work (it is CPU-bound); pass the result to the use case.
+    The update and registration use cases call it before they open the unit of work (it is CPU-bound).
     """
     unknown = [FieldError(f"documents.{k}", "invalid_choice") for k in images if k not in DOCUMENT_KINDS]
     if unknown:
@@ -651,11 +651,10 @@ def update_subscription(
     ctx: PosContext,
     actor: Actor,
     purpose: str | None = Purpose.UPDATE,
-    checked: ImageCheck | None = None,
 ) -> dict[str, Any]:
     """Update a subscription's information with field changes and up to three images.
 
-    Images are quality-checked (`check_images`, or pass its result as `checked`); holder fields the
+    Images are quality-checked first (`check_images`, before the unit of work opens); holder fields the
     card's QR/MRZ gives fill the absent ones; the rule set re-checks the whole record, and any
     invalid value refuses the update (422, field-level). Still-missing items are reported, not
     refused: an update may be done in steps. A locked subscription that becomes complete gets an
@@ -663,7 +662,7 @@ def update_subscription(
     """
     images = dict(images or {})
     changes = _changes(changes)
-    check = checked if checked is not None else check_images(images, ctx=ctx, id_type=None)
+    check = check_images(images, ctx=ctx, id_type=None)
 
     def current(*, audit_refusal: bool) -> tuple[SubscriptionRow, dict[str, Any]]:
         """The subscription and its record with the changes applied, once access is allowed."""
@@ -728,7 +727,6 @@ def register_subscription(
     purpose: str | None = Purpose.REGISTRATION,
     consent_accepted: bool = True,
     consent_text: str | None = None,
-    checked: ImageCheck | None = None,
 ) -> dict[str, Any]:
     """Register a new subscription at the caller's point of sale, only when Decree 49 is satisfied.
 
@@ -745,7 +743,7 @@ def register_subscription(
     changes = _changes(fields_in)
     if not consent_accepted:
         raise gate.RegistrationIncompleteError([FieldError("consent", "consent_required")], ["consent"])
-    check = checked if checked is not None else check_images(images, ctx=ctx, id_type=None)
+    check = check_images(images, ctx=ctx, id_type=None)
     with uow:
         sealed = _seal_ahead(uow, ctx, images, lambda: _prepared(_new_record(uow, ctx, actor, key, changes), check))
         uow.counter.lock_for_write()

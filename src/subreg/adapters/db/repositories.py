@@ -147,7 +147,7 @@ class SqlSubscriptionRepository:
             for c in _chunks(list(holder_ids))
             for r in self._c.execute(_SUBSCRIPTIONS_OF_HOLDERS, {"ids": c})
         ]
-        return sorted(found, key=lambda r: r.msisdn) if len(holder_ids) > _IN_CHUNK else found
+        return sorted(found, key=lambda r: r.msisdn)  # chunks are each in order, not together
 
     def existing(self, msisdns: Iterable[int]) -> set[int]:
         """Which of these keys are already stored."""
@@ -201,7 +201,7 @@ class SqlHolderRepository:
         found: list[HolderRow] = []
         for chunk in _chunks(list(blinds)):
             found.extend(_holder(r) for r in self._c.execute(_HOLDERS_BY_BLIND, {"blinds": chunk}))
-        return sorted(found, key=lambda r: r.id) if len(blinds) > _IN_CHUNK else found
+        return sorted(found, key=lambda r: r.id)  # oldest first across chunks too
 
     def add(self, row: Mapping[str, Any]) -> int:
         """Insert one holder; its id."""
