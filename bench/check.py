@@ -29,8 +29,8 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from subreg.adapters.records_io import read_records, write_jsonl
-from subreg.domain.identity import PROVINCES, make_cccd
-from subreg.domain.rules import get_rule_set
+from subreg.domain.compliance.rules import get_rule_set
+from subreg.domain.id_documents.numbers import PROVINCES, make_cccd
 from subreg.services.checks import CheckSummary, check_records
 
 AS_OF = date(2018, 4, 24)

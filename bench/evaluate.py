@@ -41,7 +41,7 @@ from sqlalchemy import make_url  # noqa: E402
 from subreg.adapters.db.engine import create_engine_for  # noqa: E402
 from subreg.bootstrap import init_storage  # noqa: E402
 from subreg.config import Settings  # noqa: E402
-from subreg.domain.phase import phase_of  # noqa: E402
+from subreg.domain.compliance.phase import phase_of  # noqa: E402
 
 SUBREG = str(Path(sys.executable).parent / "subreg")
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -44,7 +44,7 @@ from tests.fixtures.images import card_back_jpeg, card_front_jpeg, portrait_jpeg
 
 from subreg.bootstrap import bootstrap, init_storage  # noqa: E402 - after the path set-up above
 from subreg.config import Settings  # noqa: E402
-from subreg.domain.identity import make_cccd  # noqa: E402
+from subreg.domain.id_documents.numbers import make_cccd  # noqa: E402
 from subreg.services.auth import create_staff  # noqa: E402
 from subreg.services.registry import bulk_load  # noqa: E402
 

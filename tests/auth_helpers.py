@@ -14,7 +14,7 @@ import itertools
 import re
 from typing import Any
 
-from subreg.domain.access import POS_KIND_BY_ROLE
+from subreg.domain.access.permissions import POS_KIND_BY_ROLE
 from subreg.services.auth import create_staff
 
 __all__ = ["bearer", "make_staff", "web_login"]

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from subreg.adapters.db.uow import SqlUnitOfWork
-    from subreg.domain.rules.base import RuleSet
+    from subreg.domain.compliance.rules.base import RuleSet
     from subreg.services.ports import BlobStore, Vault
 
 __all__ = ["Container", "bootstrap", "init_storage"]
@@ -84,7 +84,7 @@ def bootstrap(settings: Settings) -> Container:
     from subreg.adapters.blob.local import LocalBlobStore
     from subreg.adapters.db.engine import create_engine_for
     from subreg.adapters.vault import AesGcmVault
-    from subreg.domain.rules import get_rule_set
+    from subreg.domain.compliance.rules import get_rule_set
 
     engine = create_engine_for(settings.database_url)
     try:

@@ -22,7 +22,7 @@ from PIL import Image
 from subreg.api.app import create_app
 from subreg.bootstrap import init_storage
 from subreg.config import Settings
-from subreg.domain import totp as totp_codes
+from subreg.domain.access import totp as totp_codes
 from subreg.services.auth import create_staff
 from tests.auth_helpers import bearer, make_staff, web_login
 
@@ -307,7 +307,7 @@ class TestWebHolds:
     @staticmethod
     def _add_page(client: TestClient) -> None:
         from subreg.api.deps import requires
-        from subreg.domain.access import Permission
+        from subreg.domain.access.permissions import Permission
 
         def page() -> dict[str, str]:
             return {"ok": "yes"}
@@ -411,7 +411,7 @@ class TestDependencies:
         from fastapi import Depends
 
         from subreg.api.deps import actor, purpose, requires
-        from subreg.domain.access import Permission
+        from subreg.domain.access.permissions import Permission
 
         def echo(p: str | None = Depends(purpose), who: Any = Depends(actor)) -> dict[str, Any]:
             return {"purpose": p, "staff_id": who.staff_id, "role": str(who.role)}

@@ -20,7 +20,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from subreg.api.deps import PERMISSION_ATTR
-from subreg.domain.access import PERSONAL_DATA_PERMISSIONS, PUBLIC_PERMISSIONS, Permission, Role, can
+from subreg.domain.access.permissions import PERSONAL_DATA_PERMISSIONS, PUBLIC_PERMISSIONS, Permission, Role, can
 from subreg.services.auth import issue_session
 from tests.auth_helpers import make_staff
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from subreg.bootstrap import bootstrap, init_storage
 from subreg.cli.main import app
 from subreg.config import Settings
-from subreg.domain.access import Actor, Role
-from subreg.domain.audit import chain_hash
+from subreg.domain.access.permissions import Actor, Role
+from subreg.domain.privacy.audit_chain import chain_hash
 from subreg.services import audit_log as audit
 from tests.auth_helpers import make_staff
 from tests.integration.test_audit_log import drop_triggers, stored

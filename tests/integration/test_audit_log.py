@@ -12,10 +12,10 @@ import structlog
 from sqlalchemy import select, text
 
 from subreg.adapters.db.tables import audit_log
-from subreg.domain.access import Actor, Role
-from subreg.domain.anomalies import SignalKind
-from subreg.domain.audit import AuditAction, verify_chain
-from subreg.domain.errors import ConflictError, InputError
+from subreg.domain.access.permissions import Actor, Role
+from subreg.domain.common.errors import ConflictError, InputError
+from subreg.domain.privacy.anomalies import SignalKind
+from subreg.domain.privacy.audit_chain import AuditAction, verify_chain
 from subreg.services import audit_log as audit
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

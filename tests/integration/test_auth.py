@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from subreg.adapters.db.tables import auth_sessions, login_attempts, staff
-from subreg.domain import totp as totp_codes
-from subreg.domain.access import Role
-from subreg.domain.errors import (
+from subreg.domain.access import totp as totp_codes
+from subreg.domain.access.permissions import Role
+from subreg.domain.common.errors import (
     AccountLockedError,
     InputError,
     InvalidCredentialsError,

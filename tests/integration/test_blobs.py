@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from subreg.adapters.blob import LocalBlobStore, new_blob_key
-from subreg.domain.errors import NotFoundError
+from subreg.domain.common.errors import NotFoundError
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from subreg.adapters.db.engine import create_engine_for, migrate
 from subreg.adapters.db.uow import SqlUnitOfWork
-from subreg.domain.errors import BusyError
+from subreg.domain.common.errors import BusyError
 from subreg.services import auth, retry
 from tests.auth_helpers import make_staff
 

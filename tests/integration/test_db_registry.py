@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from PIL import Image
 
-from subreg.domain.errors import CryptoError, InputError, NotFoundError
-from subreg.domain.msisdn import msisdn_key
+from subreg.domain.common.errors import CryptoError, InputError, NotFoundError
+from subreg.domain.common.msisdn import msisdn_key
 from subreg.services import registry
 from tests.records import complete_record, with_holder
 

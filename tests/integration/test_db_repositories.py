@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from subreg.adapters.db.engine import MIGRATIONS_DIR, migrate
 from subreg.adapters.db.tables import metadata
 from subreg.adapters.db.uow import SqlUnitOfWork
-from subreg.domain.errors import ConflictError
+from subreg.domain.common.errors import ConflictError
 
 
 def _kek(uow: SqlUnitOfWork) -> int:

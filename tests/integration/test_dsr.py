@@ -19,8 +19,8 @@ from subreg.api.app import create_app
 from subreg.bootstrap import bootstrap, init_storage
 from subreg.cli.main import app
 from subreg.config import Settings
-from subreg.domain.access import Actor, Role
-from subreg.domain.errors import InputError
+from subreg.domain.access.permissions import Actor, Role
+from subreg.domain.common.errors import InputError
 from subreg.services import audit_log as audit
 from subreg.services import privacy, registry
 from tests.auth_helpers import bearer, make_staff

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from subreg.adapters.db.bulk import open_bulk_session
 from subreg.cli.main import app
-from subreg.domain.phase import phase_of
+from subreg.domain.compliance.phase import phase_of
 from subreg.services.evaluation import MISSING_ITEMS, evaluate, mask_of, missing_of, recheck
 from subreg.services.stats import compliance_stats, over_limit
 from tests.integration.test_import import _demo, do_import

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from subreg.adapters.image_quality import OpenCvImageInspector, count_faces, measure
-from subreg.domain.image_rules import ImageLimits
+from subreg.domain.counter.image_rules import ImageLimits
 from tests.fixtures.images import (
     CARD_HOLDER,
     bomb_png,

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from subreg.adapters.db.bulk import DEFERRABLE_SQLITE_INDEXES, ensure_indexes, open_bulk_session
 from subreg.adapters.import_sources import fingerprint, open_source
 from subreg.adapters.records_io import write_csv, write_jsonl
-from subreg.domain.mapping import ColumnMapping, parse_mapping
+from subreg.domain.registry.column_mapping import ColumnMapping, parse_mapping
 from subreg.services.demo_data import generate_records
 from subreg.services.importer import HOLDER_COLUMNS, SUB_COLUMNS, ImportOptions, ImportSummary, run_import
 

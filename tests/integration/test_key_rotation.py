@@ -20,7 +20,7 @@ from subreg.adapters.vault import AesGcmVault, load_master_key
 from subreg.bootstrap import bootstrap, init_storage
 from subreg.cli.main import app
 from subreg.config import Settings
-from subreg.domain.errors import CryptoError
+from subreg.domain.common.errors import CryptoError
 from subreg.services import audit_log, registry
 from tests.records import complete_record
 

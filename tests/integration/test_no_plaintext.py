@@ -23,8 +23,8 @@ from PIL import Image
 
 from subreg.bootstrap import Container, bootstrap, init_storage
 from subreg.config import Settings
-from subreg.domain.identity import make_cccd
-from subreg.domain.text import fold, to_mrz_name
+from subreg.domain.common.text import fold, to_mrz_name
+from subreg.domain.id_documents.numbers import make_cccd
 from subreg.services import registry
 
 AS_OF = date(2023, 6, 1)

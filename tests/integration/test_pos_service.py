@@ -12,15 +12,15 @@ from sqlalchemy import select
 
 from subreg.adapters.db.tables import audit_log, bill_payments, consents, counter_transactions, network_orders
 from subreg.adapters.image_quality import OpenCvImageInspector
-from subreg.domain.access import Actor
-from subreg.domain.errors import (
+from subreg.domain.access.permissions import Actor
+from subreg.domain.common.errors import (
     DuplicateMsisdnError,
     InputError,
     NotFoundError,
     PermissionDeniedError,
     ProcessingRestrictedError,
 )
-from subreg.domain.gate import RegistrationIncompleteError, SubscriptionTerminatedError, UpdateRequiredError
+from subreg.domain.counter.gate import RegistrationIncompleteError, SubscriptionTerminatedError, UpdateRequiredError
 from subreg.services import pos
 from subreg.services.registry import read_document, seal_images, store_subscription
 from tests.auth_helpers import make_staff

@@ -17,8 +17,8 @@ from subreg.adapters.records_io import (
     write_csv,
     write_jsonl,
 )
-from subreg.domain.errors import FieldError
-from subreg.domain.records import flatten, unflatten
+from subreg.domain.common.errors import FieldError
+from subreg.domain.compliance.records import flatten, unflatten
 from tests.records import complete_record
 
 

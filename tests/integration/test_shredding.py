@@ -15,9 +15,9 @@ from subreg.adapters.db.tables import audit_log, holders
 from subreg.bootstrap import bootstrap, init_storage
 from subreg.cli.main import app
 from subreg.config import Settings
-from subreg.domain.access import Actor, Role
-from subreg.domain.errors import CryptoError, ErasedError
-from subreg.domain.msisdn import msisdn_key
+from subreg.domain.access.permissions import Actor, Role
+from subreg.domain.common.errors import CryptoError, ErasedError
+from subreg.domain.common.msisdn import msisdn_key
 from subreg.services import privacy, registry
 from tests.records import complete_record, with_holder
 

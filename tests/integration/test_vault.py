@@ -16,7 +16,7 @@ from subreg.adapters.vault import (
     load_master_key,
     master_key_id,
 )
-from subreg.domain.errors import CryptoError
+from subreg.domain.common.errors import CryptoError
 
 MASTER = os.urandom(32)
 

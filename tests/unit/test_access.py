@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.access import (
+from subreg.domain.access.permissions import (
     PURPOSES_BY_PERMISSION,
     ROLE_PERMISSIONS,
     Actor,
@@ -23,7 +23,7 @@ from subreg.domain.access import (
     require,
     visible_fields,
 )
-from subreg.domain.errors import PermissionDeniedError
+from subreg.domain.common.errors import PermissionDeniedError
 
 P = Permission
 ALL = frozenset(Permission)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.anomalies import (
+from subreg.domain.privacy.anomalies import (
     Signal,
     SignalKind,
     after_hours_reads,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.audit import (
+from subreg.domain.privacy.audit_chain import (
     GENESIS,
     START,
     AuditAction,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from datetime import date
 
-from subreg.domain.errors import FieldError
-from subreg.domain.rules import get_rule_set
+from subreg.domain.common.errors import FieldError
+from subreg.domain.compliance.rules import get_rule_set
 from subreg.services.checks import CheckSummary, check_records, line_error_result
 from tests.records import complete_record, with_holder
 

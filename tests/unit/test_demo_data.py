@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from subreg.domain.identity import cccd_consistency, check_id_number
-from subreg.domain.msisdn import parse_msisdn
-from subreg.domain.rules import get_rule_set
+from subreg.domain.common.msisdn import parse_msisdn
+from subreg.domain.compliance.rules import get_rule_set
+from subreg.domain.id_documents.numbers import cccd_consistency, check_id_number
 from subreg.services.demo_data import DEMO_STAFF, generate_records
 
 AS_OF = date(2018, 3, 15)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.derivations import SOURCES, derive, derive_person, derive_record
-from subreg.domain.identity import make_cccd
+from subreg.domain.compliance.derivations import SOURCES, derive, derive_person, derive_record
+from subreg.domain.id_documents.numbers import make_cccd
 
 
 def person(**values):

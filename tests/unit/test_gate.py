@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain import gate
-from subreg.domain.gate import GATED_KINDS, TRANSACTION_KINDS, decide
-from subreg.domain.image_rules import ImageLimits, Measurements, judge, needs_readable_card
-from subreg.domain.records import STATUSES
+from subreg.domain.compliance.records import STATUSES
+from subreg.domain.counter import gate
+from subreg.domain.counter.gate import GATED_KINDS, TRANSACTION_KINDS, decide
+from subreg.domain.counter.image_rules import ImageLimits, Measurements, judge, needs_readable_card
 
 MISSING = ("documents.portrait", "holder.id_issue_place")
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mrz.base.functions import hash_string
 
-from subreg.domain.errors import FieldError, InputError
-from subreg.domain.idcard import build_cccd_qr, build_td1_mrz, mrz_name, parse_cccd_qr, parse_td1_mrz
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.id_documents.card_codes import build_cccd_qr, build_td1_mrz, mrz_name, parse_cccd_qr, parse_td1_mrz
 from tests.fixtures.idcards import HOLDER, cccd_number, holders, mrz_ascii_name
 
 ADDRESS = "12 Lê Lợi, Phường Bến Nghé, Quận 1, TP Hồ Chí Minh"

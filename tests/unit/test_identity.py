@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.errors import FieldValueError
-from subreg.domain.identity import (
+from subreg.domain.common.errors import FieldValueError
+from subreg.domain.id_documents.numbers import (
     ID_TYPES,
     PROVINCES,
     CccdInfo,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from subreg.domain.errors import InputError
-from subreg.domain.mapping import apply_mapping, parse_mapping
-from subreg.domain.records import unflatten
+from subreg.domain.common.errors import InputError
+from subreg.domain.compliance.records import unflatten
+from subreg.domain.registry.column_mapping import apply_mapping, parse_mapping
 
 MAPPING = """
 [columns]

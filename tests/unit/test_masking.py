@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.access import FieldVisibility, Purpose, Role, Visibility, visible_fields
-from subreg.domain.masking import (
+from subreg.domain.access.masking import (
     mask_address,
     mask_date,
     mask_holder,
@@ -20,6 +19,7 @@ from subreg.domain.masking import (
     mask_record,
     mask_value,
 )
+from subreg.domain.access.permissions import FieldVisibility, Purpose, Role, Visibility, visible_fields
 
 HOLDER = {
     "full_name": "Nguyễn Văn An",

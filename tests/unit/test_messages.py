@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from subreg.domain.messages import CODES, LANGS, field_label, message_for
+from subreg.domain.common.messages import CODES, LANGS, field_label, message_for
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "subreg"
 _EMITTED = re.compile(r'FieldError\([^,()]+, "([a-z_]+)"|^\s+code = "([a-z_]+)"|codes\.append\("([a-z_]+)"\)', re.M)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.errors import FieldValueError
-from subreg.domain.msisdn import (
+from subreg.domain.common.errors import FieldValueError
+from subreg.domain.common.msisdn import (
     GMOBILE,
     ITEL,
     MOBIFONE,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from subreg.domain.phase import PHASE_LONG, PHASE_SHORT, cutoff, phase_of
+from subreg.domain.compliance.phase import PHASE_LONG, PHASE_SHORT, cutoff, phase_of
 
 REF = date(2018, 4, 24)
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from subreg.domain.derivations import derive
-from subreg.domain.errors import FieldError, FieldValueError
-from subreg.domain.identity import make_cccd
-from subreg.domain.records import CSV_COLUMNS
-from subreg.domain.rules import DEFAULT_RULE_SET, RULE_SETS, CheckResult, Nd49RuleSet, Person, get_rule_set
+from subreg.domain.common.errors import FieldError, FieldValueError
+from subreg.domain.compliance.derivations import derive
+from subreg.domain.compliance.records import CSV_COLUMNS
+from subreg.domain.compliance.rules import DEFAULT_RULE_SET, RULE_SETS, CheckResult, Nd49RuleSet, Person, get_rule_set
+from subreg.domain.id_documents.numbers import make_cccd
 from tests.records import complete_record, with_holder
 
 AS_OF = date(2024, 1, 15)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subreg.domain.text import fold, nfc, to_mrz_name
+from subreg.domain.common.text import fold, nfc, to_mrz_name
 
 # Decomposed (NFD) spelling of "Nguyễn Văn Ánh", as some keyboards and macOS file names produce it.
 NFD_NAME = unicodedata.normalize("NFD", "Nguyễn Văn Ánh")

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from subreg.domain import totp
+from subreg.domain.access import totp
 
 RFC4226_SECRET = b"12345678901234567890"
 RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subreg.adapters.vault import BLIND_INDEX_BYTES, AesGcmVault, master_key_id
-from subreg.domain.errors import CryptoError
+from subreg.domain.common.errors import CryptoError
 
 
 def _vault(blind_key: bytes = b"k" * 32, kek: bytes = b"e" * 32) -> AesGcmVault:

@@ -17,8 +17,8 @@ from datetime import date
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
-from subreg.domain.errors import ExternalServiceError, FieldValueError, InputError
-from subreg.domain.idcard import parse_cccd_qr, parse_td1_mrz
+from subreg.domain.common.errors import ExternalServiceError, FieldValueError, InputError
+from subreg.domain.id_documents.card_codes import parse_cccd_qr, parse_td1_mrz
 
 __all__ = ["decode_qr", "load_image", "read_id_image", "read_mrz"]
 

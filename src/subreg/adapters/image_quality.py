@@ -27,9 +27,8 @@ import zxingcpp
 from PIL import Image, ImageOps
 
 from subreg.adapters import idcard_image
-from subreg.domain.errors import ExternalServiceError, FieldError, InputError
-from subreg.domain.idcard import parse_cccd_qr
-from subreg.domain.image_rules import (
+from subreg.domain.common.errors import ExternalServiceError, FieldError, InputError
+from subreg.domain.counter.image_rules import (
     ALLOWED_FORMATS,
     CARD_KINDS,
     ImageLimits,
@@ -37,6 +36,7 @@ from subreg.domain.image_rules import (
     judge,
     needs_readable_card,
 )
+from subreg.domain.id_documents.card_codes import parse_cccd_qr
 from subreg.services.ports_pos import ImageCheck
 
 __all__ = ["OpenCvImageInspector", "count_faces", "measure"]

@@ -29,9 +29,9 @@ from typing import Any
 import orjson
 
 from subreg.adapters.records_io import MAX_LINE_BYTES, UnreadableInputError
-from subreg.domain.errors import FieldError
-from subreg.domain.mapping import ColumnMapping, apply_mapping
-from subreg.domain.records import CSV_COLUMNS, flatten, unflatten
+from subreg.domain.common.errors import FieldError
+from subreg.domain.compliance.records import CSV_COLUMNS, flatten, unflatten
+from subreg.domain.registry.column_mapping import ColumnMapping, apply_mapping
 
 __all__ = ["ENCODINGS", "SOURCE_FORMATS", "Row", "Source", "fingerprint", "open_source"]
 

@@ -19,8 +19,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from subreg.domain.errors import FieldError, SubregError
-from subreg.domain.records import CSV_COLUMNS, flatten, unflatten
+from subreg.domain.common.errors import FieldError, SubregError
+from subreg.domain.compliance.records import CSV_COLUMNS, flatten, unflatten
 
 __all__ = [
     "FORMATS",

@@ -42,7 +42,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from subreg.adapters.db.tables import key_encryption_keys
 from subreg.adapters.durable import fsync_dir
-from subreg.domain.errors import CryptoError, ErasedError
+from subreg.domain.common.errors import CryptoError, ErasedError
 
 __all__ = [
     "BLIND_INDEX_BYTES",

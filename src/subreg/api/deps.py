@@ -26,9 +26,9 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from subreg.adapters.image_quality import OpenCvImageInspector
-from subreg.domain.access import PUBLIC_PERMISSIONS, Actor, Permission, can
-from subreg.domain.errors import AuthenticationError, CsrfError, FieldError, PermissionDeniedError
-from subreg.domain.image_rules import ImageLimits
+from subreg.domain.access.permissions import PUBLIC_PERMISSIONS, Actor, Permission, can
+from subreg.domain.common.errors import AuthenticationError, CsrfError, FieldError, PermissionDeniedError
+from subreg.domain.counter.image_rules import ImageLimits
 from subreg.services.pos import PosContext
 from subreg.services.retry import retrying
 

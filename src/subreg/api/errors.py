@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from subreg.api.deps import lang as lang_of
 from subreg.api.responses import JSON
-from subreg.domain.errors import (
+from subreg.domain.common.errors import (
     AuthenticationError,
     ConflictError,
     ErasedError,
@@ -29,7 +29,7 @@ from subreg.domain.errors import (
     SubregError,
     TooManyAttemptsError,
 )
-from subreg.domain.messages import message_for
+from subreg.domain.common.messages import message_for
 from subreg.logging import get_logger
 
 __all__ = ["error_body", "install_error_handlers"]

@@ -52,7 +52,7 @@ def parse_moment(value: str | None, option: str, *, end: bool = False) -> dateti
     date-time (UTC when it names no zone); InputError for anything else."""
     from datetime import timedelta
 
-    from subreg.domain.errors import FieldError, InputError
+    from subreg.domain.common.errors import FieldError, InputError
 
     if value is None:
         return None
@@ -88,7 +88,7 @@ def verify_cmd(
     @_handled
     def run() -> int:
         from subreg.cli.main import out
-        from subreg.domain.audit import AuditAction
+        from subreg.domain.privacy.audit_chain import AuditAction
         from subreg.services import audit_log
 
         with open_container() as container:
@@ -164,8 +164,8 @@ def query_cmd(
         from rich.table import Table
 
         from subreg.cli.main import out
-        from subreg.domain.errors import FieldError, InputError
-        from subreg.domain.msisdn import parse_msisdn
+        from subreg.domain.common.errors import FieldError, InputError
+        from subreg.domain.common.msisdn import parse_msisdn
         from subreg.services import audit_log
         from subreg.services.ports_audit import AuditFilter
 

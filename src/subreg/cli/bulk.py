@@ -82,7 +82,7 @@ def import_command(
     from subreg.bootstrap import bootstrap, init_storage
     from subreg.cli.main import EXIT_UNREADABLE, _settings
     from subreg.clock import today
-    from subreg.domain.mapping import ColumnMapping, parse_mapping
+    from subreg.domain.registry.column_mapping import ColumnMapping, parse_mapping
     from subreg.services.evaluation import evaluate
     from subreg.services.importer import ImportOptions, run_import, summary_lines
 

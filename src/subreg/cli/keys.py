@@ -60,7 +60,7 @@ def rotate(
         from subreg.adapters.vault import generate_master_key
         from subreg.cli.audit import open_container
         from subreg.cli.main import out
-        from subreg.domain.errors import FieldError, InputError
+        from subreg.domain.common.errors import FieldError, InputError
         from subreg.services.keys import rotate_master_key
 
         with open_container() as container:

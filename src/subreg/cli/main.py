@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 
 from subreg.config import Settings
-from subreg.domain.errors import ExternalServiceError, InputError, SubregError
-from subreg.domain.messages import message_for
+from subreg.domain.common.errors import ExternalServiceError, InputError, SubregError
+from subreg.domain.common.messages import message_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,7 +157,7 @@ def demo_data(
 
 
 def _field_error(field: str, code: str) -> Any:
-    from subreg.domain.errors import FieldError
+    from subreg.domain.common.errors import FieldError
 
     return FieldError(field, code)
 
@@ -244,7 +244,7 @@ def check(
     """
     from subreg.adapters.records_io import UnreadableInputError, read_records
     from subreg.clock import today
-    from subreg.domain.rules import get_rule_set
+    from subreg.domain.compliance.rules import get_rule_set
     from subreg.services.checks import check_records
 
     settings = _settings()
@@ -305,7 +305,7 @@ def parse_qr(
 
     Example: subreg id parse-qr --image card-back.jpg
     """
-    from subreg.domain.idcard import parse_cccd_qr
+    from subreg.domain.id_documents.card_codes import parse_cccd_qr
 
     if image is not None:
         from subreg.adapters.idcard_image import decode_qr
@@ -327,7 +327,7 @@ def parse_mrz(
     Example: subreg id parse-mrz "$(cat mrz.txt)"
     """
     from subreg.clock import today
-    from subreg.domain.idcard import parse_td1_mrz
+    from subreg.domain.id_documents.card_codes import parse_td1_mrz
 
     if image is not None:
         from subreg.adapters.idcard_image import read_mrz

@@ -28,14 +28,15 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from subreg.domain.access import Actor
-from subreg.domain.anomalies import (
+from subreg.domain.access.permissions import Actor
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.privacy.anomalies import (
     Signal,
     after_hours_reads,
     id_lookups_without_transaction,
     read_volume_outliers,
 )
-from subreg.domain.audit import (
+from subreg.domain.privacy.audit_chain import (
     AuditAction,
     AuditDraft,
     AuditEntry,
@@ -47,7 +48,6 @@ from subreg.domain.audit import (
     utc_timestamp,
     verify_chain,
 )
-from subreg.domain.errors import FieldError, InputError
 from subreg.services.ports import UnitOfWork
 from subreg.services.ports_audit import AuditFilter
 

@@ -36,9 +36,9 @@ from typing import Any, NoReturn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from subreg.domain import totp as totp_codes
-from subreg.domain.access import POS_KIND_BY_ROLE, Actor, Role
-from subreg.domain.errors import (
+from subreg.domain.access import totp as totp_codes
+from subreg.domain.access.permissions import POS_KIND_BY_ROLE, Actor, Role
+from subreg.domain.common.errors import (
     AccountLockedError,
     ConflictError,
     FieldError,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from subreg.domain.errors import FieldError
-from subreg.domain.rules import RuleSet
-from subreg.domain.rules.base import cached_message
+from subreg.domain.common.errors import FieldError
+from subreg.domain.compliance.rules import RuleSet
+from subreg.domain.compliance.rules.base import cached_message
 
 __all__ = ["CheckSummary", "check_records", "line_error_result"]
 

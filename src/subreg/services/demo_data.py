@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from subreg.domain.identity import PROVINCES, make_cccd
+from subreg.domain.id_documents.numbers import PROVINCES, make_cccd
 
 __all__ = ["DEMO_POINTS_OF_SALE", "DEMO_STAFF", "generate_records", "is_empty", "load_demo"]
 

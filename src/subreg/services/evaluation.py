@@ -33,10 +33,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from subreg.domain.msisdn import msisdn_from_key
-from subreg.domain.phase import cutoff
-from subreg.domain.records import CSV_COLUMNS
-from subreg.domain.rules.base import RuleSet
+from subreg.domain.common.msisdn import msisdn_from_key
+from subreg.domain.compliance.phase import cutoff
+from subreg.domain.compliance.records import CSV_COLUMNS
+from subreg.domain.compliance.rules.base import RuleSet
 from subreg.services.ports import Vault
 
 __all__ = [

@@ -45,10 +45,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from subreg.domain.errors import FieldError
-from subreg.domain.phase import phase_of
-from subreg.domain.records import flatten, is_absent
-from subreg.domain.rules.base import RuleSet, cached_message
+from subreg.domain.common.errors import FieldError
+from subreg.domain.compliance.phase import phase_of
+from subreg.domain.compliance.records import flatten, is_absent
+from subreg.domain.compliance.rules.base import RuleSet, cached_message
 from subreg.services.evaluation import mask_of
 from subreg.services.ports import Vault
 from subreg.services.registry import (

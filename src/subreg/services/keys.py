@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from subreg.domain.access import Actor
-from subreg.domain.audit import AuditAction
-from subreg.domain.errors import FieldError, InputError
+from subreg.domain.access.permissions import Actor
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services import audit_log
 from subreg.services.ports import UnitOfWork
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from subreg.domain.audit import AuditEntry, Checkpoint
+from subreg.domain.privacy.audit_chain import AuditEntry, Checkpoint
 
 __all__ = ["ActivityCounts", "AuditFilter", "AuditRepository"]
 

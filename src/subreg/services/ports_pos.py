@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from subreg.domain.errors import FieldError
+from subreg.domain.common.errors import FieldError
 
 __all__ = [
     "CounterRepository",

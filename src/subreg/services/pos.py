@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from subreg.domain import gate
-from subreg.domain.access import (
+from subreg.domain.access.masking import mask_record
+from subreg.domain.access.permissions import (
     Actor,
     Permission,
     Purpose,
@@ -33,8 +33,7 @@ from subreg.domain.access import (
     authorize,
     visible_fields,
 )
-from subreg.domain.audit import AuditAction
-from subreg.domain.errors import (
+from subreg.domain.common.errors import (
     DuplicateMsisdnError,
     FieldError,
     InputError,
@@ -43,12 +42,13 @@ from subreg.domain.errors import (
     ProcessingRestrictedError,
     SubregError,
 )
-from subreg.domain.image_rules import CARD_KINDS, needs_readable_card
-from subreg.domain.masking import mask_record
-from subreg.domain.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
-from subreg.domain.phase import phase_of
-from subreg.domain.records import DOCUMENT_KINDS, flatten, is_absent
-from subreg.domain.rules.base import CheckResult, RuleSet
+from subreg.domain.common.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
+from subreg.domain.compliance.phase import phase_of
+from subreg.domain.compliance.records import DOCUMENT_KINDS, flatten, is_absent
+from subreg.domain.compliance.rules.base import CheckResult, RuleSet
+from subreg.domain.counter import gate
+from subreg.domain.counter.image_rules import CARD_KINDS, needs_readable_card
+from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services import audit_log, privacy
 from subreg.services.ports import BlobStore, SubscriptionRow, UnitOfWork, Vault
 from subreg.services.ports_pos import ImageCheck, ImageInspector

@@ -28,11 +28,11 @@ from typing import Any
 
 import orjson
 
-from subreg.domain.access import Actor
-from subreg.domain.audit import AuditAction
-from subreg.domain.errors import ErasedError, FieldError, InputError, NotFoundError
-from subreg.domain.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
-from subreg.domain.rules.base import RuleSet
+from subreg.domain.access.permissions import Actor
+from subreg.domain.common.errors import ErasedError, FieldError, InputError, NotFoundError
+from subreg.domain.common.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
+from subreg.domain.compliance.rules.base import RuleSet
+from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services import audit_log, registry
 from subreg.services.ports import BlobStore, HolderRow, UnitOfWork, Vault
 from subreg.services.ports_audit import AuditFilter

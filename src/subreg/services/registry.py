@@ -29,10 +29,10 @@ from typing import Any
 
 import orjson
 
-from subreg.domain.errors import FieldError, InputError, NotFoundError
-from subreg.domain.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
-from subreg.domain.records import DOCUMENT_KINDS, MAX_REF, flatten, is_absent
-from subreg.domain.rules.base import CheckResult, RuleSet
+from subreg.domain.common.errors import FieldError, InputError, NotFoundError
+from subreg.domain.common.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
+from subreg.domain.compliance.records import DOCUMENT_KINDS, MAX_REF, flatten, is_absent
+from subreg.domain.compliance.rules.base import CheckResult, RuleSet
 from subreg.services.ports import BlobStore, DocumentRow, HolderRow, SubscriptionRow, UnitOfWork, Vault
 
 __all__ = [

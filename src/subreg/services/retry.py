@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from subreg.domain.errors import BusyError
+from subreg.domain.common.errors import BusyError
 
 __all__ = ["ATTEMPTS", "retrying"]
 

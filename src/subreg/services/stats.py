@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Protocol
 
-from subreg.domain.phase import cutoff
+from subreg.domain.compliance.phase import cutoff
 from subreg.services.evaluation import MISSING_ITEMS, STATE_NAMES
 
 __all__ = ["StatsStore", "compliance_stats", "over_limit"]

@@ -24,9 +24,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
 
 from subreg.api.deps import SESSION_COOKIE, auth_policy, container, current_session, lang, requires, run_use_case
-from subreg.domain.access import Permission, can
-from subreg.domain.errors import AuthenticationError, InputError, SubregError, TooManyAttemptsError
-from subreg.domain.messages import message_for
+from subreg.domain.access.permissions import Permission, can
+from subreg.domain.common.errors import AuthenticationError, InputError, SubregError, TooManyAttemptsError
+from subreg.domain.common.messages import message_for
 from subreg.services import auth as auth_service
 
 __all__ = ["CSRF_COOKIE", "csrf_token", "router"]

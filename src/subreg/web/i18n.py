@@ -6,7 +6,7 @@ labels, headings and hints of the pages, and the names of statuses, purposes and
 
 from __future__ import annotations
 
-from subreg.domain.messages import field_label
+from subreg.domain.common.messages import field_label
 
 __all__ = ["LANGS", "label", "texts"]
 

@@ -23,10 +23,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from subreg.api.deps import container, pos_context, requires, run_use_case
 from subreg.api.deps import lang as default_lang
-from subreg.domain import gate
-from subreg.domain.access import Actor, Permission
-from subreg.domain.errors import FieldError, InputError, SubregError
-from subreg.domain.messages import message_for
+from subreg.domain.access.permissions import Actor, Permission
+from subreg.domain.common.errors import FieldError, InputError, SubregError
+from subreg.domain.common.messages import message_for
+from subreg.domain.counter import gate
 from subreg.services import pos
 from subreg.web import i18n
 from subreg.web.auth_pages import csrf_token

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from subreg.adapters.durable import fsync_dir
-from subreg.domain.errors import NotFoundError
+from subreg.domain.common.errors import NotFoundError
 
 __all__ = ["LocalBlobStore", "new_blob_key"]
 

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, and_, case, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from subreg.adapters.db.tables import audit_log
-from subreg.domain.audit import START, AuditEntry, Checkpoint
-from subreg.domain.errors import BusyError, CryptoError
+from subreg.domain.common.errors import BusyError, CryptoError
+from subreg.domain.privacy.audit_chain import START, AuditEntry, Checkpoint
 from subreg.services.ports_audit import ActivityCounts, AuditFilter
 
 __all__ = ["AUDIT_LOCK_ID", "SqlAuditRepository"]

@@ -16,7 +16,7 @@ from subreg.adapters.db.tables import (
     subscription_history,
     subscriptions,
 )
-from subreg.domain.errors import ConflictError
+from subreg.domain.common.errors import ConflictError
 from subreg.services.ports import (
     DocumentRow,
     HistoryRow,

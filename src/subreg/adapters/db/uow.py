@@ -28,7 +28,7 @@ from subreg.adapters.db.repositories import (
     SqlSubscriptionRepository,
 )
 from subreg.adapters.db.writer_gate import writer_gate_for
-from subreg.domain.errors import BusyError
+from subreg.domain.common.errors import BusyError
 
 __all__ = ["SqlUnitOfWork"]
 

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from subreg.api.deps import actor, container, requires, run_use_case
-from subreg.domain.access import Actor, Permission
-from subreg.domain.audit import utc_timestamp
-from subreg.domain.errors import FieldError, InputError
-from subreg.domain.msisdn import parse_msisdn
+from subreg.domain.access.permissions import Actor, Permission
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.common.msisdn import parse_msisdn
+from subreg.domain.privacy.audit_chain import utc_timestamp
 from subreg.services import audit_log
 from subreg.services.ports_audit import AuditFilter
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from subreg.api.deps import actor, auth_policy, container, current_session, requires, run_use_case
-from subreg.domain.access import Actor, Permission, can
+from subreg.domain.access.permissions import Actor, Permission, can
 from subreg.services import auth as auth_service
 
 router = APIRouter(tags=["auth"])

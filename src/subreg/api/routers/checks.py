@@ -16,8 +16,8 @@ from subreg.api.deps import container, lang, requires, run_use_case
 from subreg.api.responses import JSON
 from subreg.api.schemas.records import CheckResponse
 from subreg.clock import today
-from subreg.domain.errors import FieldError, InputError
-from subreg.domain.rules import get_rule_set
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.compliance.rules import get_rule_set
 from subreg.services.checks import check_records
 
 router = APIRouter(tags=["checks"])

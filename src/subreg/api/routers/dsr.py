@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
 from subreg.api.deps import actor, container, requires, run_use_case
-from subreg.domain.access import Actor, Permission
-from subreg.domain.errors import NotFoundError
+from subreg.domain.access.permissions import Actor, Permission
+from subreg.domain.common.errors import NotFoundError
 from subreg.services import privacy
 
 router = APIRouter(prefix="/dsr", tags=["dsr"])
@@ -42,7 +42,7 @@ class DsrOpen(BaseModel):
     @model_validator(mode="after")
     def _one_identifier(self) -> DsrOpen:
         if (self.msisdn is None) == (self.id_number is None):
-            from subreg.domain.errors import FieldError, InputError
+            from subreg.domain.common.errors import FieldError, InputError
 
             raise InputError([FieldError("msisdn", "required")])
         return self

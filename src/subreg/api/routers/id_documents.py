@@ -14,8 +14,8 @@ from subreg.api.body import read_body
 from subreg.api.deps import container, requires, run_use_case
 from subreg.api.responses import JSON
 from subreg.clock import today
-from subreg.domain import idcard
-from subreg.domain.errors import FieldError, InputError
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.id_documents import card_codes as idcard
 
 router = APIRouter(tags=["id-documents"])
 

@@ -41,9 +41,9 @@ from subreg.api.schemas.pos import (
     VisitIn,
     VisitRead,
 )
-from subreg.domain.access import Actor, Permission
-from subreg.domain.errors import FieldError, InputError
-from subreg.domain.records import DOCUMENT_KINDS
+from subreg.domain.access.permissions import Actor, Permission
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.compliance.records import DOCUMENT_KINDS
 from subreg.services import pos
 
 router = APIRouter(tags=["subscriptions"])

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from subreg.domain.gate import TRANSACTION_KINDS
+from subreg.domain.counter.gate import TRANSACTION_KINDS
 
 __all__ = [
     "ERROR_RESPONSES",

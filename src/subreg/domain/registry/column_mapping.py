@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from subreg.domain.errors import FieldError, InputError
-from subreg.domain.records import CSV_COLUMNS
+from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.compliance.records import CSV_COLUMNS
 
 __all__ = ["DATE_PATHS", "ColumnMapping", "apply_mapping", "parse_mapping"]
 

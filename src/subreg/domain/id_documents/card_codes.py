@@ -24,9 +24,9 @@ from datetime import date
 from mrz.base.functions import hash_string
 from mrz.checker.td1 import TD1CodeChecker
 
-from subreg.domain.errors import FieldError, FieldValueError, InputError
-from subreg.domain.identity import check_id_number
-from subreg.domain.text import nfc, to_mrz_name
+from subreg.domain.common.errors import FieldError, FieldValueError, InputError
+from subreg.domain.common.text import nfc, to_mrz_name
+from subreg.domain.id_documents.numbers import check_id_number
 
 __all__ = ["build_cccd_qr", "build_td1_mrz", "mrz_name", "parse_cccd_qr", "parse_td1_mrz"]
 

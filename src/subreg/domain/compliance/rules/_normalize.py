@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from subreg.domain.identity import normalize_id_number
-from subreg.domain.msisdn import parse_msisdn
-from subreg.domain.records import (
+from subreg.domain.common.msisdn import parse_msisdn
+from subreg.domain.common.text import nfc
+from subreg.domain.compliance.records import (
     CHANNELS,
     DOCUMENT_KINDS,
     GENDERS,
@@ -31,7 +31,7 @@ from subreg.domain.records import (
     SUBSCRIBER_TYPES,
     is_absent,
 )
-from subreg.domain.text import nfc
+from subreg.domain.id_documents.numbers import normalize_id_number
 
 __all__ = ["normalize_record"]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from subreg.domain.errors import PermissionDeniedError
+from subreg.domain.common.errors import PermissionDeniedError
 
 __all__ = [
     "PERSONAL_DATA_PERMISSIONS",

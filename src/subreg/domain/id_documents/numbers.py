@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from subreg.domain.errors import FieldValueError
+from subreg.domain.common.errors import FieldValueError
 
 __all__ = [
     "ID_TYPES",

@@ -62,11 +62,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-from subreg.domain import identity, text
-from subreg.domain.derivations import INDIVIDUAL_PURPOSE, derive_person, derive_record
-from subreg.domain.errors import FieldError
-from subreg.domain.msisdn import parse_msisdn
-from subreg.domain.records import (
+from subreg.domain.common import text
+from subreg.domain.common.errors import FieldError
+from subreg.domain.common.msisdn import parse_msisdn
+from subreg.domain.compliance.derivations import INDIVIDUAL_PURPOSE, derive_person, derive_record
+from subreg.domain.compliance.records import (
     CHANNELS,
     DOCUMENT_KINDS,
     GENDERS,
@@ -85,8 +85,9 @@ from subreg.domain.records import (
     STATUSES,
     SUBSCRIBER_TYPES,
 )
-from subreg.domain.rules._normalize import normalize_record
-from subreg.domain.rules.base import CheckResult, cached_message
+from subreg.domain.compliance.rules._normalize import normalize_record
+from subreg.domain.compliance.rules.base import CheckResult, cached_message
+from subreg.domain.id_documents import numbers as identity
 
 __all__ = ["Nd49RuleSet", "Person"]
 

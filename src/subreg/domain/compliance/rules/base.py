@@ -8,8 +8,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Protocol
 
-from subreg.domain.errors import FieldError
-from subreg.domain.messages import message_for
+from subreg.domain.common.errors import FieldError
+from subreg.domain.common.messages import message_for
 
 __all__ = ["CheckResult", "RuleSet", "cached_message"]
 

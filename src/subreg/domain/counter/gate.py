@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from subreg.domain.errors import FieldError, RuleViolationError
+from subreg.domain.common.errors import FieldError, RuleViolationError
 
 __all__ = [
     "GATED_KINDS",

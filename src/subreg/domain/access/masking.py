@@ -13,9 +13,9 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from subreg.domain.access import FieldVisibility, Visibility
-from subreg.domain.msisdn import parse_msisdn
-from subreg.domain.text import nfc
+from subreg.domain.access.permissions import FieldVisibility, Visibility
+from subreg.domain.common.msisdn import parse_msisdn
+from subreg.domain.common.text import nfc
 
 __all__ = [
     "MASK",

@@ -19,9 +19,9 @@ Rule sets are stateless, so one instance per name is shared.
 
 from __future__ import annotations
 
-from subreg.domain.errors import FieldValueError
-from subreg.domain.rules.base import CheckResult, RuleSet
-from subreg.domain.rules.nd49_2017 import Nd49RuleSet, Person
+from subreg.domain.common.errors import FieldValueError
+from subreg.domain.compliance.rules.base import CheckResult, RuleSet
+from subreg.domain.compliance.rules.nd49_2017 import Nd49RuleSet, Person
 
 __all__ = [
     "DEFAULT_RULE_SET",

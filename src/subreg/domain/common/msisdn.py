@@ -13,7 +13,7 @@ the 9-digit "0121x/0140/0160" M2M-style ranges.
 
 from __future__ import annotations
 
-from subreg.domain.errors import FieldValueError
+from subreg.domain.common.errors import FieldValueError
 
 __all__ = [
     "GMOBILE",

@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from subreg.domain.identity import check_id_number, normalize_id_number
-from subreg.domain.records import INDIVIDUAL, ORGANIZATION, is_absent
+from subreg.domain.compliance.records import INDIVIDUAL, ORGANIZATION, is_absent
+from subreg.domain.id_documents.numbers import check_id_number, normalize_id_number
 
 __all__ = [
     "INDIVIDUAL_PURPOSE",
