@@ -43,6 +43,7 @@ run: install
 ## make test: install test dependencies, lint, and run the whole suite.
 test: install system-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 

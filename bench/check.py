@@ -28,10 +28,10 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from subreg.adapters.records_io import read_records, write_jsonl
+from subreg.adapters.files.records_io import read_records, write_jsonl
 from subreg.domain.compliance.rules import get_rule_set
 from subreg.domain.id_documents.numbers import PROVINCES, make_cccd
-from subreg.services.checks import CheckSummary, check_records
+from subreg.services.registry.checks import CheckSummary, check_records
 
 AS_OF = date(2018, 4, 24)
 FAMILY = [
@@ -103,9 +103,7 @@ def _person(rng: random.Random, serial: int, *, minor: bool = False) -> dict[str
         number = make_cccd(rng.choice(PROVINCE_CODES), person["gender"], year, serial % 1_000_000)
         person.update(id_type="cccd", id_number=number)
         # A CCCD is renewed at 25, 40 and 60; after 60 it does not expire.
-        renewals = [
-            born.replace(year=year + age) for age in (25, 40, 60) if born.replace(year=year + age) > AS_OF
-        ]
+        renewals = [born.replace(year=year + age) for age in (25, 40, 60) if born.replace(year=year + age) > AS_OF]
         if renewals:
             person["id_expiry_date"] = renewals[0].isoformat()
     elif kind < 0.95:
@@ -214,10 +212,7 @@ def main() -> None:
         gen_s = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"generated {args.rows:,} records ({size_mb:,.0f} MB) in {gen_s:.1f} s;"
-            f" peak RSS {rss_before:.0f} MB"
-        )
+        print(f"generated {args.rows:,} records ({size_mb:,.0f} MB) in {gen_s:.1f} s; peak RSS {rss_before:.0f} MB")
 
         if args.profile:
             profiler = cProfile.Profile()

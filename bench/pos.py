@@ -45,7 +45,7 @@ from tests.fixtures.images import card_back_jpeg, card_front_jpeg, portrait_jpeg
 from subreg.bootstrap import bootstrap, init_storage  # noqa: E402 - after the path set-up above
 from subreg.config import Settings  # noqa: E402
 from subreg.domain.id_documents.numbers import make_cccd  # noqa: E402
-from subreg.services.auth import create_staff  # noqa: E402
+from subreg.services.access import create_staff  # noqa: E402
 from subreg.services.registry import bulk_load  # noqa: E402
 
 PASSWORD = "bench password 2026"  # noqa: S105 - a throw-away account in a temporary database

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from subreg.domain.access.permissions import POS_KIND_BY_ROLE
-from subreg.services.auth import create_staff
+from subreg.services.access import create_staff
 
 __all__ = ["bearer", "make_staff", "web_login"]
 

@@ -1,20 +1,57 @@
-"""Wire settings to adapters: the only module that names concrete adapters. Nothing runs at import."""
+"""Wire settings to adapters: the only module that names concrete adapters. Nothing runs at import.
+
+Entrypoints (`api`, `web`, `cli`, `jobs`) get every adapter from here: the `Container` built by
+`bootstrap(settings)` for what needs the database and the keys, and the module functions below for
+what does not (reading record files, ID-card images, the clock). import-linter keeps them from
+importing `subreg.adapters` themselves.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from subreg.config import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
     from sqlalchemy import Engine
 
     from subreg.adapters.db.uow import SqlUnitOfWork
+    from subreg.domain.common.errors import FieldError
     from subreg.domain.compliance.rules.base import RuleSet
-    from subreg.services.ports import BlobStore, Vault
+    from subreg.domain.registry.column_mapping import ColumnMapping
+    from subreg.services.access.policy import AuthPolicy
+    from subreg.services.common.ports import BlobStore, Clock, Vault
+    from subreg.services.counter.context import CounterContext
+    from subreg.services.counter.ports import CardReader, ImageInspector
+    from subreg.services.privacy.ports import AuditHead, KeyRing
+    from subreg.services.registry.ports import BulkStore, ImportFiles, ImportSource, WorkerPool
+    from subreg.services.registry.writer import Registry
 
-__all__ = ["Container", "bootstrap", "init_storage"]
+__all__ = [
+    "Container",
+    "bootstrap",
+    "card_reader",
+    "demo_jpegs",
+    "generate_master_key",
+    "import_file_system",
+    "import_fingerprint",
+    "init_storage",
+    "keyring",
+    "keys_database",
+    "open_import_source",
+    "read_records",
+    "system_clock",
+    "write_records",
+]
 
 
 @dataclass
@@ -26,8 +63,10 @@ class Container:
     vault: Vault
     blobs: BlobStore
     rule_set: RuleSet
+    clock: Clock
     # HMAC key of the audit chain (derived in the vault, never stored; kept out of repr).
     audit_key: bytes | None = field(default=None, repr=False)
+    _inspector: ImageInspector | None = field(default=None, init=False, repr=False)
 
     def uow(self) -> SqlUnitOfWork:
         """A new unit of work (`with container.uow() as uow: ...; uow.commit()`)."""
@@ -37,32 +76,131 @@ class Container:
 
     def ping(self) -> bool:
         """Whether the database answers a trivial query (for health checks; never raises)."""
-        from sqlalchemy import text
-        from sqlalchemy.exc import SQLAlchemyError
+        from subreg.adapters.db.engine import ping
 
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return False
-        return True
+        return ping(self.engine)
 
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
 
+    def bulk_session(self) -> BulkStore:
+        """One raw connection for set-based work (import, evaluation, statistics); close it when done."""
+        from subreg.adapters.db.bulk import open_bulk_session
+
+        return open_bulk_session(self.engine)
+
+    def ensure_indexes(self) -> list[str]:
+        """Build the indexes a first bulk load left out (killed and never resumed); the names built."""
+        from subreg.adapters.db.bulk import ensure_indexes
+
+        return ensure_indexes(self.engine)
+
+    def worker_pool(self, workers: int) -> WorkerPool:
+        """A pool of `workers` processes for CPU-bound batches (inline when 1)."""
+        from subreg.adapters.processes import ForkPool, InlinePool
+
+        return ForkPool(workers) if workers > 1 else InlinePool()
+
+    def audit_head(self) -> AuditHead:
+        """The audit chain's head checkpoint, kept outside the database (`<var_dir>/audit.head`)."""
+        from subreg.adapters.files.audit_head import FileAuditHead
+
+        return FileAuditHead(self.settings.var_dir / "audit.head")
+
+    def keyring(self) -> KeyRing:
+        """The master key as configured (environment or key file), for rotation and status."""
+        return keyring(self.settings)
+
+    def image_inspector(self) -> ImageInspector:
+        """The image checks of the counter (one per process: it holds the per-core slots that keep image
+        checks from starving the database writer, so every request must share it)."""
+        if self._inspector is None:
+            from subreg.adapters.images.quality import OpenCvImageInspector
+            from subreg.domain.counter.image_rules import ImageLimits
+
+            s = self.settings
+            limits = ImageLimits(max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+            cores = os.cpu_count() or 1
+            share = max(1, cores // (s.workers or cores))  # this process's share of the cores
+            self._inspector = OpenCvImageInspector(limits, concurrency=share)
+        return self._inspector
+
+    def card_reader(self) -> CardReader:
+        """QR and MRZ reading from ID-card photos, with the configured decompression-bomb guard."""
+        return card_reader(self.settings)
+
+    def registry(self) -> Registry:
+        """The registry's one writer of subscriptions, bound to this vault, blob store and rule set."""
+        from subreg.services.registry.writer import Registry
+
+        return Registry(self.vault, self.blobs, self.rule_set)
+
+    def counter_context(self, *, now: datetime | None = None, request_id: str | None = None) -> CounterContext:
+        """What the point-of-sale use cases need besides the unit of work, for one request."""
+        from subreg.services.counter.context import CounterContext
+        from subreg.services.privacy.consent import Consents
+
+        s = self.settings
+        moment = now or self.clock.now()
+        return CounterContext(
+            vault=self.vault,
+            registry=self.registry(),
+            consents=Consents(),
+            rule_set=self.rule_set,
+            now=moment,
+            today=_operator_date(moment),
+            serving_minutes=s.serving_minutes,
+            phase_reference=date.fromisoformat(s.phase_reference_date),
+            consent_version=s.consent_version,
+            images=self.image_inspector(),
+            request_id=request_id,
+        )
+
+    def auth_policy(self) -> AuthPolicy:
+        """The sign-in rules from settings (session length, lockouts, TOTP roles)."""
+        return auth_policy(self.settings)
+
+
+def _operator_date(moment: datetime) -> date:
+    from subreg.adapters.clock import OPERATOR_TZ
+
+    return moment.astimezone(OPERATOR_TZ).date()
+
 
 def _master_key(settings: Settings) -> bytes:
-    from subreg.adapters.vault import load_master_key
+    from subreg.adapters.crypto.vault import load_master_key
 
     secret = settings.master_key.get_secret_value() if settings.master_key else None
     return load_master_key(master_key=secret, master_key_file=settings.master_key_file)
 
 
+def keyring(settings: Settings) -> KeyRing:
+    """The master key as configured (environment or key file), for rotation and status."""
+    from subreg.adapters.crypto.vault import FileKeyRing
+
+    secret = settings.master_key.get_secret_value() if settings.master_key else None
+    return FileKeyRing(_master_key(settings), settings.master_key_file, from_env=bool(secret))
+
+
+@contextmanager
+def keys_database(settings: Settings) -> Iterator[SqlUnitOfWork]:
+    """A unit of work on the database WITHOUT unwrapping any key (`subreg keys status` must work when the
+    configured master key is not the one the database needs: that is what it reports)."""
+    from subreg.adapters.db.engine import create_engine_for
+    from subreg.adapters.db.uow import SqlUnitOfWork
+
+    engine = create_engine_for(settings.database_url)
+    try:
+        yield SqlUnitOfWork(engine)
+    finally:
+        engine.dispose()
+
+
 def init_storage(settings: Settings) -> None:
     """Create the var directories, the master key (dev/test only), the schema and the encryption keys."""
+    from subreg.adapters.crypto.vault import ensure_keys, ensure_master_key
     from subreg.adapters.db.engine import create_engine_for, migrate
-    from subreg.adapters.vault import ensure_keys, ensure_master_key
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     if settings.blob_dir is not None:
@@ -80,10 +218,11 @@ def init_storage(settings: Settings) -> None:
 
 
 def bootstrap(settings: Settings) -> Container:
-    """Build the container: engine, vault (keys unwrapped once), blob store and rule set."""
+    """Build the container: engine, vault (keys unwrapped once), blob store, rule set and clock."""
     from subreg.adapters.blob.local import LocalBlobStore
+    from subreg.adapters.clock import SystemClock
+    from subreg.adapters.crypto.vault import AesGcmVault
     from subreg.adapters.db.engine import create_engine_for
-    from subreg.adapters.vault import AesGcmVault
     from subreg.domain.compliance.rules import get_rule_set
 
     engine = create_engine_for(settings.database_url)
@@ -100,5 +239,87 @@ def bootstrap(settings: Settings) -> Container:
         vault=vault,
         blobs=LocalBlobStore(settings.blob_dir),
         rule_set=get_rule_set(settings.rule_set),
+        clock=SystemClock(),
         audit_key=vault.audit_key,
     )
+
+
+# --- what needs no database -----------------------------------------------------------------------------
+
+
+def system_clock() -> Clock:
+    """The machine's clock (UTC now, the operator's date)."""
+    from subreg.adapters.clock import SystemClock
+
+    return SystemClock()
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    """The sign-in policy from settings."""
+    from subreg.services.access.policy import AuthPolicy
+
+    roles = frozenset(r.strip() for r in settings.totp_roles.split(",") if r.strip())
+    return AuthPolicy(
+        session_minutes=settings.session_minutes,
+        max_failures=settings.login_max_failures,
+        lockout_minutes=settings.lockout_minutes,
+        max_source_failures=settings.login_max_source_failures,
+        source_window_minutes=settings.login_source_window_minutes,
+        totp_roles=roles,
+    )
+
+
+def card_reader(settings: Settings) -> CardReader:
+    """QR (zxing-cpp) and MRZ (Tesseract) reading from ID-card photos."""
+    from subreg.adapters.images.card_reader import CardImageReader
+
+    return CardImageReader(max_pixels=settings.max_image_pixels)
+
+
+def read_records(stream: BinaryIO, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any] | FieldError]]:
+    """Records of a JSON-lines or CSV stream, one (line, record or line error) at a time."""
+    from subreg.adapters.files.records_io import read_records as read
+
+    return read(stream, fmt)
+
+
+def write_records(records: Iterable[Mapping[str, Any]], stream: BinaryIO, fmt: str) -> int:
+    """Write records as JSON lines (`jsonl`) or CSV (`csv`); how many."""
+    from subreg.adapters.files.records_io import write_csv, write_jsonl
+
+    return (write_csv if fmt == "csv" else write_jsonl)(records, stream)
+
+
+def open_import_source(path: Path, fmt: str, encoding: str, mapping: ColumnMapping) -> ImportSource:
+    """An operator's export file opened for import (format and encoding detected when `auto`)."""
+    from subreg.adapters.files.import_sources import open_source
+
+    return open_source(path, fmt, encoding, mapping)
+
+
+def import_file_system() -> ImportFiles:
+    """Export files opened from disk and reject files written beside them (`subreg import`)."""
+    from subreg.adapters.files.import_sources import ImportFileSystem
+
+    return ImportFileSystem()
+
+
+def import_fingerprint(path: Path, fmt: str, encoding: str, mapping_text: str) -> str:
+    """What identifies one import of one file (so that running it again resumes it)."""
+    from subreg.adapters.files.import_sources import fingerprint
+
+    return fingerprint(path, fmt, encoding, mapping_text)
+
+
+def demo_jpegs(seed: int) -> dict[str, list[bytes]]:
+    """Small synthetic JPEGs per document kind for the demo operator's complete records."""
+    from subreg.adapters.images.demo_images import demo_jpegs as make
+
+    return make(seed)
+
+
+def generate_master_key() -> bytes:
+    """32 random bytes for a new master key."""
+    from subreg.adapters.crypto.vault import generate_master_key as generate
+
+    return generate()

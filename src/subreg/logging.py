@@ -39,10 +39,7 @@ _OWN_KEYS = frozenset({"request_id", "timestamp"})
 
 
 def _redact_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: ("[redacted]" if k in _SENSITIVE_KEYS else v if k in _OWN_KEYS else redact(v))
-        for k, v in event.items()
-    }
+    return {k: ("[redacted]" if k in _SENSITIVE_KEYS else v if k in _OWN_KEYS else redact(v)) for k, v in event.items()}
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:

@@ -150,8 +150,9 @@ def test_after_a_refusal_only_the_refused_photo_is_taken_again(page, live_server
     page.click("[data-testid=lookup-form] button[type=submit]")
     page.click("[data-testid=to-update]")
     _scripted(page)
-    _choose(page, {"portrait": card_back_jpeg(), "id_front": card_front_jpeg(record["holder"]),
-                   "id_back": card_back_jpeg()})  # fmt: skip  (the "portrait" shows no face)
+    _choose(
+        page, {"portrait": card_back_jpeg(), "id_front": card_front_jpeg(record["holder"]), "id_back": card_back_jpeg()}
+    )  # fmt: skip  (the "portrait" shows no face)
     page.click("[data-testid=save]")
     page.locator("[data-error='documents.portrait']").wait_for()
 

@@ -28,8 +28,7 @@ def client(client):
 
 def _qr_payload() -> str:
     return (
-        "079190123456|123456789|Nguyễn Thị Ánh|17051990|Nữ|"
-        "12 Lê Lợi, Phường Bến Nghé, Quận 1, TP Hồ Chí Minh|01062021"
+        "079190123456|123456789|Nguyễn Thị Ánh|17051990|Nữ|12 Lê Lợi, Phường Bến Nghé, Quận 1, TP Hồ Chí Minh|01062021"
     )
 
 
@@ -49,7 +48,6 @@ class TestHealth:
         assert len(request_id) == 32
         assert "0912345678" not in request_id
         assert client.get("/api/v1/health").headers["x-request-id"] != request_id
-
 
     def test_blocking_work_runs_on_the_configured_number_of_threads(self, api_settings):
         # anyio's default (40) lets CPU-bound requests fight over the GIL; `threads` bounds it per process.

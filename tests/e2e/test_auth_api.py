@@ -23,7 +23,7 @@ from subreg.api.app import create_app
 from subreg.bootstrap import init_storage
 from subreg.config import Settings
 from subreg.domain.access import totp as totp_codes
-from subreg.services.auth import create_staff
+from subreg.services.access import create_staff
 from tests.auth_helpers import bearer, make_staff, web_login
 
 GATED_SELF = "/api/v1/auth/me"

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 
 from subreg.api.deps import PERMISSION_ATTR
 from subreg.domain.access.permissions import PERSONAL_DATA_PERMISSIONS, PUBLIC_PERMISSIONS, Permission, Role, can
-from subreg.services.auth import issue_session
+from subreg.services.access import issue_session
 from tests.auth_helpers import make_staff
 
 # The only routes without a permission: the OpenAPI document and its viewer (no data, no actions).

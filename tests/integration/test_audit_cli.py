@@ -18,7 +18,7 @@ from subreg.cli.main import app
 from subreg.config import Settings
 from subreg.domain.access.permissions import Actor, Role
 from subreg.domain.privacy.audit_chain import chain_hash
-from subreg.services import audit_log as audit
+from subreg.services.common import audit_trail
 from tests.auth_helpers import make_staff
 from tests.integration.test_audit_log import drop_triggers, stored
 
@@ -48,7 +48,7 @@ def seed(container, n=ENTRIES, actor=None, **kwargs):
     actor = actor or Actor(staff_id=None, role=Role.STORE_STAFF)  # type: ignore[arg-type]
     with container.uow() as uow:
         for i in range(n):
-            audit.record(
+            audit_trail.record(
                 uow, actor=actor, action="subscription:read", subject=f"holder:{i}",
                 purpose="transaction", now=T0 + timedelta(minutes=i), **kwargs,
             )  # fmt: skip
@@ -223,11 +223,11 @@ class TestVerify:
 
 class TestQuery:
     def test_filters_by_subscription_number_without_printing_it(self, env, runner):
-        subject = audit.subject_for_msisdn(env.vault, "+84912345678")
-        other = audit.subject_for_msisdn(env.vault, "+84987654321")
+        subject = audit_trail.subject_for_msisdn(env.vault, "+84912345678")
+        other = audit_trail.subject_for_msisdn(env.vault, "+84987654321")
         with env.uow() as uow:
             for s in (subject, other, subject):
-                audit.record(uow, actor=None, action="subscription:read", subject=s, purpose="transaction")
+                audit_trail.record(uow, actor=None, action="subscription:read", subject=s, purpose="transaction")
             uow.commit()
         result = runner.invoke(app, ["audit", "query", "--subject", "0912345678", "--json"])
         assert result.exit_code == 0, result.output
@@ -247,7 +247,9 @@ class TestQuery:
         seed(env, 3, actor=actor)
         seed(env, 2)  # no staff
         with env.uow() as uow:
-            audit.record(uow, actor=actor, action="subscription:updated", purpose="update", now=T0 + timedelta(days=2))
+            audit_trail.record(
+                uow, actor=actor, action="subscription:updated", purpose="update", now=T0 + timedelta(days=2)
+            )
             uow.commit()
         base = ["audit", "query", "--json", "--staff", username]
         seqs = lambda args: [orjson.loads(x)["seq"] for x in runner.invoke(app, base + args).stdout.splitlines()]  # noqa: E731
@@ -273,17 +275,17 @@ class TestAnomalies:
             for staff in (2, 3, 4):
                 peer = Actor(staff_id=staff, role=Role.STORE_STAFF)
                 for i in range(10):
-                    audit.record(uow, actor=peer, action="subscription:read", purpose="transaction",
+                    audit_trail.record(uow, actor=peer, action="subscription:read", purpose="transaction",
                                  now=T0 + timedelta(minutes=i))  # fmt: skip
             for i in range(140):
-                audit.record(uow, actor=heavy, action="subscription:read", purpose="transaction",
+                audit_trail.record(uow, actor=heavy, action="subscription:read", purpose="transaction",
                              now=T0 + timedelta(minutes=i))  # fmt: skip
             for i in range(60):
-                audit.record(uow, actor=heavy, action="lookup:by_id", purpose="transaction",
+                audit_trail.record(uow, actor=heavy, action="lookup:by_id", purpose="transaction",
                              now=T0 + timedelta(minutes=i))  # fmt: skip
             # 23:30 in Hà Nội is 16:30 UTC.
             for i in range(3):
-                audit.record(uow, actor=night, action="subscription:read", purpose="transaction",
+                audit_trail.record(uow, actor=night, action="subscription:read", purpose="transaction",
                              now=datetime(2026, 3, 2, 16, 30 + i, tzinfo=UTC))  # fmt: skip
             uow.commit()
         result = runner.invoke(app, ["audit", "anomalies", "--since", "2026-03-01", "--json"])

@@ -12,11 +12,13 @@ import structlog
 from sqlalchemy import select, text
 
 from subreg.adapters.db.tables import audit_log
+from subreg.adapters.files.audit_head import FileAuditHead
 from subreg.domain.access.permissions import Actor, Role
 from subreg.domain.common.errors import ConflictError, InputError
 from subreg.domain.privacy.anomalies import SignalKind
 from subreg.domain.privacy.audit_chain import AuditAction, verify_chain
-from subreg.services import audit_log as audit
+from subreg.services.common import audit_trail
+from subreg.services.privacy import audit_log as audit
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 STORE = Actor(staff_id=7, role=Role.STORE_STAFF, point_of_sale_id=3, pos_kind="store")
@@ -26,7 +28,7 @@ AUDITOR = Actor(staff_id=9, role=Role.AUDITOR)
 def append(container, n, *, actor=STORE, action=AuditAction.SUBSCRIPTION_READ, start=T0, step=timedelta(minutes=1)):
     with container.uow() as uow:
         for i in range(n):
-            audit.record(
+            audit_trail.record(
                 uow, actor=actor, action=action, subject=f"holder:{i}", fields=["holder.full_name"],
                 purpose="transaction", details={"n": i}, now=start + i * step,
             )  # fmt: skip
@@ -73,7 +75,7 @@ class TestRecord:
 
     def test_an_entry_rolls_back_with_the_callers_work(self, container):
         with container.uow() as uow:
-            audit.record(uow, actor=STORE, action="staff:updated", now=T0)
+            audit_trail.record(uow, actor=STORE, action="staff:updated", now=T0)
             # no commit: leaving the block rolls back
         assert stored(container) == []
 
@@ -86,13 +88,13 @@ class TestRecord:
 
     def test_a_personal_data_action_without_purpose_is_refused(self, container):
         with container.uow() as uow, pytest.raises(InputError) as err:
-            audit.record(uow, actor=STORE, action=AuditAction.SUBSCRIPTION_READ, subject="holder:1")
+            audit_trail.record(uow, actor=STORE, action=AuditAction.SUBSCRIPTION_READ, subject="holder:1")
         assert err.value.errors[0].field == "audit.purpose"
         assert err.value.errors[0].code == "required"
 
     def test_a_personal_field_in_details_is_refused(self, container):
         with container.uow() as uow, pytest.raises(InputError) as err:
-            audit.record(uow, actor=STORE, action="staff:updated", details={"full_name": "x"})
+            audit_trail.record(uow, actor=STORE, action="staff:updated", details={"full_name": "x"})
         assert err.value.errors[0].code == "personal_data_key"
 
     def test_the_request_id_comes_from_the_logging_context(self, container):
@@ -104,13 +106,13 @@ class TestRecord:
         assert stored(container)[0]["request_id"] == "req-abc"
 
     def test_a_phone_number_subject_is_a_keyed_hash_never_the_number(self, container):
-        subject = audit.subject_for_msisdn(container.vault, "+84912345678")
+        subject = audit_trail.subject_for_msisdn(container.vault, "+84912345678")
         assert subject.startswith("sub:")
         assert len(subject) == 4 + 32
         assert "912345678" not in subject
-        assert subject == audit.subject_for_msisdn(container.vault, "+84912345678")
-        assert subject != audit.subject_for_msisdn(container.vault, "+84912345679")
-        assert audit.subject_for_holder(17) == "holder:17"
+        assert subject == audit_trail.subject_for_msisdn(container.vault, "+84912345678")
+        assert subject != audit_trail.subject_for_msisdn(container.vault, "+84912345679")
+        assert audit_trail.subject_for_holder(17) == "holder:17"
 
     def test_concurrent_appenders_form_one_unbroken_chain(self, container):
         threads, per_thread, errors = 4, 15, []
@@ -119,7 +121,7 @@ class TestRecord:
             try:
                 for _ in range(per_thread):
                     with container.uow() as uow:
-                        audit.record(uow, actor=STORE, action="staff:updated")
+                        audit_trail.record(uow, actor=STORE, action="staff:updated")
                         uow.commit()
             except Exception as exc:
                 errors.append(exc)
@@ -167,10 +169,10 @@ class TestApi:
         assert reads[0]["actor_role"] == "auditor"
 
     def test_search_by_number_goes_in_the_body_and_matches_the_keyed_subject(self, client, container):
-        subject = audit.subject_for_msisdn(container.vault, "+84912345678")
+        subject = audit_trail.subject_for_msisdn(container.vault, "+84912345678")
         with container.uow() as uow:
-            audit.record(uow, actor=STORE, action="subscription:read", subject=subject, purpose="transaction")
-            audit.record(uow, actor=STORE, action="subscription:read", subject="holder:1", purpose="transaction")
+            audit_trail.record(uow, actor=STORE, action="subscription:read", subject=subject, purpose="transaction")
+            audit_trail.record(uow, actor=STORE, action="subscription:read", subject="holder:1", purpose="transaction")
             uow.commit()
         headers = self._headers(client, "auditor")
         response = client.post("/api/v1/audit/search", json={"msisdn": "0912345678"}, headers=headers)
@@ -190,7 +192,9 @@ class TestApi:
     def test_the_compliance_team_gets_anomaly_signals(self, client, container):
         with container.uow() as uow:
             for _i in range(25):
-                audit.record(uow, actor=STORE, action="lookup:by_id", purpose="transaction", now=datetime.now(UTC))
+                audit_trail.record(
+                    uow, actor=STORE, action="lookup:by_id", purpose="transaction", now=datetime.now(UTC)
+                )
             uow.commit()
         response = client.get("/api/v1/audit/anomalies", headers=self._headers(client, "compliance_officer"))
         assert response.status_code == 200, response.text
@@ -202,7 +206,7 @@ class TestApi:
 class TestVerifyService:
     def test_a_checkpoint_made_under_another_key_is_not_trusted(self, container, tmp_path):
         append(container, 2)
-        head = audit.HeadFile(tmp_path / "audit.head")
+        head = FileAuditHead(tmp_path / "audit.head")
         assert verify(container, head).ok
         seq, digest, _fp = head.path.read_text().split()
         head.path.write_text(f"{seq} {digest} 0000000000000000\n")
@@ -223,25 +227,25 @@ class TestSnapshotConflicts:
         with container.uow() as first:
             first.subscriptions.count()  # the transaction has read: on SQLite it now holds a snapshot
             with container.uow() as second:
-                audit.record(second, actor=STORE, action="staff:updated")
+                audit_trail.record(second, actor=STORE, action="staff:updated")
                 second.commit()
             if container.engine.dialect.name == "sqlite":
                 with pytest.raises(ConflictError):
-                    audit.record(first, actor=STORE, action="staff:updated")
+                    audit_trail.record(first, actor=STORE, action="staff:updated")
             else:
-                audit.record(first, actor=STORE, action="staff:updated")
+                audit_trail.record(first, actor=STORE, action="staff:updated")
                 first.commit()
         assert verify(container).ok
 
     def test_holding_the_lock_before_reading_makes_read_then_append_safe(self, container):
         with container.uow() as first:
-            audit.hold_appender_lock(first)
+            audit_trail.hold_appender_lock(first)
             first.subscriptions.count()
             done = threading.Event()
 
             def other():
                 with container.uow() as second:
-                    audit.record(second, actor=STORE, action="staff:updated")
+                    audit_trail.record(second, actor=STORE, action="staff:updated")
                     second.commit()
                 done.set()
 
@@ -249,7 +253,7 @@ class TestSnapshotConflicts:
             writer.start()
             # Give the other appender every chance to slip in: it must wait for this unit instead.
             assert not done.wait(0.2)
-            audit.record(first, actor=STORE, action="staff:updated")
+            audit_trail.record(first, actor=STORE, action="staff:updated")
             first.commit()
         writer.join()
         assert [r["seq"] for r in stored(container)] == [1, 2]

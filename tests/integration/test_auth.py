@@ -22,8 +22,8 @@ from subreg.domain.common.errors import (
     TooManyAttemptsError,
     TotpRequiredError,
 )
-from subreg.services import auth
-from subreg.services.auth import AuthPolicy
+from subreg.services import access as auth
+from subreg.services.access import AuthPolicy
 from tests.auth_helpers import make_staff
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

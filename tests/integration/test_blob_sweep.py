@@ -11,8 +11,9 @@ import orjson
 from typer.testing import CliRunner
 
 from subreg.cli.main import app
-from subreg.services import pos
-from subreg.services.blob_sweep import sweep_orphan_blobs
+from subreg.services import counter
+from subreg.services.counter.commands import UpdateSubscription
+from subreg.services.registry.blob_sweep import sweep_orphan_blobs
 from tests.fixtures.images import three_images
 from tests.integration.test_pos_service import actor, blob_files, ctx, incomplete, seed, stored_images
 
@@ -33,8 +34,12 @@ def _stage(container: Any) -> dict[str, bytes]:
     """A subscription with three referenced images (old), two old orphans, a young one, a stale temp file."""
     seed(container, incomplete())
     images = three_images()
-    pos.update_subscription("0901234567", {}, images, uow=container.uow(), ctx=ctx(container),
-                            actor=actor(container, "store_staff", "STORE-1", "store"))  # fmt: skip
+    counter.update_subscription(
+        UpdateSubscription("0901234567", {}, images),
+        uow=container.uow(),
+        ctx=ctx(container),
+        actor=actor(container, "store_staff", "STORE-1", "store"),
+    )
     for path in blob_files(container):
         _age(path, 3 * HOUR)  # referenced files are old too: age alone must not remove them
     _orphan(container, "aa" * 16, age=2 * HOUR)

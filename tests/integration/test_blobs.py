@@ -79,9 +79,7 @@ class TestLocalBlobStore:
     def test_keys_are_random(self):
         assert len({new_blob_key() for _ in range(100)}) == 100
 
-    @pytest.mark.parametrize(
-        "key", ["../../etc/passwd", "a/b" * 8, "", "short", "x" * 65, "abc.def.ghi.jkl.mno"]
-    )
+    @pytest.mark.parametrize("key", ["../../etc/passwd", "a/b" * 8, "", "short", "x" * 65, "abc.def.ghi.jkl.mno"])
     def test_keys_that_are_not_plain_tokens_are_refused(self, store, key):
         with pytest.raises(ValueError, match="invalid blob key"):
             store.put(key, b"x")

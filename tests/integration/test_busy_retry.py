@@ -12,7 +12,9 @@ from sqlalchemy import text
 from subreg.adapters.db.engine import create_engine_for, migrate
 from subreg.adapters.db.uow import SqlUnitOfWork
 from subreg.domain.common.errors import BusyError
-from subreg.services import auth, retry
+from subreg.services import access as auth
+from subreg.services.access import accounts, sign_in
+from subreg.services.common import retry
 from tests.auth_helpers import make_staff
 
 
@@ -98,7 +100,7 @@ class TestSignInWhileCountersWrite:
         return container
 
     def _with_a_write_during_the_check(self, container, monkeypatch) -> None:
-        real = auth._verify
+        real = sign_in.verify_password
 
         def verify(password_hash: str, password: str) -> bool:
             with SqlUnitOfWork(container.engine) as other:  # another writer commits meanwhile
@@ -106,7 +108,9 @@ class TestSignInWhileCountersWrite:
                 other.commit()
             return real(password_hash, password)
 
-        monkeypatch.setattr(auth, "_verify", verify)
+        # Both use cases that check a password, where they look the checker up.
+        monkeypatch.setattr(sign_in, "verify_password", verify)
+        monkeypatch.setattr(accounts, "verify_password", verify)
 
     @pytest.fixture
     def account(self, container) -> tuple[str, str]:

@@ -6,16 +6,25 @@ from datetime import date
 
 from argon2 import PasswordHasher
 
-from subreg.services import demo_data, registry
+from subreg.bootstrap import demo_jpegs
+from subreg.services import registry
+from subreg.services.registry import demo_data
 
 AS_OF = date(2018, 3, 15)
 
 
+def load(container, *, count: int, seed: int):
+    return demo_data.load_demo(
+        container.uow(), vault=container.vault, blobs=container.blobs, rule_set=container.rule_set,
+        jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=AS_OF,
+    )  # fmt: skip
+
+
 class TestLoadDemo:
     def test_loads_points_of_sale_staff_and_subscriptions_once(self, container):
-        assert demo_data.is_empty(container)
-        logins = demo_data.load_demo(container, count=150, seed=4, as_of=AS_OF)
-        assert not demo_data.is_empty(container)
+        assert demo_data.is_empty(container.uow())
+        logins = load(container, count=150, seed=4)
+        assert not demo_data.is_empty(container.uow())
         assert {role for role, _user, _pw in logins} == {role for role, *_ in demo_data.DEMO_STAFF}
         with container.uow() as uow:
             assert uow.subscriptions.count() == 150
@@ -26,17 +35,15 @@ class TestLoadDemo:
                 assert password not in member.password_hash
                 assert PasswordHasher().verify(member.password_hash, password)
         # Loading again keeps existing accounts and their passwords, and adds no duplicate numbers.
-        again = demo_data.load_demo(container, count=150, seed=4, as_of=AS_OF)
+        again = load(container, count=150, seed=4)
         assert {pw for _r, _u, pw in again} == {"(unchanged)"}
         with container.uow() as uow:
             assert uow.subscriptions.count() == 150
 
     def test_complete_records_come_with_real_encrypted_images(self, container):
-        demo_data.load_demo(container, count=60, seed=9, as_of=AS_OF)
+        load(container, count=60, seed=9)
         with container.uow() as uow:
-            complete = [
-                r.msisdn for r in uow.subscriptions.list_by_holders(list(range(1, 200))) if r.complete
-            ]
+            complete = [r.msisdn for r in uow.subscriptions.list_by_holders(list(range(1, 200))) if r.complete]
             assert complete
             docs = [d for d in uow.documents.list_for(complete[0]) if d.blob_key]
             assert {d.kind for d in docs} >= {"portrait"}

@@ -102,9 +102,7 @@ class TestSameIdDocument:
 
     def test_the_fourth_subscription_needs_a_contract_number(self, container):
         for n in range(3):
-            assert _store(
-                container, complete_record(msisdn=f"090123456{n}", activated_on=f"2016-03-0{n + 1}")
-            ).valid
+            assert _store(container, complete_record(msisdn=f"090123456{n}", activated_on=f"2016-03-0{n + 1}")).valid
         fourth = _store(container, complete_record(msisdn="0901234569", activated_on="2016-04-01"))
         assert "contract_required" in {e.code for e in fourth.errors}
         # Re-storing an earlier one keeps its rank: no contract needed for the 2nd subscription.
@@ -155,9 +153,7 @@ class TestImages:
             assert doc.content_type == "image/jpeg"
             assert doc.size == len(portrait)
             assert container.blobs.get(doc.blob_key) != portrait
-            content_type, data = registry.read_document(
-                doc.id, uow=uow, vault=container.vault, blobs=container.blobs
-            )
+            content_type, data = registry.read_document(doc.id, uow=uow, vault=container.vault, blobs=container.blobs)
         assert (content_type, data) == ("image/jpeg", portrait)
 
     def test_adding_an_image_later_is_recorded_as_documents_added(self, container):

@@ -162,9 +162,7 @@ class TestRepositories:
             ids = uow.holders.add_many([_holder(kek), _holder(kek, b"c" * 16), _holder(kek)])
             assert ids == sorted(ids)
             assert len(set(ids)) == 3
-            uow.subscriptions.add_many(
-                [_subscription(84901234567, ids[0]), _subscription(84901234568, ids[2])]
-            )
+            uow.subscriptions.add_many([_subscription(84901234567, ids[0]), _subscription(84901234568, ids[2])])
             same = uow.holders.find_by_blind(b"b" * 16)
             assert [h.id for h in same] == [ids[0], ids[2]]
             subs = uow.subscriptions.list_by_holders([h.id for h in same])
@@ -192,9 +190,7 @@ class TestRepositories:
 
     def test_staff_and_points_of_sale_round_trip(self, engine):
         with SqlUnitOfWork(engine) as uow:
-            pos = uow.points_of_sale.add(
-                {"code": "HN-1", "kind": "store", "name": "Hoàn Kiếm", "active": True}
-            )
+            pos = uow.points_of_sale.add({"code": "HN-1", "kind": "store", "name": "Hoàn Kiếm", "active": True})
             uow.staff.add(
                 {
                     "username": "u",

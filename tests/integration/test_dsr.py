@@ -21,8 +21,8 @@ from subreg.cli.main import app
 from subreg.config import Settings
 from subreg.domain.access.permissions import Actor, Role
 from subreg.domain.common.errors import InputError
-from subreg.services import audit_log as audit
 from subreg.services import privacy, registry
+from subreg.services.common import audit_trail
 from tests.auth_helpers import bearer, make_staff
 from tests.integration.test_shredding import jpeg, store, terminate
 from tests.records import complete_record
@@ -93,14 +93,16 @@ class TestExport:
         with container.uow() as uow:
             privacy.record_consent(uow, sub.holder_id, sub.msisdn, "2026-01", True, STORE)
             registry.get_subscription("0901234567", uow=uow, vault=container.vault)
-            subject = audit.subject_for_msisdn(container.vault, "+84901234567")
-            audit.record(
+            subject = audit_trail.subject_for_msisdn(container.vault, "+84901234567")
+            audit_trail.record(
                 uow, actor=STORE, action="subscription:read", purpose="transaction", subject=subject, fields=["holder"]
             )
             uow.commit()
         request = open_(container, "export", msisdn="0901234567")
         with container.uow() as uow:
-            data = privacy.export_request(uow, request.id, actor=DPO, vault=container.vault, blobs=container.blobs)
+            data = privacy.export_request(
+                uow, request.id, actor=DPO, vault=container.vault, registry=container.registry()
+            )
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
         assert "README.txt" in names
@@ -129,7 +131,7 @@ class TestExport:
         store(container, complete_record())
         request = open_(container, "restrict", msisdn="0901234567")
         with container.uow() as uow, pytest.raises(InputError):
-            privacy.export_request(uow, request.id, actor=DPO, vault=container.vault, blobs=container.blobs)
+            privacy.export_request(uow, request.id, actor=DPO, vault=container.vault, registry=container.registry())
 
 
 class TestFulfil:
@@ -169,7 +171,9 @@ class TestFulfil:
         # An export afterwards still works and says the data is gone.
         again = open_(container, "export", msisdn="0901234567")
         with container.uow() as uow:
-            data = privacy.export_request(uow, again.id, actor=DPO, vault=container.vault, blobs=container.blobs)
+            data = privacy.export_request(
+                uow, again.id, actor=DPO, vault=container.vault, registry=container.registry()
+            )
         content = orjson.loads(zipfile.ZipFile(io.BytesIO(data)).read("data.json"))
         assert content["subscriptions"][0]["erased"] is True
         assert content["holders"][0]["erased_at"]

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from subreg.adapters.db.bulk import open_bulk_session
 from subreg.cli.main import app
 from subreg.domain.compliance.phase import phase_of
-from subreg.services.evaluation import MISSING_ITEMS, evaluate, mask_of, missing_of, recheck
-from subreg.services.stats import compliance_stats, over_limit
+from subreg.services.registry.evaluation import MISSING_ITEMS, evaluate, mask_of, missing_of, recheck
+from subreg.services.registry.stats import compliance_stats, over_limit
 from tests.integration.test_import import _demo, do_import
 
 REFERENCE = date(2018, 4, 24)
@@ -195,7 +195,12 @@ def test_recheck_rewrites_verdicts_after_a_rule_change(loaded):
     store = open_bulk_session(loaded.engine)
     try:
         result = recheck(
-            store, vault=loaded.vault, rule_set=loaded.rule_set, as_of=date(2018, 3, 15), workers=2, page_size=97
+            store,
+            vault=loaded.vault,
+            rule_set=loaded.rule_set,
+            as_of=date(2018, 3, 15),
+            pool=loaded.worker_pool(2),
+            page_size=97,
         )
         evaluate(store, reference=REFERENCE)
     finally:

@@ -11,7 +11,7 @@ import pytest
 import segno
 from PIL import Image
 
-from subreg.adapters.idcard_image import decode_qr, load_image, read_id_image, read_mrz
+from subreg.adapters.images.card_reader import decode_qr, load_image, read_id_image, read_mrz
 from subreg.domain.common.errors import ExternalServiceError, FieldError, InputError
 from subreg.domain.id_documents.card_codes import build_cccd_qr, build_td1_mrz, parse_cccd_qr, parse_td1_mrz
 from tests.fixtures.idcards import HOLDER, mrz_png, photo_like, png_header_claiming, qr_png

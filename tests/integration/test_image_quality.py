@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from subreg.adapters.image_quality import OpenCvImageInspector, count_faces, measure
+from subreg.adapters.images.quality import OpenCvImageInspector, count_faces, measure
 from subreg.domain.counter.image_rules import ImageLimits
 from tests.fixtures.images import (
     CARD_HOLDER,

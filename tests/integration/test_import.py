@@ -19,11 +19,12 @@ import pytest
 from sqlalchemy import text
 
 from subreg.adapters.db.bulk import DEFERRABLE_SQLITE_INDEXES, ensure_indexes, open_bulk_session
-from subreg.adapters.import_sources import fingerprint, open_source
-from subreg.adapters.records_io import write_csv, write_jsonl
+from subreg.adapters.files.import_sources import fingerprint, open_source
+from subreg.adapters.files.records_io import write_csv, write_jsonl
+from subreg.adapters.files.rejects import CsvRejectFile
 from subreg.domain.registry.column_mapping import ColumnMapping, parse_mapping
-from subreg.services.demo_data import generate_records
-from subreg.services.importer import HOLDER_COLUMNS, SUB_COLUMNS, ImportOptions, ImportSummary, run_import
+from subreg.services.registry.demo_data import generate_records
+from subreg.services.registry.importer import HOLDER_COLUMNS, SUB_COLUMNS, ImportOptions, ImportSummary, run_import
 
 AS_OF = date(2018, 3, 15)
 REFERENCE = date(2018, 4, 24)
@@ -52,7 +53,10 @@ def do_import(
                 as_of=AS_OF, phase_reference=REFERENCE, workers=workers, batch_size=batch_size, dry_run=dry_run
             ),
             fingerprint=fingerprint(path, source.format, source.encoding, mapping),
-            reject_path=rejects or path.with_name(path.name + ".rejects.csv"),
+            pool=container.worker_pool(workers),
+            open_rejects=lambda committed: CsvRejectFile(
+                rejects or path.with_name(path.name + ".rejects.csv"), committed
+            ),
         )
 
 

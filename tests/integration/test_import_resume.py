@@ -25,7 +25,7 @@ from subreg.adapters.db.bulk import DEFERRABLE_SQLITE_INDEXES
 from subreg.adapters.db.engine import create_engine_for
 from subreg.bootstrap import bootstrap
 from subreg.config import Settings
-from subreg.services.demo_data import generate_records
+from subreg.services.registry.demo_data import generate_records
 from tests.conftest import PG_URL_ENV, _postgres_schema_url
 from tests.integration.test_import import AS_OF, dump_database
 

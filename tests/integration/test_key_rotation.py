@@ -15,13 +15,15 @@ from PIL import Image
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from subreg.adapters.crypto.vault import AesGcmVault, load_master_key
 from subreg.adapters.db.tables import holders, key_encryption_keys
-from subreg.adapters.vault import AesGcmVault, load_master_key
 from subreg.bootstrap import bootstrap, init_storage
 from subreg.cli.main import app
 from subreg.config import Settings
 from subreg.domain.common.errors import CryptoError
-from subreg.services import audit_log, registry
+from subreg.services import registry
+from subreg.services.common import audit_trail
+from subreg.services.privacy import audit_log
 from tests.records import complete_record
 
 AS_OF = date(2023, 6, 1)
@@ -52,7 +54,7 @@ def _store(settings, image):
                 complete_record(), uow=uow, vault=container.vault, blobs=container.blobs, as_of=AS_OF,
                 actor=None, channel="store", images={"portrait": image}, rule_set=container.rule_set,
             )  # fmt: skip
-            audit_log.record(uow, actor=None, action="staff:updated")
+            audit_trail.record(uow, actor=None, action="staff:updated")
             uow.commit()
             return uow.documents.list_for(84901234567)[-1].id
     finally:
@@ -132,7 +134,7 @@ class TestRotate:
         # still do not decrypt under the old key.
         container = bootstrap(settings)
         try:
-            from subreg.adapters.vault import master_key_id
+            from subreg.adapters.crypto.vault import master_key_id
 
             with container.engine.begin() as c:
                 c.execute(key_encryption_keys.update().values(master_key_id=master_key_id(old_key)))
@@ -161,7 +163,7 @@ class TestRotate:
     def test_a_rotation_that_fails_midway_changes_nothing(self, settings, monkeypatch):
         doc_id = _store(settings, _jpeg())
         before = settings.master_key_file.read_text()
-        from subreg.adapters import vault
+        from subreg.adapters.crypto import vault
 
         real = vault.rewrap_keks
 

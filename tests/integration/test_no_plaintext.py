@@ -224,9 +224,7 @@ def _write(var_dir: Path, keeper: list[sqlite3.Connection], *, plaintext: bool) 
         with container.uow() as uow:  # the data is really there and readable through the vault
             if not plaintext:
                 assert (
-                    registry.get_subscription("0912000111", uow=uow, vault=container.vault)["holder"][
-                        "full_name"
-                    ]
+                    registry.get_subscription("0912000111", uow=uow, vault=container.vault)["holder"]["full_name"]
                     == NAME
                 )
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from subreg.adapters.db.tables import audit_log, bill_payments, consents, counter_transactions, network_orders
-from subreg.adapters.image_quality import OpenCvImageInspector
+from subreg.adapters.images.quality import OpenCvImageInspector
 from subreg.domain.access.permissions import Actor
 from subreg.domain.common.errors import (
     DuplicateMsisdnError,
@@ -21,7 +22,18 @@ from subreg.domain.common.errors import (
     ProcessingRestrictedError,
 )
 from subreg.domain.counter.gate import RegistrationIncompleteError, SubscriptionTerminatedError, UpdateRequiredError
-from subreg.services import pos
+from subreg.services import counter
+from subreg.services.counter.commands import (
+    LookUpIdDocument,
+    LookUpNumber,
+    OpenVisit,
+    PayBill,
+    RegisterSubscription,
+    SuggestPostpaid,
+    Transact,
+    UpdateSubscription,
+)
+from subreg.services.counter.context import CounterContext
 from subreg.services.registry import read_document, seal_images, store_subscription
 from tests.auth_helpers import make_staff
 from tests.fixtures.images import (
@@ -40,8 +52,8 @@ TODAY = date(2026, 11, 28)
 _INSPECTOR = OpenCvImageInspector()
 
 
-def ctx(container: Any, now: datetime = NOW) -> pos.PosContext:
-    return pos.PosContext.of(container, images=_INSPECTOR, now=now)
+def ctx(container: Any, now: datetime = NOW) -> CounterContext:
+    return dataclasses.replace(container.counter_context(now=now), images=_INSPECTOR)
 
 
 def seed(container: Any, record: dict[str, Any], *, status: str | None = None) -> None:
@@ -99,8 +111,9 @@ class TestLookUp:
     def test_the_card_shows_status_compliance_phase_and_masked_holder(self, container):
         seed(container, incomplete())
         store = actor(container, "store_staff", "STORE-1", "store")
-        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=store,
-                                    purpose="transaction")  # fmt: skip
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901234567", purpose="transaction"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert card["status"] == "active"
         assert card["compliance"]["complete"] is False
         assert set(card["compliance"]["missing"]) == {"documents.portrait", "documents.id_front", "documents.id_back"}
@@ -114,41 +127,56 @@ class TestLookUp:
         seed(container, incomplete())
         agent = actor(container, "agent", "AGENT-9", "agent")
         with pytest.raises(PermissionDeniedError) as refused:
-            pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=agent,
-                                 purpose="transaction")  # fmt: skip
+            counter.lookup_by_msisdn(
+                LookUpNumber("0901234567", purpose="transaction"), uow=container.uow(), ctx=ctx(container), actor=agent
+            )
         assert refused.value.errors[0].code == "out_of_scope"
         (denied,) = [r for r in rows(container, audit_log) if r.action == "access:denied"]
         assert (denied.actor_staff_id, denied.purpose) == (agent.staff_id, "transaction")
         assert '"out_of_scope"' in denied.details
         assert "079190123456" not in denied.details + denied.subject
         with pytest.raises(PermissionDeniedError) as wrong:
-            pos.open_visit("0901234567", "079190999999", uow=container.uow(), ctx=ctx(container), actor=agent)
+            counter.open_visit(
+                OpenVisit("0901234567", "079190999999"), uow=container.uow(), ctx=ctx(container), actor=agent
+            )
         assert wrong.value.errors[0].code == "presence_not_proven"
-        visit = pos.open_visit("0901234567", "079190123456", uow=container.uow(), ctx=ctx(container), actor=agent)
+        visit = counter.open_visit(
+            OpenVisit("0901234567", "079190123456"), uow=container.uow(), ctx=ctx(container), actor=agent
+        )
         assert visit["msisdn"] == "+84901234567"
-        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=agent,
-                                    purpose="transaction")  # fmt: skip
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901234567", purpose="transaction"), uow=container.uow(), ctx=ctx(container), actor=agent
+        )
         assert card["msisdn"] == "+84901234567"
         later = NOW + timedelta(minutes=31)
         with pytest.raises(PermissionDeniedError):
-            pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container, later), actor=agent,
-                                 purpose="transaction")  # fmt: skip
+            counter.lookup_by_msisdn(
+                LookUpNumber("0901234567", purpose="transaction"),
+                uow=container.uow(),
+                ctx=ctx(container, later),
+                actor=agent,
+            )
         assert "access:denied" in audit_actions(container)
 
     def test_look_up_by_id_document_finds_every_subscription(self, container):
         seed(container, incomplete())
         seed(container, incomplete(msisdn="0901234568"))
         store = actor(container, "store_staff", "STORE-1", "store")
-        found = pos.lookup_by_id_document("cccd", "079190123456", uow=container.uow(), ctx=ctx(container),
-                                          actor=store, purpose="customer_request")  # fmt: skip
+        found = counter.lookup_by_id_document(
+            LookUpIdDocument("cccd", "079190123456", purpose="customer_request"),
+            uow=container.uow(),
+            ctx=ctx(container),
+            actor=store,
+        )
         assert [c["msisdn"] for c in found["subscriptions"]] == ["+84901234567", "+84901234568"]
         assert "lookup:by_id" in audit_actions(container)
 
     def test_an_unknown_number_is_not_found(self, container):
         store = actor(container, "store_staff", "STORE-1", "store")
         with pytest.raises(NotFoundError):
-            pos.lookup_by_msisdn("0901234599", uow=container.uow(), ctx=ctx(container), actor=store,
-                                 purpose="transaction")  # fmt: skip
+            counter.lookup_by_msisdn(
+                LookUpNumber("0901234599", purpose="transaction"), uow=container.uow(), ctx=ctx(container), actor=store
+            )
 
 
 class TestRestriction:
@@ -164,24 +192,30 @@ class TestRestriction:
         seed(container, incomplete())
         self._restrict(container)
         store = actor(container, "store_staff", "STORE-1", "store")
-        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=store,
-                                    purpose="update")  # fmt: skip
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901234567", purpose="update"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert card["restricted"] is True
         assert card["holder"] is None
         assert card["visibility"]["images"] is False
         read = [r for r in rows(container, audit_log) if r.action == "subscription:read"][-1]
         assert "holder.id_number" not in read.fields
         with pytest.raises(ProcessingRestrictedError) as refused:
-            pos.update_subscription("0901234567", {}, three_images(), uow=container.uow(), ctx=ctx(container),
-                                    actor=store)  # fmt: skip
+            counter.update_subscription(
+                UpdateSubscription("0901234567", {}, three_images()),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
+            )
         assert [(e.field, e.code) for e in refused.value.errors] == [("holder", "processing_restricted")]
         assert not rows(container, network_orders)
 
     def test_an_unrestricted_holder_is_shown(self, container):
         seed(container, incomplete())
         store = actor(container, "store_staff", "STORE-1", "store")
-        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=store,
-                                    purpose="update")  # fmt: skip
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901234567", purpose="update"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert card["restricted"] is False
         assert card["holder"]["id_number"] == "079190123456"  # updating needs the number in full
 
@@ -191,7 +225,9 @@ class TestGate:
         seed(container, incomplete())
         store = actor(container, "store_staff", "STORE-1", "store")
         with pytest.raises(UpdateRequiredError) as refused:
-            pos.transact("0901234567", "sim_replacement", uow=container.uow(), ctx=ctx(container), actor=store)
+            counter.transact(
+                Transact("0901234567", "sim_replacement"), uow=container.uow(), ctx=ctx(container), actor=store
+            )
         assert "documents.portrait" in refused.value.missing
         (tx,) = rows(container, counter_transactions)
         assert (tx.kind, tx.outcome, tx.refusal_code) == ("sim_replacement", "refused", "update_required")
@@ -199,43 +235,50 @@ class TestGate:
     def test_a_complete_subscription_passes_the_gate(self, container):
         seed(container, complete_record(point_of_sale="STORE-1"))
         store = actor(container, "store_staff", "STORE-1", "store")
-        done = pos.transact("0901234567", "package_change", uow=container.uow(), ctx=ctx(container), actor=store)
+        done = counter.transact(
+            Transact("0901234567", "package_change"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert done["outcome"] == "done"
 
     def test_a_terminated_subscription_refuses_everything_but_payment(self, container):
         seed(container, complete_record(point_of_sale="STORE-1"), status="terminated")
         store = actor(container, "store_staff", "STORE-1", "store")
         with pytest.raises(SubscriptionTerminatedError):
-            pos.transact("0901234567", "change_owner", uow=container.uow(), ctx=ctx(container), actor=store)
-        paid = pos.pay_bill("0901234567", 50_000, uow=container.uow(), ctx=ctx(container), actor=store)
+            counter.transact(
+                Transact("0901234567", "change_owner"), uow=container.uow(), ctx=ctx(container), actor=store
+            )
+        paid = counter.pay_bill(PayBill("0901234567", 50_000), uow=container.uow(), ctx=ctx(container), actor=store)
         assert paid["update_offered"] is False
 
     def test_bill_payment_is_recorded_and_offers_the_update(self, container):
         seed(container, incomplete())
         agent = actor(container, "agent", "AGENT-9", "agent")  # any point of sale takes payments
-        paid = pos.pay_bill("0901234567", 120_000, reference="INV-1", uow=container.uow(), ctx=ctx(container),
-                            actor=agent)  # fmt: skip
+        paid = counter.pay_bill(
+            PayBill("0901234567", 120_000, reference="INV-1"), uow=container.uow(), ctx=ctx(container), actor=agent
+        )
         assert paid["update_offered"] is True
         assert "documents.portrait" in paid["missing"]
         (payment,) = rows(container, bill_payments)
         assert payment.amount_vnd == 120_000
         with pytest.raises(InputError):
-            pos.pay_bill("0901234567", -5, uow=container.uow(), ctx=ctx(container), actor=agent)
+            counter.pay_bill(PayBill("0901234567", -5), uow=container.uow(), ctx=ctx(container), actor=agent)
 
 
 class TestUpdate:
     def test_three_good_images_complete_the_subscription_and_queue_the_unlock(self, container):
         seed(container, incomplete(), status="one_way_locked")
         store = actor(container, "store_staff", "STORE-1", "store")
-        done = pos.update_subscription("0901234567", {}, three_images(), uow=container.uow(), ctx=ctx(container),
-                                       actor=store)  # fmt: skip
+        done = counter.update_subscription(
+            UpdateSubscription("0901234567", {}, three_images()), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert done["complete"] is True
         assert done["unlock_queued"] is True
         assert done["card_source"] == "qr"
         (order,) = rows(container, network_orders)
         assert (order.action, order.status, order.reason) == ("unlock", "queued", "information_complete")
-        card = pos.lookup_by_msisdn("0901234567", uow=container.uow(), ctx=ctx(container), actor=store,
-                                    purpose="update")  # fmt: skip
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901234567", purpose="update"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert card["compliance"]["complete"] is True
         assert {d["kind"] for d in card["documents"]} >= {"portrait", "id_front", "id_back"}
         assert any(h["action"] == "documents_added" for h in card["history"])
@@ -245,8 +288,9 @@ class TestUpdate:
         del record["holder"]["address"]
         seed(container, record)
         store = actor(container, "store_staff", "STORE-1", "store")
-        done = pos.update_subscription("0901234567", {}, three_images(), uow=container.uow(), ctx=ctx(container),
-                                       actor=store)  # fmt: skip
+        done = counter.update_subscription(
+            UpdateSubscription("0901234567", {}, three_images()), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert "holder.address" in done["filled_from_card"]
 
     def test_bad_images_are_refused_field_by_field(self, container):
@@ -254,7 +298,9 @@ class TestUpdate:
         store = actor(container, "store_staff", "STORE-1", "store")
         images = {"portrait": two_faces_jpeg(), "id_front": plain_card_jpeg(), "id_back": plain_card_jpeg()}
         with pytest.raises(InputError) as refused:
-            pos.update_subscription("0901234567", {}, images, uow=container.uow(), ctx=ctx(container), actor=store)
+            counter.update_subscription(
+                UpdateSubscription("0901234567", {}, images), uow=container.uow(), ctx=ctx(container), actor=store
+            )
         codes = {(e.field, e.code) for e in refused.value.errors}
         assert ("documents.portrait", "several_faces") in codes
         assert rows(container, network_orders) == []
@@ -264,15 +310,21 @@ class TestUpdate:
         store = actor(container, "store_staff", "STORE-1", "store")
         other = {**three_images(), "id_front": card_front_jpeg({**_holder(), "id_number": "079190654321"})}
         with pytest.raises(InputError) as refused:
-            pos.update_subscription("0901234567", {}, other, uow=container.uow(), ctx=ctx(container), actor=store)
+            counter.update_subscription(
+                UpdateSubscription("0901234567", {}, other), uow=container.uow(), ctx=ctx(container), actor=store
+            )
         assert refused.value.errors[0].code == "id_card_mismatch"
 
     def test_an_invalid_value_refuses_the_update(self, container):
         seed(container, incomplete())
         store = actor(container, "store_staff", "STORE-1", "store")
         with pytest.raises(InputError) as refused:
-            pos.update_subscription("0901234567", {"holder": {"gender": "male"}}, {}, uow=container.uow(),
-                                    ctx=ctx(container), actor=store)  # fmt: skip
+            counter.update_subscription(
+                UpdateSubscription("0901234567", {"holder": {"gender": "male"}}, {}),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
+            )
         assert refused.value.errors[0].code == "id_gender_mismatch"
 
 
@@ -294,14 +346,18 @@ class TestImagesSealedAhead:
         seed(container, incomplete())
         store = actor(container, "store_staff", "STORE-1", "store")
         images = three_images()
-        pos.update_subscription("0901234567", {}, images, uow=container.uow(), ctx=ctx(container), actor=store)
+        counter.update_subscription(
+            UpdateSubscription("0901234567", {}, images), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert len(blob_files(container)) == 3  # no second copy sealed under the lock
         assert stored_images(container, 84901234567) == images
 
     def test_a_registration_writes_each_image_once(self, container):
         store = actor(container, "store_staff", "STORE-1", "store")
         images = registration_images()
-        pos.register_subscription(_new("0901111111"), images, uow=container.uow(), ctx=ctx(container), actor=store)
+        counter.register_subscription(
+            RegisterSubscription(_new("0901111111"), images), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert len(blob_files(container)) == len(images)
         assert stored_images(container, 84901111111) == images
 
@@ -310,7 +366,9 @@ class TestImagesSealedAhead:
         store = actor(container, "store_staff", "STORE-1", "store")
         other = {**three_images(), "id_front": card_front_jpeg({**_holder(), "id_number": "079190654321"})}
         with pytest.raises(InputError):
-            pos.update_subscription("0901234567", {}, other, uow=container.uow(), ctx=ctx(container), actor=store)
+            counter.update_subscription(
+                UpdateSubscription("0901234567", {}, other), uow=container.uow(), ctx=ctx(container), actor=store
+            )
         assert blob_files(container) == []
 
     def test_images_sealed_for_another_holder_are_sealed_again(self, container):
@@ -348,11 +406,13 @@ class TestRegister:
     def test_a_complete_registration_is_stored_with_consent(self, container):
         store = actor(container, "store_staff", "STORE-1", "store")
         images = registration_images()
-        done = pos.register_subscription(_new("0901111111"), images, uow=container.uow(), ctx=ctx(container),
-                                         actor=store)  # fmt: skip
+        done = counter.register_subscription(
+            RegisterSubscription(_new("0901111111"), images), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert done["complete"] is True
-        card = pos.lookup_by_msisdn("0901111111", uow=container.uow(), ctx=ctx(container), actor=store,
-                                    purpose="transaction")  # fmt: skip
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901111111", purpose="transaction"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         assert card["activated_on"] == TODAY.isoformat()
         assert "subscription:registered" in audit_actions(container)
         (consent,) = rows(container, consents)
@@ -361,8 +421,12 @@ class TestRegister:
     def test_an_incomplete_registration_is_refused_with_the_reasons(self, container):
         store = actor(container, "store_staff", "STORE-1", "store")
         with pytest.raises(RegistrationIncompleteError) as refused:
-            pos.register_subscription(_new("0901111111"), {"portrait": portrait_jpeg()}, uow=container.uow(),
-                                      ctx=ctx(container), actor=store)  # fmt: skip
+            counter.register_subscription(
+                RegisterSubscription(_new("0901111111"), {"portrait": portrait_jpeg()}),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
+            )
         assert set(refused.value.missing) >= {"documents.id_front", "documents.id_back"}
         with container.uow() as uow:
             assert uow.subscriptions.get(84901111111) is None
@@ -370,17 +434,28 @@ class TestRegister:
     def test_the_fourth_subscription_needs_a_contract_number(self, container):
         store = actor(container, "store_staff", "STORE-1", "store")
         for n in ("0901111111", "0901111112", "0901111113"):
-            pos.register_subscription(
-                _new(n), registration_images(), uow=container.uow(), ctx=ctx(container), actor=store
+            counter.register_subscription(
+                RegisterSubscription(_new(n), registration_images()),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
             )
         with pytest.raises(RegistrationIncompleteError) as refused:
-            pos.register_subscription(_new("0901111114"), registration_images(), uow=container.uow(),
-                                      ctx=ctx(container), actor=store)  # fmt: skip
+            counter.register_subscription(
+                RegisterSubscription(_new("0901111114"), registration_images()),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
+            )
         assert ("contract_number", "contract_required") in {(e.field, e.code) for e in refused.value.errors}
         # With the number and the signed standard-form contract, the 4th goes through.
         images = {**three_images(), "contract": paper_jpeg("HOP DONG THEO MAU")}
-        done = pos.register_subscription(_new("0901111114", contract_number="HD-2026-0001"), images,
-                                         uow=container.uow(), ctx=ctx(container), actor=store)  # fmt: skip
+        done = counter.register_subscription(
+            RegisterSubscription(_new("0901111114", contract_number="HD-2026-0001"), images),
+            uow=container.uow(),
+            ctx=ctx(container),
+            actor=store,
+        )
         assert done["complete"] is True
 
     def test_an_under_14_is_registered_by_a_guardian_whose_card_is_photographed(self, container):
@@ -391,11 +466,19 @@ class TestRegister:
         without = {"msisdn": "0901111115", "subscriber_type": "individual", "payment_type": "prepaid",
                    "holder": child}  # fmt: skip
         with pytest.raises(RegistrationIncompleteError) as refused:
-            pos.register_subscription(without, registration_images(), uow=container.uow(), ctx=ctx(container),
-                                      actor=store)  # fmt: skip
+            counter.register_subscription(
+                RegisterSubscription(without, registration_images()),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
+            )
         assert ("guardian", "underage_without_guardian") in {(e.field, e.code) for e in refused.value.errors}
-        done = pos.register_subscription({**without, "guardian": guardian}, registration_images(),
-                                         uow=container.uow(), ctx=ctx(container), actor=store)  # fmt: skip
+        done = counter.register_subscription(
+            RegisterSubscription({**without, "guardian": guardian}, registration_images()),
+            uow=container.uow(),
+            ctx=ctx(container),
+            actor=store,
+        )
         assert done["complete"] is True
         assert "guardian.address" in done["filled_from_card"]
 
@@ -403,8 +486,12 @@ class TestRegister:
         seed(container, incomplete())
         store = actor(container, "store_staff", "STORE-1", "store")
         with pytest.raises(DuplicateMsisdnError):
-            pos.register_subscription(_new("0901234567"), three_images(), uow=container.uow(), ctx=ctx(container),
-                                      actor=store)  # fmt: skip
+            counter.register_subscription(
+                RegisterSubscription(_new("0901234567"), three_images()),
+                uow=container.uow(),
+                ctx=ctx(container),
+                actor=store,
+            )
 
 
 class TestPostpaidShortcut:
@@ -418,11 +505,17 @@ class TestPostpaidShortcut:
                                images={"id_front": card_front_jpeg()})  # fmt: skip
             uow.commit()
         store = actor(container, "store_staff", "STORE-1", "store")
-        found = pos.postpaid_suggestions("0901234567", uow=container.uow(), ctx=ctx(container), actor=store)
+        found = counter.postpaid_suggestions(
+            SuggestPostpaid("0901234567"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
         fields = {s["field"]: s for s in found["suggestions"]}
         assert found["payment_type"] == "postpaid"
         assert fields["holder.address"]["source"] == "id_front:qr"
         assert "holder.full_name" not in fields  # present already: never proposed over a stored value
-        done = pos.update_subscription("0901234567", {"holder": {"address": fields["holder.address"]["value"]}}, {},
-                                       uow=container.uow(), ctx=ctx(container), actor=store)  # fmt: skip
+        done = counter.update_subscription(
+            UpdateSubscription("0901234567", {"holder": {"address": fields["holder.address"]["value"]}}, {}),
+            uow=container.uow(),
+            ctx=ctx(container),
+            actor=store,
+        )
         assert "holder.address" not in done["missing"]

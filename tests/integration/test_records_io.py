@@ -9,15 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subreg.adapters import records_io
-from subreg.adapters.records_io import (
-    UnreadableInputError,
+from subreg.adapters.files import records_io
+from subreg.adapters.files.records_io import (
     detect_format,
     read_records,
     write_csv,
     write_jsonl,
 )
-from subreg.domain.common.errors import FieldError
+from subreg.domain.common.errors import FieldError, UnreadableInputError
 from subreg.domain.compliance.records import flatten, unflatten
 from tests.records import complete_record
 
@@ -52,9 +51,7 @@ class TestJsonLines:
         assert read(b"\xef\xbb\xbf" + jsonl(complete_record()))[0][1] == complete_record()
 
     def test_malformed_lines_are_reported_and_reading_goes_on(self):
-        data = (
-            jsonl(complete_record()) + b"{not json\n" + b"[1, 2]\n" + b'"text"\n' + jsonl(complete_record())
-        )
+        data = jsonl(complete_record()) + b"{not json\n" + b"[1, 2]\n" + b'"text"\n' + jsonl(complete_record())
         items = read(data)
         assert [(n, getattr(x, "code", "record")) for n, x in items] == [
             (1, "record"),

@@ -9,7 +9,7 @@ import stat
 import pytest
 from sqlalchemy import text
 
-from subreg.adapters.vault import (
+from subreg.adapters.crypto.vault import (
     AesGcmVault,
     ensure_keys,
     ensure_master_key,
@@ -87,9 +87,7 @@ class TestKeysInTheDatabase:
         _init(engine)
         wrong = os.urandom(32)
         with engine.begin() as conn:
-            conn.execute(
-                text("UPDATE key_encryption_keys SET master_key_id = :m"), {"m": master_key_id(wrong)}
-            )
+            conn.execute(text("UPDATE key_encryption_keys SET master_key_id = :m"), {"m": master_key_id(wrong)})
         with pytest.raises(CryptoError):
             AesGcmVault.load(engine, wrong)
 

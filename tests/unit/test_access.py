@@ -117,10 +117,7 @@ class TestPurpose:
     def test_dpo_reads_only_for_a_data_subject_request(self):
         assert authorize(DPO, P.SUBSCRIPTION_READ, purpose=Purpose.DSR).allowed
         assert authorize(DPO, P.DOCUMENT_VIEW_IMAGE, purpose="dsr").allowed
-        assert (
-            authorize(DPO, P.SUBSCRIPTION_READ, purpose=Purpose.TRANSACTION).reason_code
-            == "purpose_not_allowed"
-        )
+        assert authorize(DPO, P.SUBSCRIPTION_READ, purpose=Purpose.TRANSACTION).reason_code == "purpose_not_allowed"
 
     def test_compliance_reads_only_for_enforcement(self):
         assert authorize(COMPLIANCE, P.SUBSCRIPTION_READ, purpose=Purpose.ENFORCEMENT).allowed
@@ -175,9 +172,7 @@ class TestPointOfSale:
 
 class TestAgentScope:
     def test_an_agent_reads_a_subscription_it_registered(self):
-        assert authorize(
-            AGENT_A, P.SUBSCRIPTION_READ, purpose="transaction", subject_scope=REGISTERED_BY_A
-        ).allowed
+        assert authorize(AGENT_A, P.SUBSCRIPTION_READ, purpose="transaction", subject_scope=REGISTERED_BY_A).allowed
 
     def test_an_agent_cannot_read_another_agents_customer(self):
         d = authorize(AGENT_B, P.SUBSCRIPTION_READ, purpose="transaction", subject_scope=REGISTERED_BY_A)
@@ -208,9 +203,7 @@ class TestAgentScope:
         assert d.reason_code == "out_of_scope"
 
     def test_a_store_serves_any_subscriber(self):
-        assert authorize(
-            STORE, P.SUBSCRIPTION_UPDATE, purpose="update", subject_scope=REGISTERED_BY_A
-        ).allowed
+        assert authorize(STORE, P.SUBSCRIPTION_UPDATE, purpose="update", subject_scope=REGISTERED_BY_A).allowed
 
     def test_in_scope_needs_a_point_of_sale(self):
         assert not in_scope(Actor(9, Role.AGENT), Scope.of(None))

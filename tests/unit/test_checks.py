@@ -7,7 +7,7 @@ from datetime import date
 
 from subreg.domain.common.errors import FieldError
 from subreg.domain.compliance.rules import get_rule_set
-from subreg.services.checks import CheckSummary, check_records, line_error_result
+from subreg.services.registry.checks import CheckSummary, check_records, line_error_result
 from tests.records import complete_record, with_holder
 
 AS_OF = date(2024, 1, 15)
@@ -48,10 +48,7 @@ class TestCheckRecords:
         assert results[3]["errors"][0]["code"] == "contract_required"
 
     def test_ordinals_are_counted_per_document_after_normalization(self):
-        a = [
-            with_holder(complete_record(), id_number=n)
-            for n in ("079190123456", "079 190 123 456", "0791-9012-3456")
-        ]
+        a = [with_holder(complete_record(), id_number=n) for n in ("079190123456", "079 190 123 456", "0791-9012-3456")]
         other = with_holder(
             complete_record(), id_type="cmnd", id_number="123456789", gender=None, date_of_birth="1990-01-01"
         )

@@ -11,7 +11,7 @@ import pytest
 from subreg.domain.common.msisdn import parse_msisdn
 from subreg.domain.compliance.rules import get_rule_set
 from subreg.domain.id_documents.numbers import cccd_consistency, check_id_number
-from subreg.services.demo_data import DEMO_STAFF, generate_records
+from subreg.services.registry.demo_data import DEMO_STAFF, generate_records
 
 AS_OF = date(2018, 3, 15)
 N = 6000

@@ -54,9 +54,7 @@ class TestDerivePerson:
 
     def test_a_given_birth_year_is_never_overridden(self):
         number = make_cccd("001", "male", 2004, 5)
-        assert "birth_year" not in person(
-            id_type="cccd", id_number=number, has_date_of_birth=False, birth_year=2003
-        )
+        assert "birth_year" not in person(id_type="cccd", id_number=number, has_date_of_birth=False, birth_year=2003)
 
     def test_a_malformed_cccd_derives_nothing_from_its_digits(self):
         assert person(id_type="cccd", id_number="07919012345", nationality="VNM") == {}
@@ -101,9 +99,7 @@ class TestDerive:
             "subscriber_type": "organization",
             "holder": {"id_type": "cccd", "id_number": make_cccd("001", "male", 1980, 1)},
             "guardian": {"id_type": "CMND"},
-            "organization": {
-                "users": [{"id_type": "cccd", "id_number": make_cccd("079", "female", 1999, 2)}, "x"]
-            },
+            "organization": {"users": [{"id_type": "cccd", "id_number": make_cccd("079", "female", 1999, 2)}, "x"]},
         }
         assert derive(record) == {
             "holder.nationality": "VNM",

@@ -69,9 +69,7 @@ class TestParseCccdQr:
     def test_accepts_a_twelve_digit_old_number(self) -> None:
         assert parse_cccd_qr(qr_with(1, "001088001234"))["previous_id_number"] == "001088001234"
 
-    @pytest.mark.parametrize(
-        ("word", "gender"), [("Nam", "male"), ("Nữ", "female"), ("NAM", "male"), ("nữ", "female")]
-    )
+    @pytest.mark.parametrize(("word", "gender"), [("Nam", "male"), ("Nữ", "female"), ("NAM", "male"), ("nữ", "female")])
     def test_reads_the_gender_word(self, word: str, gender: str) -> None:
         assert parse_cccd_qr(qr_with(4, word))["gender"] == gender
 
@@ -108,9 +106,7 @@ class TestParseCccdQr:
             parse_cccd_qr(payload)  # type: ignore[arg-type]
         assert errors_of(exc) == [FieldError("qr", "invalid_qr")]
 
-    @pytest.mark.parametrize(
-        "value", ["31022000", "1705199", "170519900", "17/05/1990", "1990-05-17", "00001990"]
-    )
+    @pytest.mark.parametrize("value", ["31022000", "1705199", "170519900", "17/05/1990", "1990-05-17", "00001990"])
     def test_rejects_an_impossible_or_misshapen_birth_date(self, value: str) -> None:
         with pytest.raises(InputError) as exc:
             parse_cccd_qr(qr_with(3, value))
@@ -242,9 +238,7 @@ class TestParseTd1Mrz:
             pytest.param(lambda t: t.replace("\n", "\r\n"), id="crlf"),
             pytest.param(lambda t: t.lower(), id="lowercase"),
             pytest.param(lambda t: t.replace("\n", ""), id="joined-90"),
-            pytest.param(
-                lambda t: " " + t.replace("<<", "< <").replace("\n", " \n\n") + "\n\n", id="spaces-blank"
-            ),
+            pytest.param(lambda t: " " + t.replace("<<", "< <").replace("\n", " \n\n") + "\n\n", id="spaces-blank"),
         ],
     )
     def test_accepts_reshaped_text(self, reshape) -> None:  # type: ignore[no-untyped-def]
@@ -282,9 +276,7 @@ class TestParseTd1Mrz:
     )
     @settings(max_examples=10, deadline=None)
     @given(shift=st.integers(min_value=1, max_value=9))
-    def test_a_wrong_check_digit_names_its_field(
-        self, line: int, position: int, field: str, shift: int
-    ) -> None:
+    def test_a_wrong_check_digit_names_its_field(self, line: int, position: int, field: str, shift: int) -> None:
         lines = mrz_lines()
         wrong = str((int(lines[line][position]) + shift) % 10)
         lines[line] = lines[line][:position] + wrong + lines[line][position + 1 :]
@@ -307,9 +299,7 @@ class TestParseTd1Mrz:
         self, line: int, position: int, fields: list[str]
     ) -> None:
         lines = mrz_lines()
-        lines[line] = (
-            lines[line][:position] + str((int(lines[line][position]) + 3) % 10) + lines[line][position + 1 :]
-        )
+        lines[line] = lines[line][:position] + str((int(lines[line][position]) + 3) % 10) + lines[line][position + 1 :]
         with pytest.raises(InputError) as exc:
             parse_td1_mrz("\n".join(lines))
         assert errors_of(exc) == [FieldError(f, "mrz_check_digit") for f in fields]
@@ -376,9 +366,7 @@ class TestParseTd1Mrz:
         ("position", "value", "field"),
         [(0, "901317", "mrz.date_of_birth"), (8, "300230", "mrz.expiry_date"), (7, "<", "mrz.gender")],
     )
-    def test_reports_impossible_values_with_valid_check_digits(
-        self, position: int, value: str, field: str
-    ) -> None:
+    def test_reports_impossible_values_with_valid_check_digits(self, position: int, value: str, field: str) -> None:
         lines = mrz_lines()
         lines[1] = lines[1][:position] + value + lines[1][position + len(value) :]
         with pytest.raises(InputError) as exc:

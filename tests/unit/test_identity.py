@@ -232,9 +232,7 @@ class TestCccdConsistency:
         assert cccd_consistency("079301000042", gender="male", birth_year=2001) == ["id_gender_mismatch"]
 
     def test_a_wrong_year_is_reported(self):
-        assert cccd_consistency("079301000042", gender="female", birth_year=1901) == [
-            "id_birth_year_mismatch"
-        ]
+        assert cccd_consistency("079301000042", gender="female", birth_year=1901) == ["id_birth_year_mismatch"]
 
     def test_both_mismatches_are_reported_in_order(self):
         assert cccd_consistency("079301000042", gender="male", birth_year=2002) == [

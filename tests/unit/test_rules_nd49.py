@@ -328,9 +328,7 @@ class TestOrganization:
         del record["organization"][field]
         assert check(record).missing == (f"organization.{field}",)
 
-    @pytest.mark.parametrize(
-        "doc", ["organization_certificate", "user_list", "contract", "portrait", "id_front"]
-    )
+    @pytest.mark.parametrize("doc", ["organization_certificate", "user_list", "contract", "portrait", "id_front"])
     def test_each_organization_document_is_required(self, doc):
         assert check(with_docs(organization_record(), **{doc: None})).missing == (f"documents.{doc}",)
 
@@ -469,9 +467,7 @@ class TestValidationCodes:
         assert "documents.portrait" not in result.missing
 
     def test_an_overlong_document_reference_is_too_long(self):
-        assert ("documents.id_back", "too_long") in codes(
-            check(with_docs(complete_record(), id_back="b" * 257))
-        )
+        assert ("documents.id_back", "too_long") in codes(check(with_docs(complete_record(), id_back="b" * 257)))
 
     def test_a_missing_field_is_never_repeated_as_an_error(self):
         result = check(with_holder(complete_record(), id_number=None))
@@ -591,17 +587,13 @@ class TestNormalize:
         assert normalized["organization"]["users"][1]["gender"] == "female"
 
     def test_the_normalized_record_needs_no_more_derivation(self):
-        normalized, _ = RULES.normalize(
-            with_holder(complete_record(), nationality=None, gender=None), as_of=AS_OF
-        )
+        normalized, _ = RULES.normalize(with_holder(complete_record(), nationality=None, gender=None), as_of=AS_OF)
         assert check(normalized).derived == {}
 
 
 class TestDocumentKey:
     def test_the_key_is_the_normalized_id_number(self):
-        assert (
-            RULES.document_key(with_holder(complete_record(), id_number="079 190 123 456")) == "079190123456"
-        )
+        assert RULES.document_key(with_holder(complete_record(), id_number="079 190 123 456")) == "079190123456"
 
     def test_passport_numbers_are_case_folded(self):
         assert RULES.document_key(with_holder(passport_record(), id_number="m12345678")) == "m12345678"
@@ -696,9 +688,7 @@ class TestProperties:
         assert under == (days < 0)
 
     @settings(max_examples=100, deadline=None)
-    @given(
-        base=st.sampled_from([complete_record(), passport_record()]), gender=st.sampled_from([None, "male"])
-    )
+    @given(base=st.sampled_from([complete_record(), passport_record()]), gender=st.sampled_from([None, "male"]))
     def test_the_rule_set_derives_what_derive_derives(self, base, gender):
         record = with_holder(base, nationality=None, gender=gender)
         result = check(record)

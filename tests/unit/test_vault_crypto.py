@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subreg.adapters.vault import BLIND_INDEX_BYTES, AesGcmVault, master_key_id
+from subreg.adapters.crypto.vault import BLIND_INDEX_BYTES, AesGcmVault, master_key_id
 from subreg.domain.common.errors import CryptoError
 
 

@@ -15,6 +15,7 @@ from subreg.api.errors import install_error_handlers
 from subreg.api.request_context import RequestContext
 from subreg.api.routers import checks, health, id_documents
 from subreg.api.schemas.records import SubscriptionRecord
+from subreg.bootstrap import Container, bootstrap
 from subreg.config import Settings
 from subreg.logging import configure_logging
 
@@ -47,19 +48,16 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
-def create_app(settings: Settings | None = None, *, container: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     """Build the API and web app; `container` defaults to `bootstrap(settings)`."""
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
 
     owns_container = container is None
     if container is None:
-        from subreg.adapters.db.bulk import ensure_indexes
-        from subreg.bootstrap import bootstrap
-
         container = bootstrap(settings)
         # A first bulk load killed and never resumed leaves indexes out: look-ups by ID need them.
-        ensure_indexes(container.engine)
+        container.ensure_indexes()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +83,7 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
 
     app.add_middleware(RequestContext)
     install_error_handlers(app)
-    from subreg.api.routers import audit, auth, dsr, reports, subscriptions
+    from subreg.api.routers import audit, auth, dsr, subscriptions
 
     for router in (
         health.router,
@@ -93,7 +91,6 @@ def create_app(settings: Settings | None = None, *, container: Any = None) -> Fa
         checks.router,
         id_documents.router,
         subscriptions.router,
-        reports.router,
         audit.router,
         dsr.router,
     ):

@@ -18,19 +18,19 @@ Finer decisions (purpose, point of sale, scope) are the services' job, with `dom
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from subreg.adapters.image_quality import OpenCvImageInspector
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import PUBLIC_PERMISSIONS, Actor, Permission, can
 from subreg.domain.common.errors import AuthenticationError, CsrfError, FieldError, PermissionDeniedError
-from subreg.domain.counter.image_rules import ImageLimits
-from subreg.services.pos import PosContext
-from subreg.services.retry import retrying
+from subreg.services.access.policy import AuthPolicy
+from subreg.services.access.sessions import SessionInfo, resolve_session
+from subreg.services.common.retry import retrying
+from subreg.services.counter.context import CounterContext
 
 __all__ = [
     "CSRF_FORM_FIELD",
@@ -40,6 +40,7 @@ __all__ = [
     "actor",
     "auth_policy",
     "container",
+    "counter_context",
     "current_actor",
     "current_session",
     "lang",
@@ -63,14 +64,14 @@ class _GateDeniedError(PermissionDeniedError):
     """403 from the route gate; `errors` says why (the body code stays `permission_denied`)."""
 
     def __init__(self, field: str, reason: str, *, web_redirect: str | None = None) -> None:
-        self.errors = [FieldError(field, reason)]
+        super().__init__(reason, errors=[FieldError(field, reason)])
         self.web_redirect = web_redirect  # where a browser GET is sent instead (api.errors)
-        super().__init__(reason)
 
 
-def container(request: Request) -> Any:
+def container(request: Request) -> Container:
     """The application's container (built by create_app from settings)."""
-    return request.app.state.container
+    found: Container = request.app.state.container
+    return found
 
 
 def lang(request: Request) -> str:
@@ -86,13 +87,11 @@ def lang(request: Request) -> str:
     return str(request.app.state.settings.lang)
 
 
-def auth_policy(request: Request) -> Any:
+def auth_policy(request: Request) -> AuthPolicy:
     """The sign-in policy (session length, lockout, TOTP roles) from the app's settings."""
-    from subreg.services.auth import AuthPolicy
-
-    policy = getattr(request.app.state, "auth_policy", None)
+    policy: AuthPolicy | None = getattr(request.app.state, "auth_policy", None)
     if policy is None:
-        policy = AuthPolicy.from_settings(request.app.state.settings)
+        policy = container(request).auth_policy()
         request.app.state.auth_policy = policy
     return policy
 
@@ -109,10 +108,8 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _resolve(request: Request, token: str, kind: str) -> Any:
-    from subreg.services.auth import resolve_session
-
-    with request.app.state.container.uow() as uow:
+def _resolve(request: Request, token: str, kind: str) -> SessionInfo | None:
+    with container(request).uow() as uow:
         return resolve_session(uow, token, kind=kind, policy=auth_policy(request))
 
 
@@ -203,18 +200,6 @@ def requires(permission: Permission | str) -> Any:
     return Depends(dep)
 
 
-def pos_context(request: Request, c: Any) -> PosContext:
-    """The point-of-sale context of a request (API routes and pages alike).
-
-    One image inspector per application, kept on `app.state`: it holds the per-core slots that keep
-    image checks from starving the database writer, so every route must share it.
-    """
-    state = request.app.state
-    inspector = getattr(state, "image_inspector", None)
-    if inspector is None:
-        settings = state.settings
-        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
-        cores = os.cpu_count() or 1
-        share = max(1, cores // (settings.workers or cores))  # this process's share of the cores
-        inspector = state.image_inspector = OpenCvImageInspector(limits, concurrency=share)
-    return PosContext.of(c, images=inspector)
+def counter_context(request: Request, c: Container) -> CounterContext:
+    """The point-of-sale context of a request (API routes and pages alike)."""
+    return c.counter_context()

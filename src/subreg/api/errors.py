@@ -32,7 +32,7 @@ from subreg.domain.common.errors import (
 from subreg.domain.common.messages import message_for
 from subreg.logging import get_logger
 
-__all__ = ["error_body", "install_error_handlers"]
+__all__ = ["error_body", "install_error_handlers", "status_of"]
 
 _STATUS: list[tuple[type[SubregError], int]] = [
     (ErasedError, 410),
@@ -104,7 +104,8 @@ def error_body(code: str, lang: str, errors: list[FieldError] | None = None) -> 
     }
 
 
-def _status_of(exc: SubregError) -> int:
+def status_of(exc: SubregError) -> int:
+    """The HTTP status of an error (API and pages alike)."""
     for cls, status in _STATUS:
         if isinstance(exc, cls):
             return status
@@ -137,7 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
         body = error_body(exc.code, lang_of(request), errors)
         if isinstance(exc, RuleViolationError):
             body["error"]["missing"] = list(exc.missing)
-        status = _status_of(exc)
+        status = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if status == 429:
             headers = {"Retry-After": str(60 * request.app.state.settings.login_source_window_minutes)}

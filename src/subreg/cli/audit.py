@@ -66,12 +66,6 @@ def parse_moment(value: str | None, option: str, *, end: bool = False) -> dateti
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _head_file(container: Any) -> Any:
-    from subreg.services.audit_log import HeadFile
-
-    return HeadFile(container.settings.var_dir / "audit.head")
-
-
 @audit_app.command("verify")
 def verify_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")] = False,
@@ -89,15 +83,16 @@ def verify_cmd(
     def run() -> int:
         from subreg.cli.main import out
         from subreg.domain.privacy.audit_chain import AuditAction
-        from subreg.services import audit_log
+        from subreg.services.common import audit_trail
+        from subreg.services.privacy import audit_log
 
         with open_container() as container:
             with container.uow() as uow:
-                report = audit_log.verify(uow, head_file=_head_file(container), batch_size=batch_size)
+                report = audit_log.verify(uow, head_file=container.audit_head(), batch_size=batch_size)
             if report.ok:
                 # A unit of its own: the long read above must not have to become a writer (SQLite).
                 with container.uow() as uow:
-                    audit_log.record(
+                    audit_trail.record(
                         uow, actor=None, action=AuditAction.AUDIT_VERIFIED,
                         details={"via": "cli", "checked": report.checked},
                     )  # fmt: skip
@@ -129,10 +124,10 @@ def checkpoint_cmd() -> None:
     @_handled
     def run() -> None:
         from subreg.cli.main import out
-        from subreg.services import audit_log
+        from subreg.services.privacy import audit_log
 
         with open_container() as container, container.uow() as uow:
-            head = audit_log.checkpoint(uow, _head_file(container))
+            head = audit_log.checkpoint(uow, container.audit_head())
         out.print(f"checkpoint: seq {head.seq}")
 
     run()
@@ -166,8 +161,9 @@ def query_cmd(
         from subreg.cli.main import out
         from subreg.domain.common.errors import FieldError, InputError
         from subreg.domain.common.msisdn import parse_msisdn
-        from subreg.services import audit_log
-        from subreg.services.ports_audit import AuditFilter
+        from subreg.services.common import audit_trail
+        from subreg.services.common.ports import AuditFilter
+        from subreg.services.privacy import audit_log
 
         lo, hi = parse_moment(since, "--since"), parse_moment(until, "--until", end=True)
         with open_container() as container, container.uow() as uow:
@@ -176,9 +172,9 @@ def query_cmd(
                 e164 = parse_msisdn(subject)
                 if e164 is None:
                     raise InputError([FieldError("--subject", "invalid_msisdn")])
-                key = audit_log.subject_for_msisdn(container.vault, e164)
+                key = audit_trail.subject_for_msisdn(container.vault, e164)
             elif holder is not None:
-                key = audit_log.subject_for_holder(holder)
+                key = audit_trail.subject_for_holder(holder)
             staff_id: int | None = None
             if staff is not None:
                 row = uow.staff.get_by_username(staff)
@@ -226,7 +222,7 @@ def anomalies_cmd(
         from rich.table import Table
 
         from subreg.cli.main import out
-        from subreg.services import audit_log
+        from subreg.services.privacy import audit_log
 
         lo = parse_moment(since, "--since") or audit_log.period_since(30)
         hi = parse_moment(until, "--until", end=True)

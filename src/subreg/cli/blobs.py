@@ -33,7 +33,7 @@ def sweep_cmd(
 
     from subreg.cli.audit import _handled, open_container
     from subreg.cli.main import out
-    from subreg.services.blob_sweep import sweep_orphan_blobs
+    from subreg.services.registry.blob_sweep import sweep_orphan_blobs
 
     @_handled
     def run() -> None:

@@ -33,15 +33,56 @@ def _date(value: str | None, option: str) -> Any:
     return _parse_date(value, option)
 
 
-def _build_indexes(engine: Any, quiet: bool) -> None:
-    from subreg.adapters.db.bulk import ensure_indexes
+class _BarProgress:
+    """`ImportProgress` on the terminal: one Rich bar per file (rows, rows/s, ETA), totals after each."""
 
-    started = time.perf_counter()
-    if not quiet:
-        err.print("Building the indexes deferred during the load...")
-    ensure_indexes(engine)
-    if not quiet:
-        err.print(f"Indexes built - {time.perf_counter() - started:.1f} s")
+    def __init__(self, quiet: bool, as_json: bool, dry_run: bool) -> None:
+        self.quiet, self.as_json, self.dry_run = quiet, as_json, dry_run
+        self._bar: Progress | None = None
+
+    def file_started(self, name: str, size: int) -> Any:
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            _RowsPerSecond(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=self.quiet,
+            transient=False,
+        )
+        self._bar.start()
+        task = self._bar.add_task(name, total=max(size, 1), rows=0)
+        bar = self._bar
+
+        def advance(offset: int, rows: int) -> None:
+            bar.update(task, completed=offset, rows=rows)
+
+        return advance
+
+    def file_done(self, summary: Any, seconds: float, rejects: Path) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        if self.as_json:
+            return
+        resumed = f" (resumed after line {summary.resumed_at_line})" if summary.resumed_at_line else ""
+        err.print(
+            f"{summary.source}{resumed}: {summary.imported:,} imported, {summary.updated:,} updated, "
+            f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected, "
+            f"{summary.incomplete:,} incomplete - {seconds:.1f} s"
+            + (f"; rejects in {rejects}" if summary.rejected else "")
+            + (" [dry run: nothing written]" if self.dry_run else "")
+        )
+
+    def indexes(self, started: bool, seconds: float) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        if self.quiet:
+            return
+        err.print("Building the indexes deferred during the load..." if started else f"Indexes built - {seconds:.1f} s")
 
 
 def import_command(
@@ -76,113 +117,51 @@ def import_command(
 
     Example: subreg import export.csv --mapping mapping.toml --reject-file rejects.csv
     """
-    from subreg.adapters.db.bulk import open_bulk_session
-    from subreg.adapters.import_sources import fingerprint, open_source
-    from subreg.adapters.records_io import UnreadableInputError
-    from subreg.bootstrap import bootstrap, init_storage
+    from subreg.bootstrap import bootstrap, import_file_system, init_storage, system_clock
     from subreg.cli.main import EXIT_UNREADABLE, _settings
-    from subreg.clock import today
-    from subreg.domain.registry.column_mapping import ColumnMapping, parse_mapping
-    from subreg.services.evaluation import evaluate
-    from subreg.services.importer import ImportOptions, run_import, summary_lines
+    from subreg.domain.common.errors import UnreadableInputError
+    from subreg.services.registry.import_files import ImportRun, import_files
+    from subreg.services.registry.importer import ImportOptions
 
     settings = _settings()
     mapping_text = ""
-    column_mapping = ColumnMapping()
     if mapping is not None:
         try:
             mapping_text = mapping.read_text(encoding="utf-8")
         except OSError as exc:
             err.print(f"[red]Cannot read {mapping}: {exc.strerror}[/red]")
             raise typer.Exit(EXIT_UNREADABLE) from None
-        column_mapping = parse_mapping(mapping_text)
     options = ImportOptions(
-        as_of=_date(as_of, "--as-of") or today(),
+        as_of=_date(as_of, "--as-of") or system_clock().today(),
         phase_reference=_date(settings.phase_reference_date, "phase_reference_date"),
         workers=workers or settings.import_workers,
         batch_size=batch_size,
         lang=settings.lang,
         dry_run=dry_run,
     )
+    run = ImportRun(files, options, fmt, encoding, mapping_text, reject_file, evaluate_after)
     init_storage(settings)
     container = bootstrap(settings)
-    store = open_bulk_session(container.engine)
-    summaries = []
-    # A first load builds its random-key indexes at the end (a kill -9 leaves them for the resume to build).
-    deferred = False if dry_run else store.defer_indexes()
-    evaluation = None
     try:
-        try:
-            for path in files:
-                try:
-                    source = open_source(path, fmt, encoding, column_mapping)
-                except UnreadableInputError as exc:
-                    err.print(f"[red]{path.name}: unreadable input[/red]: {exc}")
-                    raise typer.Exit(EXIT_UNREADABLE) from None
-                rejects = reject_file or path.with_name(path.name + ".rejects.csv")
-                fp = fingerprint(path, source.format, source.encoding, mapping_text)
-                with Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    _RowsPerSecond(),
-                    TimeElapsedColumn(),
-                    TextColumn("ETA"),
-                    TimeRemainingColumn(),
-                    console=err,
-                    disable=quiet,
-                    transient=False,
-                ) as bar:
-                    task = bar.add_task(path.name, total=max(source.size, 1), rows=0)
-
-                    def progress(offset: int, rows: int, _task: Any = task, _bar: Any = bar) -> None:
-                        _bar.update(_task, completed=offset, rows=rows)
-
-                    started = time.perf_counter()
-                    summary = run_import(
-                        source,
-                        store=store,
-                        vault=container.vault,
-                        rule_set=container.rule_set,
-                        options=options,
-                        fingerprint=fp,
-                        reject_path=rejects,
-                        progress=progress,
-                    )
-                    bar.update(task, completed=max(source.size, 1))
-                summaries.append(summary)
-                wall = time.perf_counter() - started
-                if not as_json:
-                    resumed = f" (resumed after line {summary.resumed_at_line})" if summary.resumed_at_line else ""
-                    err.print(
-                        f"{path.name}{resumed}: {summary.imported:,} imported, {summary.updated:,} updated, "
-                        f"{summary.unchanged:,} unchanged, {summary.rejected:,} rejected, "
-                        f"{summary.incomplete:,} incomplete - {wall:.1f} s"
-                        + (f"; rejects in {rejects}" if summary.rejected else "")
-                        + (" [dry run: nothing written]" if dry_run else "")
-                    )
-        finally:
-            store.close()  # ends any open batch transaction first
-            if deferred:  # also after an error or Ctrl-C: the database is never left without them
-                _build_indexes(container.engine, quiet)
-        if evaluate_after and not dry_run:
-            # After the indexes: the 4th-subscription rule finds its candidates by the ID documents' index
-            # (measured on 1 M demo rows: 5.0 s after the index build, 6.4 s before it).
-            started = time.perf_counter()
-            store = open_bulk_session(container.engine)
-            try:
-                evaluation = evaluate(store, reference=options.phase_reference)
-            finally:
-                store.close()
-            if not as_json:
-                changed = ", ".join(f"{k} {v:,}" for k, v in evaluation.changed.items())
-                err.print(f"Evaluated in {time.perf_counter() - started:.1f} s; rows changed: {changed}")
+        report = import_files(
+            run,
+            session=container.bulk_session,
+            files=import_file_system(),
+            vault=container.vault,
+            rule_set=container.rule_set,
+            pool=container.worker_pool(options.workers),
+            progress=_BarProgress(quiet, as_json, dry_run),
+        )
+    except UnreadableInputError as exc:
+        err.print(f"[red]unreadable input[/red]: {exc}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
     finally:
         container.close()
     if as_json:
-        body: dict[str, Any] = {"files": [s.as_dict() for s in summaries], "total": summary_lines(summaries)}
-        if evaluation is not None:
-            body["evaluation"] = evaluation.as_dict()
-        out.print_json(orjson.dumps(body).decode())
+        out.print_json(orjson.dumps(report.as_dict()).decode())
+    elif report.evaluation is not None:
+        changed = ", ".join(f"{k} {v:,}" for k, v in report.evaluation.changed.items())
+        err.print(f"Evaluated in {report.evaluation_seconds:.1f} s; rows changed: {changed}")
 
 
 def evaluate_command(
@@ -199,18 +178,16 @@ def evaluate_command(
 
     Example: subreg evaluate --as-of 2018-04-24
     """
-    from subreg.adapters.db.bulk import ensure_indexes, open_bulk_session
     from subreg.bootstrap import bootstrap
     from subreg.cli.main import _settings
-    from subreg.clock import today
-    from subreg.services.evaluation import evaluate
-    from subreg.services.evaluation import recheck as recheck_all
+    from subreg.services.registry.evaluation import evaluate
+    from subreg.services.registry.evaluation import recheck as recheck_all
 
     settings = _settings()
     reference = _date(as_of, "--as-of") or _date(settings.phase_reference_date, "phase_reference_date")
     container = bootstrap(settings)
-    ensure_indexes(container.engine)  # a first load killed and never resumed left some out
-    store = open_bulk_session(container.engine)
+    container.ensure_indexes()  # a first load killed and never resumed left some out
+    store = container.bulk_session()
     rechecked: dict[str, int] = {}
     try:
         started = time.perf_counter()
@@ -219,8 +196,8 @@ def evaluate_command(
                 store,
                 vault=container.vault,
                 rule_set=container.rule_set,
-                as_of=today(),
-                workers=workers or settings.import_workers,
+                as_of=container.clock.today(),
+                pool=container.worker_pool(workers or settings.import_workers),
             )
         report = evaluate(store, reference=reference)
         if rechecked:
@@ -250,16 +227,15 @@ def stats_command(
 
     Example: subreg stats --as-of 2018-04-24 --json
     """
-    from subreg.adapters.db.bulk import ensure_indexes, open_bulk_session
     from subreg.bootstrap import bootstrap
     from subreg.cli.main import _settings
-    from subreg.services import stats as service
+    from subreg.services.registry import stats as service
 
     settings = _settings()
     reference = _date(as_of, "--as-of")
     container = bootstrap(settings)
-    ensure_indexes(container.engine)  # a first load killed and never resumed left some out
-    store = open_bulk_session(container.engine)
+    container.ensure_indexes()  # a first load killed and never resumed left some out
+    store = container.bulk_session()
     try:
         if over_limit:
             docs = service.over_limit(store, limit=limit)

@@ -133,7 +133,7 @@ def export_cmd(
         from subreg.services import privacy
 
         with open_container() as c, c.uow() as uow:
-            archive = privacy.export_request(uow, request_id, actor=None, vault=c.vault, blobs=c.blobs)
+            archive = privacy.export_request(uow, request_id, actor=None, vault=c.vault, registry=c.registry())
         # The archive holds personal data: readable by the owner only, from the first byte.
         fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -182,11 +182,10 @@ def retention_cmd(
     def run() -> None:
         from subreg.cli.audit import open_container
         from subreg.cli.main import _parse_date, out
-        from subreg.clock import today
         from subreg.services import privacy
 
-        day = _parse_date(as_of, "--as-of") or today()
         with open_container() as c, c.uow() as uow:
+            day = _parse_date(as_of, "--as-of") or c.clock.today()
             result = privacy.retention_sweep(
                 uow, as_of=day, years=c.settings.retention_years, actor=None, blobs=c.blobs, dry_run=dry_run
             )

@@ -25,14 +25,6 @@ def _handled(fn: Any) -> Any:
     return _handle_errors(fn)
 
 
-def _keyring(settings: Any) -> Any:
-    from subreg.adapters.vault import FileKeyRing, load_master_key
-
-    secret = settings.master_key.get_secret_value() if settings.master_key else None
-    current = load_master_key(master_key=secret, master_key_file=settings.master_key_file)
-    return FileKeyRing(current, settings.master_key_file, from_env=bool(secret))
-
-
 @keys_app.command("rotate")
 def rotate(
     new_key_file: Annotated[
@@ -57,14 +49,14 @@ def rotate(
 
     @_handled
     def run() -> None:
-        from subreg.adapters.vault import generate_master_key
+        from subreg.bootstrap import generate_master_key
         from subreg.cli.audit import open_container
         from subreg.cli.main import out
         from subreg.domain.common.errors import FieldError, InputError
-        from subreg.services.keys import rotate_master_key
+        from subreg.services.privacy.keys import rotate_master_key
 
         with open_container() as container:
-            keyring = _keyring(container.settings)
+            keyring = container.keyring()
             if keyring.from_env and new_key_file is None:
                 raise InputError([FieldError("--new-key-file", "required")])
             new_key = keyring.read_key_file(new_key_file) if new_key_file else generate_master_key()
@@ -92,47 +84,28 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON 
 
     @_handled
     def run() -> None:
-        from subreg.adapters.db.engine import create_engine_for
-        from subreg.adapters.vault import kek_rows
+        from subreg.bootstrap import keyring, keys_database
         from subreg.cli.main import _settings, out
+        from subreg.services.privacy.keys import key_status
 
         settings = _settings()
-        keyring = _keyring(settings)
-        engine = create_engine_for(settings.database_url)
-        try:
-            with engine.connect() as connection:
-                rows = kek_rows(connection)
-        finally:
-            engine.dispose()
-        fingerprint = keyring.fingerprint()
-        key_file: Path | None = settings.master_key_file
-        leftovers = sorted(str(p) for p in key_file.parent.glob(key_file.name + ".*")) if key_file else []
-        report = {
-            "master_key": {"fingerprint": fingerprint[:16], "source": "env" if keyring.from_env else "file"},
-            "keks": [
-                {
-                    "id": r["id"], "purpose": r["purpose"], "active": bool(r["active"]),
-                    "wrapped_by_configured_key": r["master_key_id"] == fingerprint,
-                    "holders": r["holders"], "shredded": r["shredded"],
-                }
-                for r in rows
-            ],
-            "key_files": leftovers,
-        }  # fmt: skip
+        with keys_database(settings) as uow:
+            status = key_status(uow, keyring=keyring(settings))
+        report = status.as_dict()
         if as_json:
             out.print(orjson.dumps(report).decode(), soft_wrap=True, markup=False)
         else:
-            source = report["master_key"]["source"]
-            out.print(f"master key {fingerprint[:16]} (from {source})")
+            master = report["master_key"]
+            out.print(f"master key {master['fingerprint']} (from {master['source']})")
             for k in report["keks"]:
                 state = "ok" if k["wrapped_by_configured_key"] else "[red]OTHER MASTER KEY[/red]"
                 out.print(
                     f"  KEK {k['id']} {k['purpose']:<12} active={k['active']} {state} "
                     f"holders={k['holders']} shredded={k['shredded']}"
                 )
-            for path in leftovers:
+            for path in report["key_files"]:
                 out.print(f"  [yellow]key file present: {path}[/yellow]")
-        if any(not k["wrapped_by_configured_key"] for k in report["keks"]):
+        if not status.healthy:
             raise typer.Exit(1)
 
     run()

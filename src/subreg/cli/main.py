@@ -118,35 +118,34 @@ def demo_data(
 
     Example: subreg demo-data --count 100000 --seed 7 --out demo.jsonl
     """
-    from subreg.services import demo_data as demo
+    from subreg.bootstrap import bootstrap, demo_jpegs, init_storage, write_records
+    from subreg.services.registry import demo_data as demo
 
     ref = _parse_date(as_of, "--as-of") or date(2018, 3, 15)
     if out_file is not None:
-        from subreg.adapters.records_io import write_csv, write_jsonl
-
         kind = fmt or ("csv" if out_file.suffix.lower() == ".csv" else "jsonl")
         if kind not in ("jsonl", "csv"):
             raise InputError([_field_error("--format", "invalid_choice")])
-        writer = write_csv if kind == "csv" else write_jsonl
         records = demo.generate_records(count, seed, as_of=ref)
         if str(out_file) == "-":
-            writer(records, sys.stdout.buffer)
+            write_records(records, sys.stdout.buffer, kind)
         else:
             with out_file.open("wb") as stream:
-                writer(records, stream)
+                write_records(records, stream, kind)
             err.print(f"Wrote {count} records to {out_file}")
         return
-
-    from subreg.bootstrap import bootstrap, init_storage
 
     settings = _settings()
     init_storage(settings)
     container = bootstrap(settings)
     try:
-        if if_empty and not demo.is_empty(container):
+        if if_empty and not demo.is_empty(container.uow()):
             err.print("Demo data already loaded; nothing to do.")
             return
-        logins = demo.load_demo(container, count=count, seed=seed, as_of=ref)
+        logins = demo.load_demo(
+            container.uow(), vault=container.vault, blobs=container.blobs, rule_set=container.rule_set,
+            jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=ref,
+        )  # fmt: skip
     finally:
         container.close()
     path = _logins_file(settings)
@@ -204,7 +203,9 @@ def serve(
     os.environ["SUBREG_WORKERS"] = str(processes)  # each process sizes its share of the cores from it
     settings = settings.model_copy(update={"workers": processes})
     application = create_app(settings)  # built here too: a wrong setting fails now, before any worker starts
-    out.print(f"[bold green]subreg is running:[/bold green] http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    out.print(
+        f"[bold green]subreg is running:[/bold green] http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+    )
     if settings.env == "dev":
         _print_logins(settings)
     if processes == 1:
@@ -242,10 +243,10 @@ def check(
 
     Example: subreg check records.jsonl --json --as-of 2018-04-24
     """
-    from subreg.adapters.records_io import UnreadableInputError, read_records
-    from subreg.clock import today
+    from subreg.bootstrap import read_records, system_clock
+    from subreg.domain.common.errors import UnreadableInputError
     from subreg.domain.compliance.rules import get_rule_set
-    from subreg.services.checks import check_records
+    from subreg.services.registry.checks import check_records
 
     settings = _settings()
     language = lang or settings.lang
@@ -253,7 +254,7 @@ def check(
         raise InputError([_field_error("--lang", "invalid_choice")])
     if fmt not in ("auto", "jsonl", "csv"):
         raise InputError([_field_error("--format", "invalid_choice")])
-    ref = _parse_date(as_of, "--as-of") or today()
+    ref = _parse_date(as_of, "--as-of") or system_clock().today()
     rules = get_rule_set(rule_set or settings.rule_set)
     stream = _open_input(source)
     total = complete = invalid = 0
@@ -305,12 +306,11 @@ def parse_qr(
 
     Example: subreg id parse-qr --image card-back.jpg
     """
+    from subreg.bootstrap import card_reader
     from subreg.domain.id_documents.card_codes import parse_cccd_qr
 
     if image is not None:
-        from subreg.adapters.idcard_image import decode_qr
-
-        text = decode_qr(_read_image(image))
+        text = card_reader(_settings()).decode_qr(_read_image(image))
     if not text:
         raise InputError([_field_error("text", "required")])
     _print_holder("qr", parse_cccd_qr(text))
@@ -326,18 +326,16 @@ def parse_mrz(
 
     Example: subreg id parse-mrz "$(cat mrz.txt)"
     """
-    from subreg.clock import today
+    from subreg.bootstrap import card_reader, system_clock
     from subreg.domain.id_documents.card_codes import parse_td1_mrz
 
     if image is not None:
-        from subreg.adapters.idcard_image import read_mrz
-
-        text = read_mrz(_read_image(image))
+        text = card_reader(_settings()).read_mrz(_read_image(image))
     elif text == "-":
         text = sys.stdin.read()
     if not text:
         raise InputError([_field_error("text", "required")])
-    _print_holder("mrz", parse_td1_mrz(text, as_of=today()))
+    _print_holder("mrz", parse_td1_mrz(text, as_of=system_clock().today()))
 
 
 def _read_image(path: Path) -> bytes:

@@ -64,7 +64,7 @@ def add(
     @_handled
     def run() -> None:
         from subreg.cli.main import out
-        from subreg.services.auth import create_staff
+        from subreg.services.access import create_staff
 
         with _container() as container, container.uow() as uow:
             password = create_staff(uow, username, name or username, role, pos)
@@ -91,7 +91,7 @@ def list_(
         from rich.table import Table
 
         from subreg.cli.main import out
-        from subreg.services.auth import list_staff
+        from subreg.services.access import list_staff
 
         with _container() as container, container.uow() as uow:
             accounts = list_staff(uow)
@@ -136,7 +136,7 @@ def disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None
     @_handled
     def run() -> None:
         from subreg.cli.main import out
-        from subreg.services.auth import disable_staff
+        from subreg.services.access import disable_staff
 
         with _container() as container, container.uow() as uow:
             disable_staff(uow, username)
@@ -157,7 +157,7 @@ def reset_password(username: Annotated[str, typer.Argument(help="Login name")]) 
     @_handled
     def run() -> None:
         from subreg.cli.main import out
-        from subreg.services.auth import admin_reset_password
+        from subreg.services.access import admin_reset_password
 
         with _container() as container, container.uow() as uow:
             password = admin_reset_password(uow, username)

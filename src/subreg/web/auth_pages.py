@@ -24,10 +24,11 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
 
 from subreg.api.deps import SESSION_COOKIE, auth_policy, container, current_session, lang, requires, run_use_case
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Permission, can
 from subreg.domain.common.errors import AuthenticationError, InputError, SubregError, TooManyAttemptsError
 from subreg.domain.common.messages import message_for
-from subreg.services import auth as auth_service
+from subreg.services import access as auth_service
 
 __all__ = ["CSRF_COOKIE", "csrf_token", "router"]
 
@@ -166,7 +167,7 @@ async def login_submit(
     csrf_token_: str = Form("", alias="csrf_token", max_length=128),
     next: str = Form("/", max_length=512),
     language: str = Depends(lang),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> Response:
     """Check the form; on success set the session cookies and go on (to /password when it must change)."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
@@ -208,7 +209,7 @@ async def login_submit(
 
 
 @router.post("/logout", dependencies=[requires(Permission.SESSION_SELF)])
-async def logout_submit(request: Request, c: Any = Depends(container)) -> Response:
+async def logout_submit(request: Request, c: Container = Depends(container)) -> Response:
     """End the web session (CSRF-checked like every change) and go back to the sign-in form."""
     token = request.cookies.get(SESSION_COOKIE)
 
@@ -237,7 +238,7 @@ async def password_submit(
     old_password: str = Form("", max_length=1024),
     new_password: str = Form("", max_length=1024),
     language: str = Depends(lang),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> Response:
     """Change the password; other sessions of the account are ended."""
     session = await current_session(request)
@@ -285,7 +286,7 @@ async def totp_submit(
     request: Request,
     code: str = Form("", max_length=10),
     language: str = Depends(lang),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> Response:
     """Without a code: start enrolment and show the key. With one: confirm the pending key."""
     session = await current_session(request)

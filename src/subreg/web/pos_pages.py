@@ -21,13 +21,25 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
-from subreg.api.deps import container, pos_context, requires, run_use_case
+from subreg.api.deps import container, counter_context, requires, run_use_case
 from subreg.api.deps import lang as default_lang
+from subreg.api.errors import status_of
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import FieldError, InputError, SubregError
 from subreg.domain.common.messages import message_for
 from subreg.domain.counter import gate
-from subreg.services import pos
+from subreg.services import counter
+from subreg.services.counter.commands import (
+    LookUpIdDocument,
+    LookUpNumber,
+    OpenVisit,
+    PayBill,
+    RegisterSubscription,
+    SuggestPostpaid,
+    Transact,
+    UpdateSubscription,
+)
 from subreg.web import i18n
 from subreg.web.auth_pages import csrf_token
 
@@ -172,14 +184,16 @@ def _holder_changes(form: FormData, known: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _lookup_card(request: Request, c: Any, msisdn: str, purpose: str) -> dict[str, Any]:
-    return await _call(  # type: ignore[no-any-return]
-        pos.lookup_by_msisdn, msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=_actor(request), purpose=purpose
-    )
+async def _lookup_card(request: Request, c: Container, msisdn: str, purpose: str) -> dict[str, Any]:
+    card: dict[str, Any] = await _call(
+        counter.lookup_by_msisdn, LookUpNumber(msisdn, purpose), uow=c.uow(), ctx=counter_context(request, c),
+        actor=_actor(request),
+    )  # fmt: skip
+    return card
 
 
 async def _update_page(
-    request: Request, c: Any, language: str, msisdn: str, *, status: int = 200, **context: Any
+    request: Request, c: Container, language: str, msisdn: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     """The update form: what is known (in clear, purpose `update`), derived values and postpaid suggestions."""
     card = await _lookup_card(request, c, msisdn, "update")
@@ -187,13 +201,13 @@ async def _update_page(
     suggestions = None
     if card.get("payment_type") == "postpaid":
         # Postpaid: what the system can fill from the papers and the card scans on file, for staff to confirm.
-        suggestions = await _call(pos.postpaid_suggestions, msisdn, uow=c.uow(), ctx=pos_context(request, c),
-                                  actor=_actor(request), purpose="update")  # fmt: skip
+        suggestions = await _call(counter.postpaid_suggestions, SuggestPostpaid(msisdn, "update"), uow=c.uow(),
+                                  ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
         derived = {s["field"]: s["value"] for s in suggestions["suggestions"] if s["source"] == "derived"}
     else:
         # Otherwise only the rule set's derivations from the values just read: no second read of the record.
         probe = {"subscriber_type": card.get("subscriber_type"), "holder": dict(values)}
-        derived = dict(c.rule_set.check(probe, as_of=pos.PosContext.of(c).today).derived)
+        derived = dict(c.rule_set.check(probe, as_of=c.clock.today()).derived)
     for path, value in derived.items():
         name = path.removeprefix("holder.")
         if name in HOLDER_FIELDS and name not in values:
@@ -205,16 +219,11 @@ async def _update_page(
     )  # fmt: skip
 
 
-def _derivable(c: Any, card: Mapping[str, Any], values: Mapping[str, Any]) -> set[str]:
+def _derivable(c: Container, card: Mapping[str, Any], values: Mapping[str, Any]) -> set[str]:
     """Holder fields whose stored value is what the rule set derives from the rest (shown as derived)."""
-    base = {"subscriber_type": card.get("subscriber_type"), "holder": dict(values)}
-    today = pos.PosContext.of(c).today
-    out = set()
-    for name, value in values.items():
-        without = {**base, "holder": {k: v for k, v in values.items() if k != name}}
-        if c.rule_set.check(without, as_of=today).derived.get(f"holder.{name}") == value:
-            out.add(name)
-    return out
+    record = {"subscriber_type": card.get("subscriber_type"), "holder": dict(values)}
+    derived = c.rule_set.derivable_values(record, as_of=c.clock.today())
+    return {name for name, value in values.items() if derived.get(f"holder.{name}") == value}
 
 
 # --- static assets ------------------------------------------------------------------------------------
@@ -239,7 +248,7 @@ async def home(request: Request, language: str = Depends(page_lang)) -> Response
 
 
 @router.post("/pos/lookup", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
-async def lookup(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def lookup(request: Request, language: str = Depends(page_lang), c: Container = Depends(container)) -> Response:
     """The look-up card of one number (masked per role and purpose); audited with the purpose."""
     form = await request.form()
     msisdn, purpose = _text(form, "msisdn", 32), _text(form, "purpose", 32)
@@ -256,14 +265,16 @@ async def lookup(request: Request, language: str = Depends(page_lang), c: Any = 
 @router.post(
     "/pos/lookup-by-id", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_LOOKUP_BY_ID)]
 )
-async def lookup_by_id(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def lookup_by_id(
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
+) -> Response:
     """Every subscription under one ID document (blind index), with a purpose."""
     form = await request.form()
     id_type, id_number = _text(form, "id_type", 16), _text(form, "id_number", 32)
     purpose = _text(form, "id_purpose", 32) or _text(form, "purpose", 32)
     try:
-        found = await _call(pos.lookup_by_id_document, id_type or None, id_number, uow=c.uow(),
-                            ctx=pos_context(request, c), actor=_actor(request), purpose=purpose)  # fmt: skip
+        found = await _call(counter.lookup_by_id_document, LookUpIdDocument(id_type or None, id_number, purpose),
+                            uow=c.uow(), ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         errors = {("id_purpose" if k == "purpose" else k): v for k, v in errors.items()}
@@ -273,12 +284,13 @@ async def lookup_by_id(request: Request, language: str = Depends(page_lang), c: 
 
 
 @router.post("/pos/visit", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
-async def visit(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def visit(request: Request, language: str = Depends(page_lang), c: Container = Depends(container)) -> Response:
     """Prove the customer's presence (the ID they show is the holder's), then show the card."""
     form = await request.form()
     msisdn, id_number, purpose = _text(form, "msisdn", 32), _text(form, "id_number", 32), _text(form, "purpose", 32)
     try:
-        await _call(pos.open_visit, msisdn, id_number, uow=c.uow(), ctx=pos_context(request, c), actor=_actor(request))
+        await _call(counter.open_visit, OpenVisit(msisdn, id_number), uow=c.uow(), ctx=counter_context(request, c),
+                    actor=_actor(request))  # fmt: skip
         card = await _lookup_card(request, c, msisdn, purpose or "transaction")
     except SubregError as exc:
         errors, general = _messages(exc, language)
@@ -292,12 +304,15 @@ async def visit(request: Request, language: str = Depends(page_lang), c: Any = D
 
 
 @router.post("/pos/transaction", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
-async def transaction(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def transaction(
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
+) -> Response:
     """A counter transaction through the gate: done, or refused with the reason and the way to the update."""
     form = await request.form()
     msisdn, kind = _text(form, "msisdn", 32), _text(form, "kind", 32)
     try:
-        done = await _call(pos.transact, msisdn, kind, uow=c.uow(), ctx=pos_context(request, c), actor=_actor(request))
+        done = await _call(counter.transact, Transact(msisdn, kind), uow=c.uow(), ctx=counter_context(request, c),
+                           actor=_actor(request))  # fmt: skip
     except gate.UpdateRequiredError as exc:
         return _render(request, "pos/gate.html", language, status=409, msisdn=msisdn, kind=kind, refused=exc.code,
                        missing=list(exc.missing))  # fmt: skip
@@ -312,7 +327,9 @@ async def transaction(request: Request, language: str = Depends(page_lang), c: A
 
 
 @router.post("/pos/update-form", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
-async def update_form(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def update_form(
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
+) -> Response:
     """The update form, pre-filled with what is known; derived values marked."""
     form = await request.form()
     msisdn = _text(form, "msisdn", 32)
@@ -325,7 +342,9 @@ async def update_form(request: Request, language: str = Depends(page_lang), c: A
 
 
 @router.post("/pos/update", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
-async def update_submit(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def update_submit(
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
+) -> Response:
     """Save the update (fields and images); a locked subscription that becomes complete gets its unlock queued."""
     limit = int(c.settings.max_upload_bytes)
     async with request.form(max_files=len(REGISTER_IMAGES), max_fields=64) as form:
@@ -343,8 +362,8 @@ async def update_submit(request: Request, language: str = Depends(page_lang), c:
         if image_error is not None:
             raise image_error
         changes: dict[str, Any] = {"holder": holder} if holder else {}
-        saved = await _call(pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=pos_context(request, c),
-                            actor=_actor(request), purpose="update")  # fmt: skip
+        saved = await _call(counter.update_subscription, UpdateSubscription(msisdn, changes, images), uow=c.uow(),
+                            ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         try:
@@ -361,7 +380,7 @@ async def update_submit(request: Request, language: str = Depends(page_lang), c:
 
 @router.post("/pos/suggestions", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
 async def confirm_suggestions(
-    request: Request, language: str = Depends(page_lang), c: Any = Depends(container)
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
 ) -> Response:
     """Staff confirm the postpaid shortcut's suggestions: an ordinary update with the accepted values."""
     form = await request.form()
@@ -376,8 +395,8 @@ async def confirm_suggestions(
         elif path in ("purpose", "subscriber_type") and value:
             changes[path] = value
     try:
-        saved = await _call(pos.update_subscription, msisdn, changes, {}, uow=c.uow(), ctx=pos_context(request, c),
-                            actor=_actor(request), purpose="update")  # fmt: skip
+        saved = await _call(counter.update_subscription, UpdateSubscription(msisdn, changes), uow=c.uow(),
+                            ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         return await _update_page(request, c, language, msisdn, status=_status(exc), errors=errors,
@@ -397,7 +416,7 @@ async def register_form(request: Request, language: str = Depends(page_lang)) ->
 
 @router.post("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
 async def register_submit(
-    request: Request, language: str = Depends(page_lang), c: Any = Depends(container)
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
 ) -> Response:
     """Register and activate, only when Decree 49 is satisfied; otherwise every reason is shown.
 
@@ -420,8 +439,9 @@ async def register_submit(
     try:
         if image_error is not None:
             raise image_error
-        done = await _call(pos.register_subscription, typed.record(), images, uow=c.uow(), ctx=pos_context(request, c),
-                           actor=_actor(request), purpose="registration", consent_accepted=consent)  # fmt: skip
+        cmd = RegisterSubscription(typed.record(), images, consent_accepted=consent)
+        done = await _call(counter.register_subscription, cmd, uow=c.uow(), ctx=counter_context(request, c),
+                           actor=_actor(request))  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         return _render(request, "pos/register.html", language, status=_status(exc), errors=errors, general=general,
@@ -429,13 +449,9 @@ async def register_submit(
     return _render(request, "pos/register.html", language, done=done, **_RegisterForm.blank().context())
 
 
-def _under_14(c: Any, born: str) -> bool:
+def _under_14(c: Container, born: str) -> bool:
     """Whether the rule set asks a guardian for a holder born on `born` (the rules decide the age, not the page)."""
-    if not born:
-        return False
-    probe = {"subscriber_type": "individual", "holder": {"date_of_birth": born}}
-    result = c.rule_set.check(probe, as_of=pos.PosContext.of(c).today)
-    return any(e.field == "guardian" and e.code == "underage_without_guardian" for e in result.errors)
+    return bool(born) and c.rule_set.needs_guardian({"date_of_birth": born}, as_of=c.clock.today())
 
 
 @dataclass(slots=True)
@@ -500,7 +516,7 @@ class _RegisterForm:
         return tuple(k for k in REGISTER_IMAGES if k not in hidden)
 
     def record(self) -> dict[str, Any]:
-        """The record for `pos.register_subscription`: only the sections the chosen type calls for."""
+        """The record for `counter.register_subscription`: only the sections the chosen type calls for."""
         record: dict[str, Any] = {k: v for k, v in self.top.items() if v}
         record["holder"] = dict(self.holder)
         if self.is_organization:
@@ -548,7 +564,9 @@ async def pay_form(request: Request, language: str = Depends(page_lang)) -> Resp
 
 
 @router.post("/pos/pay", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
-async def pay_submit(request: Request, language: str = Depends(page_lang), c: Any = Depends(container)) -> Response:
+async def pay_submit(
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
+) -> Response:
     """Record the payment (never gated) and, when the information is incomplete, offer the update now."""
     form = await request.form()
     msisdn, reference = _text(form, "msisdn", 32), _text(form, "reference", 80)
@@ -556,8 +574,8 @@ async def pay_submit(request: Request, language: str = Depends(page_lang), c: An
     try:
         if not raw.isdigit():
             raise InputError([FieldError("amount_vnd", "invalid_format")])
-        paid = await _call(pos.pay_bill, msisdn, int(raw), reference=reference or None, uow=c.uow(),
-                           ctx=pos_context(request, c), actor=_actor(request))  # fmt: skip
+        paid = await _call(counter.pay_bill, PayBill(msisdn, int(raw), reference or None), uow=c.uow(),
+                           ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
         errors, general = _messages(exc, language)
         return _render(request, "pos/pay.html", language, status=_status(exc), form=dict(form), errors=errors,
@@ -567,19 +585,10 @@ async def pay_submit(request: Request, language: str = Depends(page_lang), c: An
 
 # --- plumbing -----------------------------------------------------------------------------------------
 
-_STATUS_BY_CODE = {
-    "invalid_input": 422,
-    "not_found": 404,
-    "permission_denied": 403,
-    "duplicate_msisdn": 409,
-    "conflict": 409,
-}
-
 
 def _status(exc: SubregError) -> int:
-    if isinstance(exc, InputError):
-        return 422
-    return _STATUS_BY_CODE.get(exc.code, 409 if exc.code.endswith(("required", "incomplete", "terminated")) else 400)
+    # The same status as the API gives the same error (api.errors is the one mapping).
+    return status_of(exc)
 
 
 def _rerender(page: HTMLResponse) -> HTMLResponse:

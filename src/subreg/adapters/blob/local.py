@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from subreg.adapters.durable import fsync_dir
+from subreg.adapters.files.durable import fsync_dir
 from subreg.domain.common.errors import NotFoundError
 
 __all__ = ["LocalBlobStore", "new_blob_key"]
@@ -118,7 +118,6 @@ class LocalBlobStore:
                         Path(entry.path).unlink(missing_ok=True)
                         removed += 1
         return removed
-
 
 
 def _sorted_dirs(parent: Path | str) -> list[Path]:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from subreg.adapters.db.tables import audit_log
 from subreg.domain.common.errors import BusyError, CryptoError
 from subreg.domain.privacy.audit_chain import START, AuditEntry, Checkpoint
-from subreg.services.ports_audit import ActivityCounts, AuditFilter
+from subreg.services.common.ports import ActivityCounts, AuditFilter
 
 __all__ = ["AUDIT_LOCK_ID", "SqlAuditRepository"]
 

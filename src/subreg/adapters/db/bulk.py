@@ -89,6 +89,10 @@ class BulkSession:
         self.commit()
         return True
 
+    def ensure_indexes(self) -> list[str]:
+        """`ensure_indexes` on this session's engine (its own transaction)."""
+        return ensure_indexes(self.engine)
+
     # -- transactions -------------------------------------------------------------------------
 
     def begin(self) -> None:
@@ -370,6 +374,18 @@ class BulkSession:
             return int(cur.rowcount)
         finally:
             cur.close()
+
+    def set_masks(self, rows: Sequence[tuple[int, int]]) -> None:
+        """Write computed missing bitmasks: (mask, msisdn) rows."""
+        self.executemany("UPDATE subscriptions SET missing_mask = ? WHERE msisdn = ?", rows)
+
+    def write_verdicts(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write re-checked verdicts: (complete, missing, error_codes, missing_mask, rule_set, evaluated_on, msisdn)."""
+        self.executemany(
+            "UPDATE subscriptions SET complete = ?, missing = ?, error_codes = ?, missing_mask = ?, rule_set = ?, "
+            "evaluated_on = ? WHERE msisdn = ?",
+            rows,
+        )
 
     def unmasked(self, limit: int) -> list[tuple[int, str]]:
         """(msisdn, missing) of rows whose missing bitmask is not computed yet."""

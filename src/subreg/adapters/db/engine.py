@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["MIGRATIONS_DIR", "create_engine_for", "migrate"]
+__all__ = ["MIGRATIONS_DIR", "create_engine_for", "migrate", "ping"]
 
-# migrations/ sits at the project root next to alembic.ini (src/subreg/adapters/db/engine.py -> root).
+# The Alembic scripts ship inside the package, beside this module (alembic.ini at the root points here too).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # How long a SQLite writer waits for another one before "database is locked" (ms).
@@ -84,3 +85,13 @@ def migrate(engine_or_url: Engine | str) -> None:
     with engine_or_url.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def ping(engine: Engine) -> bool:
+    """Whether the database answers a trivial query (for health checks; never raises)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True

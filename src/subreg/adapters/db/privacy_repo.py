@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from subreg.adapters.db.tables import consents, documents, dsr_requests, holders, subscriptions
-from subreg.services.ports_privacy import ConsentRow, DsrRow, HolderFlags
+from subreg.services.privacy.ports import ConsentRow, DsrRow, HolderFlags
 
 __all__ = ["SqlPrivacyRepository"]
 

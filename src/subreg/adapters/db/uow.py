@@ -15,11 +15,11 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from subreg.adapters.db.access_repo import SqlAuthRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
-from subreg.adapters.db.auth_repo import SqlAuthRepository
-from subreg.adapters.db.pos_repo import SqlCounterRepository
+from subreg.adapters.db.counter_repo import SqlCounterRepository
 from subreg.adapters.db.privacy_repo import SqlPrivacyRepository
-from subreg.adapters.db.repositories import (
+from subreg.adapters.db.registry_repo import (
     SqlDocumentRepository,
     SqlHistoryRepository,
     SqlHolderRepository,

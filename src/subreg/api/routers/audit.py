@@ -18,12 +18,14 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from subreg.api.deps import actor, container, requires, run_use_case
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.common.msisdn import parse_msisdn
 from subreg.domain.privacy.audit_chain import utc_timestamp
-from subreg.services import audit_log
-from subreg.services.ports_audit import AuditFilter
+from subreg.services.common import audit_trail
+from subreg.services.common.ports import AuditFilter
+from subreg.services.privacy import audit_log
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -124,7 +126,7 @@ def _page(entries: list[Any], limit: int) -> AuditPage:
     return AuditPage(entries=rows, next_before_seq=rows[-1].seq if len(rows) == limit else None)
 
 
-def _run_query(c: Any, who: Actor, criteria: AuditFilter) -> AuditPage:
+def _run_query(c: Container, who: Actor, criteria: AuditFilter) -> AuditPage:
     with c.uow() as uow:
         entries = audit_log.query(uow, actor=who, criteria=criteria)
         uow.commit()
@@ -146,7 +148,7 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_seq: Annotated[int | None, Query(ge=1)] = None,
     who: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> AuditPage:
     """Entries newest first, filtered by staff, time, purpose and action. This read is logged."""
     criteria = AuditFilter(
@@ -176,7 +178,7 @@ async def search_entries(
         ),
     ],
     who: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> AuditPage:
     """Like `GET /audit`, with a subscription (phone number) or holder filter in the body."""
     subject: str | None = None
@@ -184,9 +186,9 @@ async def search_entries(
         e164 = parse_msisdn(body.msisdn)
         if e164 is None:
             raise InputError([FieldError("msisdn", "invalid_msisdn")])
-        subject = audit_log.subject_for_msisdn(c.vault, e164)
+        subject = audit_trail.subject_for_msisdn(c.vault, e164)
     elif body.holder_id is not None:
-        subject = audit_log.subject_for_holder(body.holder_id)
+        subject = audit_trail.subject_for_holder(body.holder_id)
     criteria = AuditFilter(
         staff_id=body.staff_id, subject=subject, since=_ts(body.since), until=_ts(body.until),
         purpose=body.purpose, action=body.action, limit=body.limit, before_seq=body.before_seq,
@@ -204,7 +206,7 @@ async def anomalies(
     since: Annotated[datetime | None, Query(openapi_examples={"feb": {"value": "2026-02-01T00:00:00Z"}})] = None,
     until: Annotated[datetime | None, Query()] = None,
     who: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> AnomaliesRead:
     """Heavy readers among peers of the same role, reads outside opening hours, many ID lookups
     without a transaction; default period: the last 30 days."""

@@ -1,6 +1,6 @@
 """API routes: sign-in, API tokens, the caller's own account (password, TOTP), staff administration.
 
-Thin: each route parses, calls `subreg.services.auth`, and shapes the answer.
+Thin: each route parses, calls `subreg.services.access`, and shapes the answer.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from subreg.api.deps import actor, auth_policy, container, current_session, requires, run_use_case
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission, can
-from subreg.services import auth as auth_service
+from subreg.services import access as auth_service
 
 router = APIRouter(tags=["auth"])
 
@@ -109,7 +110,7 @@ async def login(
             }
         ),
     ],
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> TokenRead:
     """Check the credentials and return a bearer token valid for `session_minutes`.
 
@@ -141,7 +142,7 @@ async def login(
     responses=_ERRORS,
     summary="End this session or revoke this token",
 )
-async def logout(request: Request, c: Any = Depends(container)) -> Done:
+async def logout(request: Request, c: Container = Depends(container)) -> Done:
     """Revoke the token (or web session) the request was made with."""
     token = _bearer_token(request)
 
@@ -215,7 +216,7 @@ async def change_password(
         Body(openapi_examples={"change": {"value": {"old_password": "…", "new_password": "a-long-new-passphrase"}}}),
     ],
     me_: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> Done:
     """Change the password (at least 10 characters, not the username); other sessions are ended."""
     session = await current_session(request)
@@ -246,7 +247,7 @@ async def change_password(
     },
     summary="Start setting up a TOTP second factor",
 )
-async def totp_enroll(me_: Actor = Depends(actor), c: Any = Depends(container)) -> TotpEnrollRead:
+async def totp_enroll(me_: Actor = Depends(actor), c: Container = Depends(container)) -> TotpEnrollRead:
     """A new secret as an otpauth:// URI; it takes effect once confirmed with a code."""
 
     def run() -> str:
@@ -267,7 +268,7 @@ async def totp_confirm(
     request: Request,
     body: Annotated[TotpConfirm, Body(openapi_examples={"code": {"value": {"code": "123456"}}})],
     me_: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> Done:
     """From now on signing in needs a code; this session counts as verified."""
     session = await current_session(request)
@@ -340,7 +341,7 @@ _STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
     responses={**_STAFF_ERRORS, 200: {"content": {"application/json": {"example": [_STAFF_EXAMPLE]}}}},
     summary="List staff accounts",
 )
-async def staff_list(c: Any = Depends(container)) -> list[StaffRead]:
+async def staff_list(c: Container = Depends(container)) -> list[StaffRead]:
     """Every account with its state (active, locked, second factor)."""
 
     def run() -> list[auth_service.StaffAccount]:
@@ -380,7 +381,7 @@ async def staff_create(
         ),
     ],
     me_: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> StaffPassword:
     """Create the account bound to its point of sale; the generated password is in the answer, once."""
 
@@ -402,7 +403,7 @@ async def staff_create(
     responses=_STAFF_ERRORS,
     summary="Disable a staff account",
 )
-async def staff_disable(staff_id: int, me_: Actor = Depends(actor), c: Any = Depends(container)) -> Done:
+async def staff_disable(staff_id: int, me_: Actor = Depends(actor), c: Container = Depends(container)) -> Done:
     """Disable the account and end its sessions (its history stays)."""
 
     def run() -> None:
@@ -421,7 +422,7 @@ async def staff_disable(staff_id: int, me_: Actor = Depends(actor), c: Any = Dep
     summary="Reset a staff account's password",
 )
 async def staff_reset_password(
-    staff_id: int, me_: Actor = Depends(actor), c: Any = Depends(container)
+    staff_id: int, me_: Actor = Depends(actor), c: Container = Depends(container)
 ) -> StaffPassword:
     """A new generated password (shown once); unlocks, removes TOTP, ends sessions."""
 

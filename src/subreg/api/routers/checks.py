@@ -10,15 +10,14 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
-from subreg.adapters.records_io import read_records
 from subreg.api.body import read_body
 from subreg.api.deps import container, lang, requires, run_use_case
 from subreg.api.responses import JSON
 from subreg.api.schemas.records import CheckResponse
-from subreg.clock import today
+from subreg.bootstrap import Container, read_records
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.compliance.rules import get_rule_set
-from subreg.services.checks import check_records
+from subreg.services.registry.checks import CheckSummary, check_records
 
 router = APIRouter(tags=["checks"])
 
@@ -101,7 +100,7 @@ async def run_checks(
     as_of: date | None = Query(None, description="Reference date (YYYY-MM-DD)", examples=["2018-04-24"]),
     rule_set: str | None = Query(None, description="Rule set name", examples=["nd49-2017"]),
     language: str = Depends(lang),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> JSON:
     """Check one or many records and return one check result per record."""
     settings = c.settings
@@ -117,17 +116,9 @@ async def run_checks(
             items = _items_from_stream(body, "csv", max_records)
         else:
             items = _items_from_json(body, max_records)
-        results = list(check_records(items, rule_set=rules, as_of=as_of or today(), lang=language))
-        complete = sum(1 for r in results if r["complete"])
-        invalid = sum(1 for r in results if not r["valid"])
-        return {
-            "summary": {
-                "total": len(results),
-                "complete": complete,
-                "incomplete": len(results) - complete - invalid,
-                "invalid": invalid,
-            },
-            "results": results,
-        }
+        summary = CheckSummary()
+        day = as_of or c.clock.today()
+        results = list(check_records(items, rule_set=rules, as_of=day, lang=language, summary=summary))
+        return {"summary": summary.to_dict(), "results": results}
 
     return JSON(await run_use_case(work))

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
 from subreg.api.deps import actor, container, requires, run_use_case
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import NotFoundError
 from subreg.services import privacy
@@ -91,7 +92,7 @@ async def open_request(
         ),
     ],
     who: Actor = Depends(actor),
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> DsrRead:
     """Log the request with its deadline (received + `dsr_deadline_days`)."""
 
@@ -116,7 +117,7 @@ async def list_requests(
         Literal["open", "done", "refused"] | None, Query(openapi_examples={"open": {"value": "open"}})
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    c: Any = Depends(container),
+    c: Container = Depends(container),
 ) -> list[DsrRead]:
     """Requests and their deadlines."""
 
@@ -133,7 +134,7 @@ async def list_requests(
     dependencies=[requires(Permission.DSR_MANAGE)],
     summary="One data-subject request",
 )
-async def get_request(request_id: int, c: Any = Depends(container)) -> DsrRead:
+async def get_request(request_id: int, c: Container = Depends(container)) -> DsrRead:
     """The request, its deadline and outcome."""
 
     def run() -> Any:
@@ -153,12 +154,12 @@ async def get_request(request_id: int, c: Any = Depends(container)) -> DsrRead:
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "README.txt, data.json, images/"}},
 )
-async def export(request_id: int, who: Actor = Depends(actor), c: Any = Depends(container)) -> Response:
+async def export(request_id: int, who: Actor = Depends(actor), c: Container = Depends(container)) -> Response:
     """A ZIP archive (README.txt in Vietnamese and English, data.json, images/); logged as `dsr:export`."""
 
     def run() -> bytes:
         with c.uow() as uow:
-            return privacy.export_request(uow, request_id, actor=who, vault=c.vault, blobs=c.blobs)
+            return privacy.export_request(uow, request_id, actor=who, vault=c.vault, registry=c.registry())
 
     data = await run_use_case(run)
     return Response(
@@ -177,7 +178,7 @@ async def export(request_id: int, who: Actor = Depends(actor), c: Any = Depends(
     dependencies=[requires(Permission.DSR_MANAGE)],
     summary="Carry out a restrict, object or erase request",
 )
-async def fulfil(request_id: int, who: Actor = Depends(actor), c: Any = Depends(container)) -> DsrRead:
+async def fulfil(request_id: int, who: Actor = Depends(actor), c: Container = Depends(container)) -> DsrRead:
     """Set the flag, or crypto-shred (erase) when no subscription is live or in its retention period;
     otherwise the erasure is refused (`legal_retention`) and the holder restricted."""
 

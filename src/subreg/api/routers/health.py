@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from subreg import __version__
 from subreg.api.deps import container, requires
+from subreg.bootstrap import Container
 
 router = APIRouter(tags=["health"])
 
@@ -28,7 +27,7 @@ class HealthRead(BaseModel):
     description="`status` is `ok` when the database answers, `degraded` otherwise.",
     dependencies=[requires("public:health")],
 )
-async def health(c: Any = Depends(container)) -> HealthRead:
+async def health(c: Container = Depends(container)) -> HealthRead:
     """Report whether the service and its database are up."""
     db_ok = await run_in_threadpool(c.ping)
     return HealthRead(

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from subreg.adapters import idcard_image
 from subreg.api.body import read_body
 from subreg.api.deps import container, requires, run_use_case
 from subreg.api.responses import JSON
-from subreg.clock import today
+from subreg.bootstrap import Container
 from subreg.domain.common.errors import FieldError, InputError
-from subreg.domain.id_documents import card_codes as idcard
+from subreg.services.counter import id_documents as reading
+from subreg.services.counter.commands import ParseIdDocument
 
 router = APIRouter(tags=["id-documents"])
 
@@ -74,28 +74,6 @@ _OPENAPI = {
 }
 
 
-def _parse_text(payload: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InputError([FieldError("body", "invalid_format")])
-    qr, mrz = payload.get("qr"), payload.get("mrz")
-    if isinstance(qr, str) and qr.strip():
-        return {"source": "qr", "holder": idcard.parse_cccd_qr(qr)}
-    if isinstance(mrz, str) and mrz.strip():
-        return {"source": "mrz", "holder": idcard.parse_td1_mrz(mrz, as_of=today())}
-    raise InputError([FieldError("qr", "required")])
-
-
-def _parse_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
-    if kind == "qr":
-        return {"source": "qr", "holder": idcard.parse_cccd_qr(idcard_image.decode_qr(data, max_pixels=max_pixels))}
-    if kind == "mrz":
-        text = idcard_image.read_mrz(data, max_pixels=max_pixels)
-        return {"source": "mrz", "holder": idcard.parse_td1_mrz(text, as_of=today())}
-    fields = idcard_image.read_id_image(data, max_pixels=max_pixels, as_of=today())
-    source = fields.pop("source")
-    return {"source": source, "holder": fields}
-
-
 @router.post(
     "/id-documents/parse",
     summary="Read holder fields from an ID card",
@@ -107,7 +85,7 @@ def _parse_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
     openapi_extra=_OPENAPI,
     dependencies=[requires("id_documents:parse")],
 )
-async def parse_id_document(request: Request, c: Any = Depends(container)) -> JSON:
+async def parse_id_document(request: Request, c: Container = Depends(container)) -> JSON:
     """Parse a QR payload, an MRZ or a card image into holder fields."""
     settings = c.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -122,11 +100,15 @@ async def parse_id_document(request: Request, c: Any = Depends(container)) -> JS
             data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise InputError([FieldError("image", "image_too_large")])
-        result = await run_use_case(_parse_image, data, str(kind), settings.max_image_pixels)
-        return JSON(result)
+        cmd = ParseIdDocument(image=data, kind=str(kind))
+        return JSON(await run_use_case(reading.parse_id_document, cmd, reader=c.card_reader(), today=c.clock.today()))
     body = await read_body(request, settings.max_upload_bytes)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise InputError([FieldError("body", "invalid_json")]) from None
-    return JSON(_parse_text(payload))
+    if not isinstance(payload, dict):
+        raise InputError([FieldError("body", "invalid_format")])
+    qr, mrz = payload.get("qr"), payload.get("mrz")
+    cmd = ParseIdDocument(qr=qr if isinstance(qr, str) else None, mrz=mrz if isinstance(mrz, str) else None)
+    return JSON(reading.parse_id_document(cmd, reader=c.card_reader(), today=c.clock.today()))

@@ -1,6 +1,7 @@
 """API routes of the point of sale: look up, the gate, updates with images, registration, payments.
 
-Thin: each route reads the request, builds a `services.pos.PosContext` and calls one use case in the
+Thin: each route reads the request, builds a command and the request's `CounterContext` (`api.deps.counter_context`)
+and calls one `services.counter` use case in the
 thread pool (database and image work are blocking). Numbers and ID numbers travel in POST bodies,
 never in URLs. The declared purpose comes from the body, else the `X-Purpose` header or `purpose`
 field (`api.deps.purpose`).
@@ -21,7 +22,7 @@ from starlette.responses import Response
 
 from subreg.api.body import read_body
 from subreg.api.deps import actor as current_actor
-from subreg.api.deps import container, pos_context, requires, run_use_case
+from subreg.api.deps import container, counter_context, requires, run_use_case
 from subreg.api.deps import purpose as declared_purpose
 from subreg.api.responses import JSON
 from subreg.api.schemas.pos import (
@@ -41,10 +42,22 @@ from subreg.api.schemas.pos import (
     VisitIn,
     VisitRead,
 )
+from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.compliance.records import DOCUMENT_KINDS
-from subreg.services import pos
+from subreg.services import counter
+from subreg.services.counter.commands import (
+    LookUpIdDocument,
+    LookUpNumber,
+    OpenVisit,
+    PayBill,
+    RegisterSubscription,
+    SuggestPostpaid,
+    Transact,
+    UpdateSubscription,
+    ViewDocumentImage,
+)
 
 router = APIRouter(tags=["subscriptions"])
 
@@ -147,11 +160,15 @@ async def _fields_and_images(request: Request, limit: int) -> tuple[dict[str, An
     dependencies=[requires(Permission.SUBSCRIPTION_READ)],
 )
 async def lookup(
-    body: LookupIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
+    body: LookupIn, request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """The card of one subscription."""
     card = await run_use_case(
-        pos.lookup_by_msisdn, body.msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
+        counter.lookup_by_msisdn,
+        LookUpNumber(body.msisdn, body.purpose),
+        uow=c.uow(),
+        ctx=counter_context(request, c),
+        actor=who,
     )
     return JSON(card)
 
@@ -165,17 +182,15 @@ async def lookup(
     dependencies=[requires(Permission.SUBSCRIPTION_LOOKUP_BY_ID)],
 )
 async def lookup_by_id(
-    body: LookupByIdIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
+    body: LookupByIdIn, request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Cards of every subscription under one ID document."""
     found = await run_use_case(
-        pos.lookup_by_id_document,
-        body.id_type,
-        body.id_number,
+        counter.lookup_by_id_document,
+        LookUpIdDocument(body.id_type, body.id_number, body.purpose),
         uow=c.uow(),
-        ctx=pos_context(request, c),
+        ctx=counter_context(request, c),
         actor=who,
-        purpose=body.purpose,
     )
     return JSON(found)
 
@@ -194,12 +209,12 @@ async def lookup_by_id(
     dependencies=[requires(Permission.SUBSCRIPTION_READ)],
 )
 async def open_visit(
-    body: VisitIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
+    body: VisitIn, request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Open a serving visit."""
     visit = await run_use_case(
-        pos.open_visit, body.msisdn, body.id_number, uow=c.uow(), ctx=pos_context(request, c), actor=who,
-        purpose=body.purpose,
+        counter.open_visit, OpenVisit(body.msisdn, body.id_number, body.purpose), uow=c.uow(),
+        ctx=counter_context(request, c), actor=who,
     )  # fmt: skip
     return JSON(visit, status_code=201)
 
@@ -216,11 +231,15 @@ async def open_visit(
     dependencies=[requires(Permission.SUBSCRIPTION_READ)],
 )
 async def transaction(
-    body: TransactionIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
+    body: TransactionIn, request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """A counter transaction."""
     done = await run_use_case(
-        pos.transact, body.msisdn, body.kind, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
+        counter.transact,
+        Transact(body.msisdn, body.kind, body.purpose),
+        uow=c.uow(),
+        ctx=counter_context(request, c),
+        actor=who,
     )
     return JSON(done)
 
@@ -235,12 +254,12 @@ async def transaction(
     dependencies=[requires(Permission.SUBSCRIPTION_READ)],
 )
 async def payment(
-    body: PaymentIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
+    body: PaymentIn, request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Record a bill payment."""
     paid = await run_use_case(
-        pos.pay_bill, body.msisdn, body.amount_vnd, reference=body.reference, uow=c.uow(), ctx=pos_context(request, c),
-        actor=who, purpose=body.purpose,
+        counter.pay_bill, PayBill(body.msisdn, body.amount_vnd, body.reference, body.purpose), uow=c.uow(),
+        ctx=counter_context(request, c), actor=who,
     )  # fmt: skip
     return JSON(paid, status_code=201)
 
@@ -257,11 +276,15 @@ async def payment(
     dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)],
 )
 async def suggestions(
-    body: SuggestionsIn, request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)
+    body: SuggestionsIn, request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
 ) -> JSON:
     """Proposed values for absent fields."""
     found = await run_use_case(
-        pos.postpaid_suggestions, body.msisdn, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=body.purpose
+        counter.postpaid_suggestions,
+        SuggestPostpaid(body.msisdn, body.purpose),
+        uow=c.uow(),
+        ctx=counter_context(request, c),
+        actor=who,
     )
     return JSON(found)
 
@@ -283,18 +306,16 @@ _UPDATE_EXAMPLE = {"msisdn": "0901234567", "holder": {"id_issue_place": "Cục C
     openapi_extra=_multipart_openapi(_UPDATE_EXAMPLE, "update"),
     dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)],
 )
-async def update(request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)) -> JSON:
+async def update(request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)) -> JSON:
     """Update fields and documents."""
     changes, images, meta = await _fields_and_images(request, c.settings.max_upload_bytes)
     msisdn = changes.pop("msisdn", None)
     if not isinstance(msisdn, str):
         raise InputError([FieldError("msisdn", "required")])
     purpose = meta.get("purpose") or await declared_purpose(request) or "update"
-    ctx = pos_context(request, c)
+    cmd = UpdateSubscription(msisdn, changes, images, purpose)
     # One worker-thread hop: the use case checks the images before it opens the unit of work.
-    done = await run_use_case(
-        pos.update_subscription, msisdn, changes, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose
-    )
+    done = await run_use_case(counter.update_subscription, cmd, uow=c.uow(), ctx=counter_context(request, c), actor=who)
     return JSON(done)
 
 
@@ -328,18 +349,17 @@ _REGISTER_EXAMPLE = {
     openapi_extra=_multipart_openapi(_REGISTER_EXAMPLE, "registration"),
     dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)],
 )
-async def register(request: Request, c: Any = Depends(container), who: Actor = Depends(current_actor)) -> JSON:
+async def register(request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)) -> JSON:
     """Register a subscription."""
     record, images, meta = await _fields_and_images(request, c.settings.max_upload_bytes)
     purpose = meta.get("purpose") or await declared_purpose(request) or "registration"
     accepted = meta.get("consent_accepted", True)
     if isinstance(accepted, str):
         accepted = accepted.strip().lower() not in ("false", "0", "no", "off")
-    ctx = pos_context(request, c)
+    cmd = RegisterSubscription(record, images, purpose, bool(accepted), meta.get("consent_text"))
     done = await run_use_case(
-        pos.register_subscription, record, images, uow=c.uow(), ctx=ctx, actor=who, purpose=purpose,
-        consent_accepted=bool(accepted), consent_text=meta.get("consent_text"),
-    )  # fmt: skip
+        counter.register_subscription, cmd, uow=c.uow(), ctx=counter_context(request, c), actor=who
+    )
     return JSON(done, status_code=201)
 
 
@@ -356,13 +376,17 @@ async def register(request: Request, c: Any = Depends(container), who: Actor = D
 async def document_image(
     document_id: int,
     request: Request,
-    c: Any = Depends(container),
+    c: Container = Depends(container),
     who: Actor = Depends(current_actor),
     why: str | None = Depends(declared_purpose),
 ) -> Response:
     """The decrypted image bytes."""
     content_type, data = await run_use_case(
-        pos.view_document_image, document_id, uow=c.uow(), ctx=pos_context(request, c), actor=who, purpose=why
+        counter.view_document_image,
+        ViewDocumentImage(document_id, why),
+        uow=c.uow(),
+        ctx=counter_context(request, c),
+        actor=who,
     )
     # Personal data: never cached by a browser or a proxy.
     return Response(data, media_type=content_type, headers={"Cache-Control": "no-store"})

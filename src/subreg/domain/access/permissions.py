@@ -172,9 +172,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 # Permissions that touch personal data, and the purposes each admits. Every one needs a purpose.
 PURPOSES_BY_PERMISSION: dict[Permission, frozenset[Purpose]] = {
-    P.SUBSCRIPTION_READ: frozenset(
-        {U.REGISTRATION, U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.ENFORCEMENT, U.DSR}
-    ),
+    P.SUBSCRIPTION_READ: frozenset({U.REGISTRATION, U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.ENFORCEMENT, U.DSR}),
     P.SUBSCRIPTION_UPDATE: frozenset({U.UPDATE, U.CUSTOMER_REQUEST}),
     P.SUBSCRIPTION_REGISTER: frozenset({U.REGISTRATION}),
     P.SUBSCRIPTION_LOOKUP_BY_ID: frozenset({U.REGISTRATION, U.TRANSACTION, U.CUSTOMER_REQUEST, U.DSR}),

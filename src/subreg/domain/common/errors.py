@@ -2,7 +2,8 @@
 
 SubregError
 ├── InputError                 bad input; carries field-level errors (field, code)
-│   └── FieldValueError        one value failed one rule (raised by value parsers)
+│   ├── FieldValueError        one value failed one rule (raised by value parsers)
+│   └── UnreadableInputError   the input as a whole is not records (binary, not UTF-8, unknown format)
 ├── NotFoundError
 ├── ConflictError
 │   └── DuplicateMsisdnError
@@ -43,6 +44,7 @@ __all__ = [
     "RuleViolationError",
     "SubregError",
     "TotpRequiredError",
+    "UnreadableInputError",
 ]
 
 
@@ -55,9 +57,13 @@ class FieldError:
 
 
 class SubregError(Exception):
-    """Root of every error subreg raises on purpose."""
+    """Root of every error subreg raises on purpose; `errors` says which fields and why (may be empty)."""
 
     code = "error"
+
+    def __init__(self, message: str = "", *, errors: list[FieldError] | tuple[FieldError, ...] = ()) -> None:
+        self.errors: list[FieldError] = list(errors)
+        super().__init__(message)
 
 
 class InputError(SubregError):
@@ -66,8 +72,7 @@ class InputError(SubregError):
     code = "invalid_input"
 
     def __init__(self, errors: list[FieldError] | tuple[FieldError, ...]) -> None:
-        self.errors = list(errors)
-        super().__init__(", ".join(f"{e.field}: {e.code}" for e in self.errors))
+        super().__init__(", ".join(f"{e.field}: {e.code}" for e in errors), errors=errors)
 
 
 class FieldValueError(InputError):
@@ -80,6 +85,19 @@ class FieldValueError(InputError):
     def at(self, field: str) -> FieldValueError:
         """The same error, located at `field`."""
         return FieldValueError(self.value_code, field)
+
+
+class UnreadableInputError(InputError):
+    """The input as a whole cannot be read as records (binary, not UTF-8, unknown format): a client error."""
+
+    code = "unreadable_input"
+
+    def __init__(self, reason: str = "", field: str = "body") -> None:
+        super().__init__([FieldError(field, "unreadable_input")])
+        self.reason = reason  # a short technical reason for the CLI (never a value of the input)
+
+    def __str__(self) -> str:
+        return self.reason or "unreadable input"
 
 
 class NotFoundError(SubregError):
@@ -107,9 +125,8 @@ class RuleViolationError(SubregError):
     code = "rule_violation"
 
     def __init__(self, errors: list[FieldError], missing: list[str] | None = None) -> None:
-        self.errors = errors
+        super().__init__(", ".join(e.code for e in errors) or "rule violation", errors=errors)
         self.missing = missing or []
-        super().__init__(", ".join(e.code for e in errors) or "rule violation")
 
 
 class ProcessingRestrictedError(ConflictError):

@@ -31,6 +31,7 @@ from subreg.domain.compliance.records import INDIVIDUAL, ORGANIZATION, is_absent
 from subreg.domain.id_documents.numbers import check_id_number, normalize_id_number
 
 __all__ = [
+    "DERIVABLE_PERSON_FIELDS",
     "INDIVIDUAL_PURPOSE",
     "NATIONALITY_BY_ID_TYPE",
     "SOURCES",
@@ -43,6 +44,9 @@ __all__ = [
 NATIONALITY_BY_ID_TYPE: dict[str, str] = {"cmnd": "VNM", "cccd": "VNM"}
 
 INDIVIDUAL_PURPOSE = "personal_use"
+
+# Person fields a derivation may fill (`derive_person`).
+DERIVABLE_PERSON_FIELDS = frozenset({"nationality", "gender", "birth_year"})
 
 # Derived field (relative to the person for person fields) -> the field it is read from.
 SOURCES: dict[str, str] = {
@@ -86,9 +90,7 @@ def derive_person(
     return out
 
 
-def derive_record(
-    subscriber_type: str | None, has_organization: bool, purpose: str | None
-) -> dict[str, object]:
+def derive_record(subscriber_type: str | None, has_organization: bool, purpose: str | None) -> dict[str, object]:
     """Top-level fields that can be filled from the record's shape; absent inputs are None."""
     out: dict[str, object] = {}
     kind = subscriber_type

@@ -118,9 +118,7 @@ MAX_CODE = 64
 MAX_REF = 256
 MAX_USERS = 10_000
 
-_SCALAR_TOP = tuple(
-    f for f in TOP_LEVEL_FIELDS if f not in ("holder", "guardian", "organization", "documents")
-)
+_SCALAR_TOP = tuple(f for f in TOP_LEVEL_FIELDS if f not in ("holder", "guardian", "organization", "documents"))
 # Every column of the CSV shape, in a stable order (writers stream, so columns are fixed up front).
 CSV_COLUMNS: tuple[str, ...] = (
     *_SCALAR_TOP,

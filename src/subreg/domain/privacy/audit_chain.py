@@ -224,14 +224,12 @@ def canonical_bytes(entry: AuditDraft | AuditEntry | Mapping[str, Any]) -> bytes
     content["details"] = dict(content["details"] or {})
     # StrEnum members serialise as their values; ensure_ascii keeps the bytes independent of how a
     # store or a transport encodes non-ASCII text.
-    return json.dumps(
-        content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode(
+        "ascii"
+    )
 
 
-def chain_hash(
-    prev_hash: str, entry: AuditDraft | AuditEntry | Mapping[str, Any], key: bytes | None = None
-) -> str:
+def chain_hash(prev_hash: str, entry: AuditDraft | AuditEntry | Mapping[str, Any], key: bytes | None = None) -> str:
     """The hex hash committing `entry` to `prev_hash`: SHA-256, or HMAC-SHA256 when a key is given."""
     message = _DOMAIN + prev_hash.encode("ascii") + b"\x00" + canonical_bytes(entry)
     if key is None:

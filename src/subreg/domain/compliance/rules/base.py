@@ -57,8 +57,7 @@ class CheckResult:
         out["valid"] = self.valid
         out["complete"] = self.complete
         out["errors"] = [
-            {"field": e.field, "code": e.code, "message": cached_message(e.code, e.field, lang)}
-            for e in self.errors
+            {"field": e.field, "code": e.code, "message": cached_message(e.code, e.field, lang)} for e in self.errors
         ]
         out["missing"] = list(self.missing)
         out["derived"] = dict(self.derived)
@@ -104,6 +103,14 @@ class RuleSet(Protocol):
         self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1
     ) -> tuple[dict[str, Any], CheckResult]:
         """The record in storage form (E.164, NFC, normalized IDs, derived values applied) and its check."""
+        ...
+
+    def needs_guardian(self, holder: Mapping[str, Any], *, as_of: date) -> bool:
+        """Whether a holder with these fields must have a guardian sign for them at `as_of`."""
+        ...
+
+    def derivable_values(self, record: Mapping[str, Any], *, as_of: date) -> dict[str, object]:
+        """`{path: value}` the rule set derives for each derivable field were it absent."""
         ...
 
     def document_key(self, record: Mapping[str, Any]) -> str | None:

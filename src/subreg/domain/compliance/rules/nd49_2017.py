@@ -65,7 +65,12 @@ from typing import Any, ClassVar
 from subreg.domain.common import text
 from subreg.domain.common.errors import FieldError
 from subreg.domain.common.msisdn import parse_msisdn
-from subreg.domain.compliance.derivations import INDIVIDUAL_PURPOSE, derive_person, derive_record
+from subreg.domain.compliance.derivations import (
+    DERIVABLE_PERSON_FIELDS,
+    INDIVIDUAL_PURPOSE,
+    derive_person,
+    derive_record,
+)
 from subreg.domain.compliance.records import (
     CHANNELS,
     DOCUMENT_KINDS,
@@ -280,8 +285,7 @@ class Nd49RuleSet:
             out["valid"] = False
             out["complete"] = False
             out["errors"] = [
-                {"field": e.field, "code": e.code, "message": cached_message(e.code, e.field, lang)}
-                for e in errors
+                {"field": e.field, "code": e.code, "message": cached_message(e.code, e.field, lang)} for e in errors
             ]
         else:
             out["valid"] = True
@@ -377,9 +381,7 @@ class Nd49RuleSet:
         holder = self._person_or_error(holder_obj, "holder", _HOLDER_PATHS, as_of, errors, derived, persons)
 
         if kind == ORGANIZATION:
-            self._organization(
-                record, org, holder, holder_obj, present_docs, as_of, errors, missing, derived, persons
-            )
+            self._organization(record, org, holder, holder_obj, present_docs, as_of, errors, missing, derived, persons)
         else:
             # An unknown subscriber type ("" after invalid_choice) is checked as an individual, the
             # common case, so that its other problems are still reported.
@@ -418,6 +420,21 @@ class Nd49RuleSet:
                         s = identity.normalize_id_number("", number)  # type: ignore[arg-type]
                         return s.lower() if s.isascii() else text.fold(s)
         return None
+
+    def needs_guardian(self, holder: Mapping[str, Any], *, as_of: date) -> bool:
+        """Whether a holder with these fields is under the guardian age at `as_of` (a guardian must sign)."""
+        person = self._person(holder, "holder", _HOLDER_PATHS, as_of, [])
+        return self._under(person, as_of, self.GUARDIAN_AGE) is True
+
+    def derivable_values(self, record: Mapping[str, Any], *, as_of: date) -> dict[str, object]:
+        """What the rule set would derive for each derivable field if it were absent (`{path: value}`), in one
+        check: a form marks a stored value equal to its derivation as derived."""
+        stripped = dict(record)
+        for section in ("holder", "guardian"):
+            person = record.get(section)
+            if isinstance(person, Mapping):
+                stripped[section] = {k: v for k, v in person.items() if k not in DERIVABLE_PERSON_FIELDS}
+        return dict(self.check(stripped, as_of=as_of).derived)
 
     def normalize(
         self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1
@@ -618,9 +635,7 @@ class Nd49RuleSet:
 
         derived: dict[str, object] = {}
         if nationality is None or (
-            id_ok
-            and id_type == "cccd"
-            and (gender is None or ("date_of_birth" in absent and "birth_year" in absent))
+            id_ok and id_type == "cccd" and (gender is None or ("date_of_birth" in absent and "birth_year" in absent))
         ):
             derived = derive_person(
                 id_type or None,
@@ -683,11 +698,7 @@ class Nd49RuleSet:
             missing.append("documents.portrait")
         passport = signer is not None and (
             signer.id_type == _PASSPORT
-            or (
-                signer.id_type is None
-                and signer.nationality is not None
-                and signer.nationality not in ("", _VNM)
-            )
+            or (signer.id_type is None and signer.nationality is not None and signer.nationality not in ("", _VNM))
         )
         if passport:
             if "passport_page" not in present_docs:
@@ -724,9 +735,7 @@ class Nd49RuleSet:
             and not _absent(guardian_obj)
             and not (isinstance(guardian_obj, Mapping) and all(_absent(g) for g in guardian_obj.values()))
         ):
-            guardian = self._person_or_error(
-                guardian_obj, "guardian", _GUARDIAN_PATHS, as_of, errors, derived, persons
-            )
+            guardian = self._person_or_error(guardian_obj, "guardian", _GUARDIAN_PATHS, as_of, errors, derived, persons)
         if holder is None:
             if _absent(holder_obj):  # a malformed holder is one error, not a list of missing fields
                 self._require_person(holder, self.PERSON_REQUIRED, _HOLDER_PATHS, missing)

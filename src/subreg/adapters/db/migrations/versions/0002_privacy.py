@@ -167,9 +167,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_serving_visits"),
     )
-    op.create_index(
-        "ix_serving_visits_msisdn_point_of_sale_id", "serving_visits", ["msisdn", "point_of_sale_id"]
-    )
+    op.create_index("ix_serving_visits_msisdn_point_of_sale_id", "serving_visits", ["msisdn", "point_of_sale_id"])
 
     op.create_table(
         "network_orders",

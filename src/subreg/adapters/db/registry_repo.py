@@ -1,0 +1,374 @@
+"""SQLAlchemy Core repositories. They never commit: the unit of work owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+
+from subreg.adapters.db.tables import (
+    documents,
+    holders,
+    points_of_sale,
+    staff,
+    subscription_history,
+    subscriptions,
+)
+from subreg.domain.common.errors import ConflictError
+from subreg.services.access.ports import StaffRow
+from subreg.services.registry.ports import (
+    DocumentRow,
+    HistoryRow,
+    HolderRow,
+    PointOfSaleRow,
+    SubscriptionRow,
+)
+
+__all__ = [
+    "SqlDocumentRepository",
+    "SqlHistoryRepository",
+    "SqlHolderRepository",
+    "SqlPointOfSaleRepository",
+    "SqlStaffRepository",
+    "SqlSubscriptionRepository",
+]
+
+# The statements of the point-of-sale path, built once. A statement object memoizes its cache key:
+# built anew per call, SQLAlchemy derives the key again each time (measured on SQLite: a select by key
+# 68 -> 16 us, an insert with .values() 118 -> 11 us per row as an executemany).
+_SUBSCRIPTION_BY_KEY = select(subscriptions).where(subscriptions.c.msisdn == bindparam("key"))
+_SUBSCRIPTIONS_OF_HOLDERS = (
+    select(subscriptions)
+    .where(subscriptions.c.holder_id.in_(bindparam("ids", expanding=True)))
+    .order_by(subscriptions.c.msisdn)
+)
+_UPDATE_SUBSCRIPTION = (
+    update(subscriptions)
+    .where(subscriptions.c.msisdn == bindparam("where_key"), subscriptions.c.version == bindparam("where_version"))
+    .values(updated_at=func.now())
+)  # the other columns' SET comes from the parameters' names
+_INSERT_SUBSCRIPTION = insert(subscriptions)
+_HOLDER_BY_ID = select(holders).where(holders.c.id == bindparam("id"))
+_HOLDERS_BY_BLIND = (
+    select(holders).where(holders.c.id_blind.in_(bindparam("blinds", expanding=True))).order_by(holders.c.id)
+)
+_INSERT_HOLDER = insert(holders).returning(holders.c.id)
+_DOCUMENTS_OF = select(documents).where(documents.c.msisdn == bindparam("key")).order_by(documents.c.id)
+_INSERT_DOCUMENT = insert(documents).returning(documents.c.id)
+_POINT_OF_SALE_BY_CODE = select(points_of_sale).where(points_of_sale.c.code == bindparam("code"))
+
+# Bound parameters per IN (...) list: far below SQLite's 32,766 and PostgreSQL's 65,535 limits.
+_IN_CHUNK = 5_000
+
+
+def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(",")) if text else ()
+
+
+def _bytes(value: Any) -> bytes | None:
+    # psycopg returns memoryview for BYTEA.
+    return None if value is None else bytes(value)
+
+
+def _subscription(row: Row[Any]) -> SubscriptionRow:
+    m = row._mapping
+    return SubscriptionRow(
+        msisdn=m["msisdn"],
+        holder_id=m["holder_id"],
+        subscriber_type=m["subscriber_type"],
+        payment_type=m["payment_type"],
+        activated_on=m["activated_on"],
+        channel=m["channel"],
+        point_of_sale_id=m["point_of_sale_id"],
+        point_of_sale_code=m["point_of_sale_code"],
+        contract_number=m["contract_number"],
+        purpose=m["purpose"],
+        status=m["status"],
+        complete=bool(m["complete"]),
+        missing=_split(m["missing"]),
+        error_codes=_split(m["error_codes"]),
+        rule_set=m["rule_set"],
+        evaluated_on=m["evaluated_on"],
+        version=m["version"],
+    )
+
+
+def _holder(row: Row[Any]) -> HolderRow:
+    m = row._mapping
+    return HolderRow(
+        id=m["id"],
+        kind=m["kind"],
+        id_type=m["id_type"],
+        id_blind=_bytes(m["id_blind"]),
+        province_code=m["province_code"],
+        aad_ref=bytes(m["aad_ref"]),
+        kek_id=m["kek_id"],
+        wrapped_dek=_bytes(m["wrapped_dek"]),
+        payload=bytes(m["payload"]),
+    )
+
+
+def _subscription_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(row)
+    for key in ("missing", "error_codes"):
+        if key in values and not isinstance(values[key], str):
+            values[key] = ",".join(values[key])
+    return values
+
+
+class SqlSubscriptionRepository:
+    """Subscriptions keyed by the integer MSISDN."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, msisdn: int) -> SubscriptionRow | None:
+        """The subscription for an integer MSISDN key."""
+        row = self._c.execute(_SUBSCRIPTION_BY_KEY, {"key": msisdn}).first()
+        return None if row is None else _subscription(row)
+
+    def list_by_holder(self, holder_id: int) -> list[SubscriptionRow]:
+        """Subscriptions of one holder, by MSISDN."""
+        return self.list_by_holders([holder_id])
+
+    def list_by_holders(self, holder_ids: Sequence[int]) -> list[SubscriptionRow]:
+        """Subscriptions of several holders, by MSISDN."""
+        if not holder_ids:
+            return []
+        found = [
+            _subscription(r)
+            for c in _chunks(list(holder_ids))
+            for r in self._c.execute(_SUBSCRIPTIONS_OF_HOLDERS, {"ids": c})
+        ]
+        return sorted(found, key=lambda r: r.msisdn)  # chunks are each in order, not together
+
+    def existing(self, msisdns: Iterable[int]) -> set[int]:
+        """Which of these keys are already stored."""
+        keys = list(msisdns)
+        found: set[int] = set()
+        for chunk in _chunks(keys):
+            stmt = select(subscriptions.c.msisdn).where(subscriptions.c.msisdn.in_(chunk))
+            found.update(self._c.execute(stmt).scalars())
+        return found
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Insert one subscription."""
+        self._c.execute(_INSERT_SUBSCRIPTION, _subscription_values(row))
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many in one executemany."""
+        if rows:
+            self._c.execute(insert(subscriptions), [_subscription_values(r) for r in rows])
+
+    def update(self, msisdn: int, values: Mapping[str, Any], *, expected_version: int) -> None:
+        """Update and bump `version`; ConflictError when the stored version is not `expected_version`."""
+        params = {
+            **_subscription_values(values), "version": expected_version + 1,
+            "where_key": msisdn, "where_version": expected_version,
+        }  # fmt: skip
+        if self._c.execute(_UPDATE_SUBSCRIPTION, params).rowcount != 1:
+            raise ConflictError("subscription changed concurrently")
+
+    def count(self) -> int:
+        """How many subscriptions are stored."""
+        return int(self._c.execute(select(func.count()).select_from(subscriptions)).scalar_one())
+
+
+class SqlHolderRepository:
+    """Holders: encrypted payloads, found by the blind index of their ID number."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, holder_id: int) -> HolderRow | None:
+        """One holder."""
+        row = self._c.execute(_HOLDER_BY_ID, {"id": holder_id}).first()
+        return None if row is None else _holder(row)
+
+    def find_by_blind(self, id_blind: bytes) -> list[HolderRow]:
+        """Holders whose ID number has this blind index (oldest first)."""
+        return self.find_many_by_blind([id_blind])
+
+    def find_many_by_blind(self, blinds: Sequence[bytes]) -> list[HolderRow]:
+        """Holders for several blind indexes at once (oldest first)."""
+        found: list[HolderRow] = []
+        for chunk in _chunks(list(blinds)):
+            found.extend(_holder(r) for r in self._c.execute(_HOLDERS_BY_BLIND, {"blinds": chunk}))
+        return sorted(found, key=lambda r: r.id)  # oldest first across chunks too
+
+    def add(self, row: Mapping[str, Any]) -> int:
+        """Insert one holder; its id."""
+        return int(self._c.execute(_INSERT_HOLDER, dict(row)).scalar_one())
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert many with one batched INSERT ... RETURNING; ids in input order."""
+        if not rows:
+            return []
+        stmt = insert(holders).returning(holders.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in self._c.execute(stmt, [dict(r) for r in rows]).scalars()]
+
+    def update_payload(self, holder_id: int, payload: bytes, *, province_code: str | None) -> None:
+        """Replace the encrypted payload (same DEK, fresh nonce)."""
+        self._c.execute(
+            update(holders)
+            .where(holders.c.id == holder_id)
+            .values(payload=payload, province_code=province_code, updated_at=func.now())
+        )
+
+    def shred(self, holder_id: int) -> None:
+        """Crypto-shred: forget the wrapped DEK so the payload and images can never be read."""
+        self._c.execute(
+            update(holders).where(holders.c.id == holder_id).values(wrapped_dek=None, updated_at=func.now())
+        )
+
+
+def _document(row: Row[Any]) -> DocumentRow:
+    m = row._mapping
+    return DocumentRow(
+        id=m["id"],
+        msisdn=m["msisdn"],
+        kind=m["kind"],
+        blob_key=m["blob_key"],
+        external_ref=m["external_ref"],
+        content_type=m["content_type"],
+        size=m["size"],
+        created_by_staff_id=m["created_by_staff_id"],
+        point_of_sale_id=m["point_of_sale_id"],
+    )
+
+
+class SqlDocumentRepository:
+    """Document metadata (bytes live in the blob store)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, row: Mapping[str, Any]) -> int:
+        """Insert one document row; its id."""
+        return int(self._c.execute(_INSERT_DOCUMENT, dict(row)).scalar_one())
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many."""
+        if rows:
+            self._c.execute(insert(documents), [dict(r) for r in rows])
+
+    def get(self, document_id: int) -> DocumentRow | None:
+        """One document row."""
+        row = self._c.execute(select(documents).where(documents.c.id == document_id)).first()
+        return None if row is None else _document(row)
+
+    def list_for(self, msisdn: int) -> list[DocumentRow]:
+        """Documents of a subscription, oldest first."""
+        return [_document(r) for r in self._c.execute(_DOCUMENTS_OF, {"key": msisdn})]
+
+    def blob_keys_with_prefix(self, prefix: str) -> set[str]:
+        """The blob keys documents reference that start with `prefix` (an index range scan)."""
+        key = documents.c.blob_key
+        # Byte order on both databases (keys are [A-Za-z0-9_-]: "~" sorts after all of them).
+        ordered = key.collate("C") if self._c.dialect.name == "postgresql" else key
+        stmt = select(key).where(ordered >= prefix, ordered < prefix + "~")
+        return {str(k) for (k,) in self._c.execute(stmt)}
+
+
+def _history_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(row)
+    changes = values.get("changes")
+    if not isinstance(changes, str):
+        values["changes"] = orjson.dumps(changes or {}, option=orjson.OPT_SORT_KEYS).decode()
+    return values
+
+
+class SqlHistoryRepository:
+    """The append-only subscription history (the database refuses UPDATE and DELETE)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Append one entry."""
+        self._c.execute(insert(subscription_history).values(_history_values(row)))
+
+    def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append many."""
+        if rows:
+            self._c.execute(insert(subscription_history), [_history_values(r) for r in rows])
+
+    def list_for(self, msisdn: int) -> list[HistoryRow]:
+        """Entries of a subscription, oldest first."""
+        stmt = (
+            select(subscription_history)
+            .where(subscription_history.c.msisdn == msisdn)
+            .order_by(subscription_history.c.id)
+        )
+        return [
+            HistoryRow(
+                id=m["id"],
+                msisdn=m["msisdn"],
+                at=m["at"],
+                actor_staff_id=m["actor_staff_id"],
+                channel=m["channel"],
+                action=m["action"],
+                changes=orjson.loads(m["changes"]),
+            )
+            for m in (r._mapping for r in self._c.execute(stmt))
+        ]
+
+
+class SqlPointOfSaleRepository:
+    """Stores, agents and authorized points."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, row: Mapping[str, Any]) -> int:
+        """Insert; the id."""
+        stmt = insert(points_of_sale).values(dict(row)).returning(points_of_sale.c.id)
+        return int(self._c.execute(stmt).scalar_one())
+
+    def get_by_code(self, code: str) -> PointOfSaleRow | None:
+        """By code."""
+        row = self._c.execute(_POINT_OF_SALE_BY_CODE, {"code": code}).first()
+        return None if row is None else PointOfSaleRow(**row._mapping)
+
+    def list_all(self) -> list[PointOfSaleRow]:
+        """All, by code."""
+        rows = self._c.execute(select(points_of_sale).order_by(points_of_sale.c.code))
+        return [PointOfSaleRow(**r._mapping) for r in rows]
+
+
+class SqlStaffRepository:
+    """Staff accounts."""
+
+    _COLUMNS = (
+        staff.c.id,
+        staff.c.username,
+        staff.c.display_name,
+        staff.c.role,
+        staff.c.point_of_sale_id,
+        staff.c.password_hash,
+        staff.c.active,
+    )
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, row: Mapping[str, Any]) -> int:
+        """Insert; the id."""
+        return int(self._c.execute(insert(staff).values(dict(row)).returning(staff.c.id)).scalar_one())
+
+    def get_by_username(self, username: str) -> StaffRow | None:
+        """By username."""
+        row = self._c.execute(select(*self._COLUMNS).where(staff.c.username == username)).first()
+        return None if row is None else StaffRow(**row._mapping)
+
+    def list_all(self) -> list[StaffRow]:
+        """All, by username."""
+        rows = self._c.execute(select(*self._COLUMNS).order_by(staff.c.username))
+        return [StaffRow(**r._mapping) for r in rows]

@@ -1,7 +1,0 @@
-"""API routes: Compliance reports."""
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-router = APIRouter(tags=["reports"])

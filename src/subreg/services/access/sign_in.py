@@ -1,0 +1,178 @@
+"""Sign-in with lockout: per account after failures in a row, per client address against password spraying.
+
+Sign-in answers `invalid_credentials` alike for an unknown username, a wrong password and a disabled
+account, and an unknown username costs one argon2 verification too, so neither the answer nor its
+timing tells which usernames exist. `account_locked` is the one exception: after `max_failures`
+failures in a row an account refuses even its right password for `lockout_minutes`. Every attempt goes
+to `login_attempts`; a username that names no account is stored as `?` (people type phone numbers, or
+their password, into the username field). The function commits itself: a failed sign-in must be
+recorded (and counted towards the lockout) even though it ends in an error.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from subreg.domain.access import totp as totp_codes
+from subreg.domain.common.errors import (
+    AccountLockedError,
+    InvalidCredentialsError,
+    TooManyAttemptsError,
+    TotpRequiredError,
+)
+from subreg.services.access._common import DUMMY_HASH, HASHER, actor_of, audit_event, utc_or_now, verify_password
+from subreg.services.access.policy import AuthPolicy
+from subreg.services.access.ports import AccessUnitOfWork, StaffAuthRow
+from subreg.services.access.sessions import IssuedSession, new_session
+from subreg.services.access.totp import open_secret, store_secret
+from subreg.services.common.ports import Vault
+
+__all__ = ["LoginResult", "authenticate"]
+
+_UNKNOWN_USERNAME = "?"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A successful sign-in."""
+
+    staff_id: int
+    role: str
+    must_change_password: bool
+    second_factor: bool
+    session: IssuedSession
+
+
+def _locked(row: StaffAuthRow, at: datetime) -> bool:
+    return row.locked_until is not None and row.locked_until > at
+
+
+def _fail(
+    uow: AccessUnitOfWork,
+    *,
+    row: StaffAuthRow | None,
+    username: str,
+    reason: str,
+    at: datetime,
+    policy: AuthPolicy,
+    count: bool = True,
+    source_hash: bytes | None = None,
+) -> NoReturn:
+    """Record a failed attempt, count it towards the lockout, commit, and raise the answer."""
+    locked = False
+    # Counted in the database, not from the row read earlier: parallel guesses all count.
+    if row is not None and count and uow.auth.count_failure(row.id) >= policy.max_failures:
+        uow.auth.update_staff(
+            row.id, {"locked_until": at + timedelta(minutes=policy.lockout_minutes), "failed_logins": 0}
+        )
+        locked = True
+    uow.auth.add_attempt(
+        at=at, username=username if row is not None else _UNKNOWN_USERNAME, staff_id=row.id if row else None,
+        success=False, reason=reason, source_hash=source_hash,
+    )  # fmt: skip
+    audit_event(
+        uow,
+        actor=None,
+        action="auth:login_failed",
+        subject=f"staff:{row.id}" if row is not None else None,
+        now=at,
+        reason=reason,
+        locked=locked,
+    )
+    uow.commit()
+    if reason == "too_many_attempts":
+        raise TooManyAttemptsError("too_many_attempts")
+    if reason == "locked" or locked:
+        raise AccountLockedError("account_locked")
+    raise InvalidCredentialsError("invalid_credentials")
+
+
+def authenticate(
+    uow: AccessUnitOfWork,
+    username: str,
+    password: str,
+    totp: str | None = None,
+    *,
+    kind: str = "api",
+    vault: Vault | None = None,
+    policy: AuthPolicy | None = None,
+    now: datetime | None = None,
+    source: str | None = None,
+) -> LoginResult:
+    """Check a username and password (and TOTP code when enrolled) and open a session. Commits.
+
+    Raises InvalidCredentialsError (unknown, wrong, disabled: one answer), AccountLockedError,
+    TotpRequiredError when the account has a second factor and no code was given, or
+    TooManyAttemptsError when `source` (the client's address) failed too often lately, over any accounts
+    (counted by a keyed hash of the address, which needs the vault; the address itself is not stored).
+    """
+    policy = policy or AuthPolicy()
+    at = utc_or_now(now)
+    username = username.strip()
+    source_hash = vault.blind(f"login-source\x00{source}")[:16] if source and vault is not None else None
+    fail = functools.partial(_fail, uow, username=username, at=at, policy=policy, source_hash=source_hash)
+    since = at - timedelta(minutes=policy.source_window_minutes)
+    # The reads end before the password is checked: argon2 takes ~0.1 s, and on SQLite a transaction that
+    # read before another writer committed can no longer write (made the writer first instead, it would
+    # hold every counter's update for that time). The writes then start as the writer and read again.
+    limited = source_hash is not None and uow.auth.failures_from(source_hash, since=since) >= policy.max_source_failures
+    row = uow.auth.staff_by_username(username) if not limited and 0 < len(username) <= 64 else None
+    uow.rollback()
+    checked, ok = None, False  # the hash the password was checked against, and the answer
+    if not limited:
+        if row is None:
+            verify_password(DUMMY_HASH, password)  # an unknown name costs the time a real check does
+        elif not _locked(row, at):
+            checked, ok = row.password_hash, verify_password(row.password_hash, password)
+    uow.lock_for_write()
+    if limited:
+        # Refused before the password is looked at: the answer says nothing about it.
+        fail(row=None, reason="too_many_attempts", count=False)
+    row = uow.auth.staff_by_id(row.id) if row is not None else None
+    if row is None:
+        fail(row=None, reason="unknown")
+    if _locked(row, at):
+        fail(row=row, reason="locked", count=False)
+    if checked != row.password_hash:  # not checked (it was locked), or changed in between
+        ok = verify_password(row.password_hash, password)
+    if not ok:
+        fail(row=row, reason="bad_password")
+    if not row.active:
+        # Checked after the password, and answered like a wrong one: a disabled account is not an oracle.
+        fail(row=row, reason="disabled", count=False)
+    second_factor = False
+    if row.totp_secret is not None:
+        if vault is None:
+            raise ValueError("a vault is needed to check the second factor of this account")
+        state = open_secret(row, vault)
+        if state.get("confirmed"):
+            if not totp:
+                uow.auth.add_attempt(at=at, username=username, staff_id=row.id, success=False, reason="totp_required")
+                uow.commit()
+                raise TotpRequiredError("totp_required")
+            step = totp_codes.verify(bytes.fromhex(state["s"]), totp, at, last_step=state.get("last"))
+            if step is None:
+                fail(row=row, reason="bad_totp")
+            store_secret(uow, row.id, vault, {**state, "last": step})
+            second_factor = True
+    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
+    if HASHER.check_needs_rehash(row.password_hash):
+        values["password_hash"] = HASHER.hash(password)
+    uow.auth.update_staff(row.id, values)
+    uow.auth.add_attempt(at=at, username=username, staff_id=row.id, success=True, reason="ok", source_hash=source_hash)
+    session = new_session(uow, row, kind=kind, second_factor=second_factor, at=at, policy=policy)
+    audit_event(
+        uow, actor=actor_of(row), action="auth:login", subject=f"staff:{row.id}", now=at, kind=kind,
+        second_factor=second_factor,
+    )  # fmt: skip
+    uow.commit()
+    return LoginResult(
+        staff_id=row.id,
+        role=row.role,
+        must_change_password=row.must_change_password,
+        second_factor=second_factor,
+        session=session,
+    )

@@ -1,0 +1,32 @@
+"""What the point-of-sale use cases need besides the unit of work, built per request by `bootstrap`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from subreg.domain.compliance.rules.base import RuleSet
+from subreg.services.common.ports import Vault
+from subreg.services.counter.ports import ImageInspector
+from subreg.services.privacy.ports import ConsentRecorder
+from subreg.services.registry.ports import SubscriptionWriter
+
+__all__ = ["CounterContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class CounterContext:
+    """The request's moment and the operator's settings the counter applies (no settings object inside:
+    `bootstrap.Container.counter_context` copies the values, so a use case says what it depends on)."""
+
+    vault: Vault
+    registry: SubscriptionWriter
+    consents: ConsentRecorder
+    rule_set: RuleSet
+    now: datetime
+    today: date
+    serving_minutes: int = 30
+    phase_reference: date = date(2018, 4, 24)
+    consent_version: str = "2026-01"
+    images: ImageInspector | None = None
+    request_id: str | None = None
