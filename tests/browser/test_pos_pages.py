@@ -166,7 +166,8 @@ def test_after_a_refusal_only_the_refused_photo_is_taken_again(page, live_server
     _choose(page, {"portrait": portrait_jpeg()})
     page.click("[data-testid=save]")
     page.locator("[data-testid=saved]").wait_for()
-    kinds = {d.kind for d in _rows(live_server, documents) if d.msisdn == int("84" + number[1:]) and d.blob_key}
+    (line,) = [s.id for s in _rows(live_server, subscriptions) if s.msisdn == int("84" + number[1:])]
+    kinds = {d.kind for d in _rows(live_server, documents) if d.subscription_id == line and d.blob_key}
     assert {"portrait", "id_front", "id_back"} <= kinds
 
 
@@ -268,7 +269,7 @@ GUARDIAN = {
 
 def _stored_kinds(live: LiveServer, key: int) -> tuple[Any, set[str]]:
     (sub,) = [s for s in _rows(live, subscriptions) if s.msisdn == key]
-    return sub, {d.kind for d in _rows(live, documents) if d.msisdn == key}
+    return sub, {d.kind for d in _rows(live, documents) if d.subscription_id == sub.id}
 
 
 def test_an_under_14_needs_a_guardian_whose_card_is_photographed(page, live_server):

@@ -45,7 +45,7 @@ class TestLoadDemo:
         with container.uow() as uow:
             complete = [r.msisdn for r in uow.subscriptions.list_by_holders(list(range(1, 200))) if r.complete]
             assert complete
-            docs = [d for d in uow.documents.list_for(complete[0]) if d.blob_key]
+            docs = [d for d in uow.documents.list_for(uow.subscriptions.get(complete[0]).id) if d.blob_key]
             assert {d.kind for d in docs} >= {"portrait"}
             for doc in docs:
                 assert not container.blobs.get(doc.blob_key).startswith(b"\xff\xd8")

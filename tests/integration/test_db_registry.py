@@ -121,7 +121,7 @@ class TestHistory:
         _store(container, with_holder(complete_record(payment_type="postpaid", status="one_way_locked"),
                                       full_name="Trần Văn Bình"))  # fmt: skip
         with container.uow() as uow:
-            entries = uow.history.list_for(msisdn_key("+84901234567"))
+            entries = uow.history.list_for(uow.subscriptions.get(msisdn_key("+84901234567")).id)
         assert [e.action for e in entries] == ["created", "updated", "status_changed"]
         update = entries[1].changes
         assert "holder.full_name" in update["fields"]
@@ -135,7 +135,7 @@ class TestHistory:
         _store(container, complete_record())
         _store(container, complete_record())
         with container.uow() as uow:
-            assert len(uow.history.list_for(msisdn_key("+84901234567"))) == 1
+            assert len(uow.history.list_for(uow.subscriptions.get(msisdn_key("+84901234567")).id)) == 1
 
 
 class TestImages:
@@ -160,7 +160,7 @@ class TestImages:
         _store(container, complete_record())
         _store(container, complete_record(), images={"id_front": _jpeg((10, 20, 30))})
         with container.uow() as uow:
-            entries = uow.history.list_for(msisdn_key("+84901234567"))
+            entries = uow.history.list_for(uow.subscriptions.get(msisdn_key("+84901234567")).id)
         assert entries[-1].action == "documents_added"
         assert entries[-1].changes["fields"] == ["documents.id_front"]
 
@@ -174,7 +174,7 @@ class TestCryptoShredding:
         _store(container, complete_record(), images={"portrait": _jpeg()})
         with container.uow() as uow:
             sub = uow.subscriptions.get(msisdn_key("+84901234567"))
-            doc = uow.documents.list_for(sub.msisdn)[-1]
+            doc = uow.documents.list_for(sub.id)[-1]
             uow.holders.shred(sub.holder_id)
             uow.commit()
         with pytest.raises(CryptoError):
@@ -206,5 +206,5 @@ class TestBulkLoad:
             holders = uow.holders.find_by_blind(container.vault.blind("079190123456"))
             assert len(holders) == 1
             assert len(uow.subscriptions.list_by_holder(holders[0].id)) == 5
-            assert uow.history.list_for(msisdn_key("+84901234500"))[0].action == "created"
+            assert uow.history.list_for(uow.subscriptions.get(msisdn_key("+84901234500")).id)[0].action == "created"
         assert _get(container, "0901234503")["holder"]["full_name"] == "Nguyễn Thị Ánh"

@@ -87,7 +87,8 @@ class TestMigration:
         insp = inspect(engine)
         assert any(ix["column_names"] == ["id_blind"] for ix in insp.get_indexes("holders"))
         assert any(ix["column_names"] == ["holder_id"] for ix in insp.get_indexes("subscriptions"))
-        assert any(ix["column_names"] == ["msisdn"] for ix in insp.get_indexes("documents"))
+        assert any(ix["column_names"] == ["subscription_id"] for ix in insp.get_indexes("documents"))
+        assert any(ix["column_names"] == ["msisdn", "generation"] for ix in insp.get_indexes("subscriptions"))
 
 
 class TestUnitOfWork:
@@ -151,10 +152,11 @@ class TestRepositories:
         with SqlUnitOfWork(engine) as uow:
             hid = uow.holders.add(_holder(_kek(uow)))
             uow.subscriptions.add(_subscription(84901234567, hid))
-            uow.subscriptions.update(84901234567, {"status": "one_way_locked"}, expected_version=1)
+            line = uow.subscriptions.get(84901234567).id
+            uow.subscriptions.update(line, {"status": "one_way_locked"}, expected_version=1)
             assert uow.subscriptions.get(84901234567).version == 2
             with pytest.raises(ConflictError):
-                uow.subscriptions.update(84901234567, {"status": "active"}, expected_version=1)
+                uow.subscriptions.update(line, {"status": "active"}, expected_version=1)
 
     def test_holders_by_blind_index_are_not_unique_and_list_their_subscriptions(self, engine):
         with SqlUnitOfWork(engine) as uow:
@@ -181,12 +183,12 @@ class TestRepositories:
     def test_documents_reference_an_existing_subscription(self, engine):
         with SqlUnitOfWork(engine) as uow:
             hid = uow.holders.add(_holder(_kek(uow)))
-            uow.subscriptions.add(_subscription(84901234567, hid))
-            doc_id = uow.documents.add({"msisdn": 84901234567, "kind": "portrait", "blob_key": "a" * 32})
+            line = uow.subscriptions.add(_subscription(84901234567, hid))
+            doc_id = uow.documents.add({"subscription_id": line, "kind": "portrait", "blob_key": "a" * 32})
             assert uow.documents.get(doc_id).blob_key == "a" * 32
-            assert [d.kind for d in uow.documents.list_for(84901234567)] == ["portrait"]
+            assert [d.kind for d in uow.documents.list_for(line)] == ["portrait"]
             with pytest.raises(IntegrityError):
-                uow.documents.add({"msisdn": 84999999999, "kind": "portrait"})
+                uow.documents.add({"subscription_id": line + 1000, "kind": "portrait"})
 
     def test_staff_and_points_of_sale_round_trip(self, engine):
         with SqlUnitOfWork(engine) as uow:
@@ -215,7 +217,7 @@ class TestHistoryIsAppendOnly:
         with SqlUnitOfWork(engine) as uow:
             uow.history.append(
                 {
-                    "msisdn": 84901234567,
+                    "subscription_id": 7,
                     "channel": "store",
                     "action": "created",
                     "changes": {"fields": ["msisdn"]},
@@ -227,7 +229,7 @@ class TestHistoryIsAppendOnly:
         self._one_entry(engine)
         self._one_entry(engine)
         with SqlUnitOfWork(engine) as uow:
-            entries = uow.history.list_for(84901234567)
+            entries = uow.history.list_for(7)
         assert [e.action for e in entries] == ["created", "created"]
         assert entries[0].changes == {"fields": ["msisdn"]}
         assert entries[0].at is not None
@@ -241,4 +243,4 @@ class TestHistoryIsAppendOnly:
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
         with SqlUnitOfWork(engine) as uow:
-            assert [e.action for e in uow.history.list_for(84901234567)] == ["created"]
+            assert [e.action for e in uow.history.list_for(7)] == ["created"]

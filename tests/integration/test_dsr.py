@@ -49,15 +49,15 @@ class TestConsent:
     def test_the_hash_of_the_text_shown_is_stored_not_the_text(self, container):
         sub = store(container, complete_record())
         with container.uow() as uow:
-            privacy.record_consent(uow, sub.holder_id, "0901234567", "2026-01", True, STORE)
-            privacy.record_consent(uow, sub.holder_id, sub.msisdn, "2026-01", False, STORE, text="Văn bản khác")
+            privacy.record_consent(uow, sub.holder_id, sub.id, "2026-01", True, STORE)
+            privacy.record_consent(uow, sub.holder_id, None, "2026-01", False, STORE, text="Văn bản khác")
             uow.commit()
         with container.engine.connect() as c:
             rows = c.execute(select(consents).order_by(consents.c.id)).all()
         expected = hashlib.sha256(privacy.consent_text("2026-01").encode()).hexdigest()
         assert rows[0].text_sha256 == expected
         assert rows[0].accepted is True
-        assert rows[0].msisdn == sub.msisdn
+        assert rows[0].subscription_id == sub.id
         assert rows[1].text_sha256 == hashlib.sha256("Văn bản khác".encode()).hexdigest()
         assert "consent:recorded" in actions(container)
 

@@ -78,7 +78,12 @@ def dump_database(engine: Any, vault: Any) -> dict[str, Any]:
         }
         history = [
             tuple(r)
-            for r in c.execute(text("SELECT msisdn, action, changes FROM subscription_history ORDER BY msisdn, id"))
+            for r in c.execute(
+                text(
+                    "SELECT s.msisdn, h.action, h.changes FROM subscription_history h "
+                    "JOIN subscriptions s ON s.id = h.subscription_id ORDER BY s.msisdn, h.id"
+                )
+            )
         ]
         runs = [
             (r[0], orjson.loads(r[1]))

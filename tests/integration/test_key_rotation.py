@@ -56,7 +56,7 @@ def _store(settings, image):
             )  # fmt: skip
             audit_trail.record(uow, actor=None, action="staff:updated")
             uow.commit()
-            return uow.documents.list_for(84901234567)[-1].id
+            return uow.documents.list_for(uow.subscriptions.get(84901234567).id)[-1].id
     finally:
         container.close()
 

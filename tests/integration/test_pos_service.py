@@ -335,7 +335,7 @@ def blob_files(container: Any) -> list[Path]:
 
 def stored_images(container: Any, msisdn: int) -> dict[str, bytes]:
     with container.uow() as uow:
-        docs = [d for d in uow.documents.list_for(msisdn) if d.blob_key]
+        docs = [d for d in uow.documents.list_for(uow.subscriptions.get(msisdn).id) if d.blob_key]
         return {d.kind: read_document(d.id, uow=uow, vault=container.vault, blobs=container.blobs)[1] for d in docs}
 
 
@@ -388,7 +388,7 @@ class TestImagesSealedAhead:
         assert len(blob_files(container)) == 2  # the prepared blob is an orphan; a fresh one was written
         assert stored_images(container, 84907654321) == images  # readable with the right holder's key
         with container.uow() as uow:
-            (doc,) = [d for d in uow.documents.list_for(84907654321) if d.blob_key]
+            (doc,) = [d for d in uow.documents.list_for(uow.subscriptions.get(84907654321).id) if d.blob_key]
         assert doc.blob_key != sealed.blobs["portrait"][0]
 
 

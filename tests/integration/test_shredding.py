@@ -66,7 +66,7 @@ class TestShredHolder:
     def test_after_shredding_reads_fail_clearly_and_the_ciphertext_stays_unreadable(self, container):
         sub = store(container, complete_record(), images={"portrait": jpeg()})
         with container.uow() as uow:
-            doc = uow.documents.list_for(sub.msisdn)[-1]
+            doc = uow.documents.list_for(sub.id)[-1]
         before = holder_row(container, sub.holder_id)
         assert container.blobs.exists(doc.blob_key)
 

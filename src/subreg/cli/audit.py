@@ -167,14 +167,14 @@ def query_cmd(
 
         lo, hi = parse_moment(since, "--since"), parse_moment(until, "--until", end=True)
         with open_container() as container, container.uow() as uow:
-            key: str | None = None
+            keys: tuple[str, ...] = ()
             if subject is not None:
                 e164 = parse_msisdn(subject)
                 if e164 is None:
                     raise InputError([FieldError("--subject", "invalid_msisdn")])
-                key = audit_trail.subject_for_msisdn(container.vault, e164)
+                keys = audit_log.subjects_of_number(uow, container.vault, e164)
             elif holder is not None:
-                key = audit_trail.subject_for_holder(holder)
+                keys = (audit_trail.subject_for_holder(holder),)
             staff_id: int | None = None
             if staff is not None:
                 row = uow.staff.get_by_username(staff)
@@ -182,7 +182,7 @@ def query_cmd(
                     raise InputError([FieldError("--staff", "not_found")])
                 staff_id = row.id
             criteria = AuditFilter(
-                staff_id=staff_id, subject=key, purpose=purpose, action=action, limit=limit,
+                staff_id=staff_id, subjects=keys, purpose=purpose, action=action, limit=limit,
                 since=audit_log.utc_timestamp(lo) if lo else None,
                 until=audit_log.utc_timestamp(hi) if hi else None,
             )  # fmt: skip

@@ -164,8 +164,8 @@ class SqlAuditRepository:
         conditions = []
         if criteria.staff_id is not None:
             conditions.append(audit_log.c.actor_staff_id == criteria.staff_id)
-        if criteria.subject is not None:
-            conditions.append(audit_log.c.subject == criteria.subject)
+        if criteria.subjects:
+            conditions.append(audit_log.c.subject.in_(criteria.subjects))
         if criteria.since is not None:
             conditions.append(audit_log.c.at >= criteria.since)
         if criteria.until is not None:

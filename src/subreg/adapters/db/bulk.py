@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
+from subreg.services.registry.ports import CurrentLine
+
 __all__ = ["DEFERRABLE_SQLITE_INDEXES", "BulkSession", "ensure_indexes", "open_bulk_session"]
 
 
@@ -141,24 +143,32 @@ class BulkSession:
             return "= ANY(%s)", [list(keys)]
         return "IN (SELECT value FROM json_each(?))", [orjson.dumps(list(keys)).decode()]
 
-    def existing(self, keys: Sequence[int]) -> dict[int, tuple[bytes | None, int]]:
-        """msisdn -> (source_hash, holder_id) of the stored subscriptions among `keys`."""
+    def existing(self, keys: Sequence[int]) -> dict[int, CurrentLine]:
+        """msisdn -> the current line (latest generation) of each number among `keys` that has one."""
         if not keys:
             return {}
         clause, params = self._keys_clause(keys)
-        rows = self.execute(f"SELECT msisdn, source_hash, holder_id FROM subscriptions WHERE msisdn {clause}", params)
-        return {int(m): (bytes(h) if h is not None else None, int(hid)) for m, h, hid in rows}
+        rows = self.execute(
+            "SELECT msisdn, id, generation, status, source_hash, holder_id FROM subscriptions "
+            f"WHERE msisdn {clause} ORDER BY generation",
+            params,
+        )
+        # Later generations overwrite earlier ones: the current line wins.
+        return {
+            int(m): CurrentLine(int(i), int(g), str(s), bytes(h) if h is not None else None, int(hid))
+            for m, i, g, s, h, hid in rows
+        }
 
-    def old_rows(self, keys: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
-        """Stored subscription `columns` plus the holder's key material and how many share it."""
-        if not keys:
+    def old_rows(self, line_ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
+        """Stored line `columns` (by line id) plus the holder's key material and how many lines share it."""
+        if not line_ids:
             return {}
-        clause, params = self._keys_clause(keys)
+        clause, params = self._keys_clause(line_ids)
         cols = ", ".join(f"s.{c}" for c in columns)
         rows = self.execute(
-            f"SELECT s.msisdn, {cols}, h.id, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, "
+            f"SELECT s.id, {cols}, h.id, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, "
             "(SELECT count(*) FROM subscriptions o WHERE o.holder_id = h.id) "
-            f"FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.msisdn {clause}",
+            f"FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.id {clause}",
             params,
         )
         out: dict[int, dict[str, Any]] = {}
@@ -173,14 +183,23 @@ class BulkSession:
 
     def holder_ids(self, n: int) -> list[int]:
         """`n` fresh holder ids (inside the write transaction)."""
+        return self._fresh_ids("holders", n)
+
+    def subscription_ids(self, n: int) -> list[int]:
+        """`n` fresh line ids (inside the write transaction)."""
+        return self._fresh_ids("subscriptions", n)
+
+    def _fresh_ids(self, table: str, n: int) -> list[int]:
+        # The rows are encrypted before they are inserted, and other rows need their ids: reserve them.
         if n == 0:
             return []
         if self.pg:
             rows = self.execute(
-                "SELECT nextval(pg_get_serial_sequence('holders', 'id')) FROM generate_series(1, %s)", [n]
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [n]
             )
             return [int(r[0]) for r in rows]
-        top = self.execute("SELECT coalesce(max(id), 0) FROM holders")[0][0]
+        # SQLite: the writer holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move meanwhile.
+        top = self.execute(f"SELECT coalesce(max(id), 0) FROM {table}")[0][0]
         return list(range(int(top) + 1, int(top) + 1 + n))
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -319,14 +338,14 @@ class BulkSession:
         true = "TRUE" if self.pg else "1"
         self.execute(
             "CREATE TEMPORARY TABLE tmp_over_limit AS "
-            "SELECT msisdn FROM (SELECT s.msisdn, s.subscriber_type, s.has_contract, ROW_NUMBER() OVER ("
+            "SELECT id FROM (SELECT s.id, s.subscriber_type, s.has_contract, ROW_NUMBER() OVER ("
             "  PARTITION BY h.id_blind ORDER BY s.activated_on, s.msisdn) AS ordinal "
             "  FROM subscriptions s JOIN holders h ON h.id = s.holder_id "
             "  WHERE s.status <> 'terminated' AND h.id_blind IN (SELECT id_blind FROM tmp_candidates)) ranked "
             f"WHERE ordinal >= {int(from_ordinal)} AND subscriber_type = 'individual' "
             f"AND NOT coalesce(has_contract, {false})"
         )
-        self.execute("CREATE INDEX tmp_over_limit_msisdn ON tmp_over_limit (msisdn)")
+        self.execute("CREATE INDEX tmp_over_limit_id ON tmp_over_limit (id)")
         changed = 0
         cur = self.conn.cursor()
         try:
@@ -336,14 +355,14 @@ class BulkSession:
             cur.execute(
                 f"UPDATE subscriptions SET contract_needed = {true}, "
                 "state = CASE WHEN error_codes <> '' THEN 3 ELSE 2 END "
-                f"WHERE msisdn IN (SELECT msisdn FROM tmp_over_limit) AND NOT coalesce(contract_needed, {false})"
+                f"WHERE id IN (SELECT id FROM tmp_over_limit) AND NOT coalesce(contract_needed, {false})"
             )
             changed += int(cur.rowcount)
             cur.execute(
                 f"UPDATE subscriptions SET contract_needed = {false}, "
                 "state = CASE WHEN error_codes <> '' THEN 3 WHEN NOT complete THEN 1 ELSE 0 END "
                 f"WHERE (contract_needed IS NULL OR contract_needed = {true}) "
-                "AND msisdn NOT IN (SELECT msisdn FROM tmp_over_limit)"
+                "AND id NOT IN (SELECT id FROM tmp_over_limit)"
             )
             changed += int(cur.rowcount)
         finally:
@@ -376,33 +395,33 @@ class BulkSession:
             cur.close()
 
     def set_masks(self, rows: Sequence[tuple[int, int]]) -> None:
-        """Write computed missing bitmasks: (mask, msisdn) rows."""
-        self.executemany("UPDATE subscriptions SET missing_mask = ? WHERE msisdn = ?", rows)
+        """Write computed missing bitmasks: (mask, line id) rows."""
+        self.executemany("UPDATE subscriptions SET missing_mask = ? WHERE id = ?", rows)
 
     def write_verdicts(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Write re-checked verdicts: (complete, missing, error_codes, missing_mask, rule_set, evaluated_on, msisdn)."""
+        """Write re-checked verdicts: (complete, missing, error_codes, mask, rule_set, evaluated_on, line id) rows."""
         self.executemany(
             "UPDATE subscriptions SET complete = ?, missing = ?, error_codes = ?, missing_mask = ?, rule_set = ?, "
-            "evaluated_on = ? WHERE msisdn = ?",
+            "evaluated_on = ? WHERE id = ?",
             rows,
         )
 
     def unmasked(self, limit: int) -> list[tuple[int, str]]:
-        """(msisdn, missing) of rows whose missing bitmask is not computed yet."""
+        """(line id, missing) of rows whose missing bitmask is not computed yet."""
         return [
             (int(m), str(x))
             for m, x in self.execute(
-                "SELECT msisdn, missing FROM subscriptions WHERE missing_mask IS NULL ORDER BY msisdn LIMIT ?", [limit]
+                "SELECT id, missing FROM subscriptions WHERE missing_mask IS NULL ORDER BY id LIMIT ?", [limit]
             )
         ]
 
     def page(self, after: int, limit: int, columns: Sequence[str]) -> list[tuple[Any, ...]]:
-        """A keyset page of subscriptions with their holder's key material and payload, by msisdn."""
+        """A keyset page of lines (by id) with their holder's key material and payload."""
         cols = ", ".join(f"s.{c}" for c in columns)
         return self.execute(
-            f"SELECT s.msisdn, {cols}, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, h.id_blind "
-            "FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.msisdn > ? "
-            "ORDER BY s.msisdn LIMIT ?",
+            f"SELECT s.id, {cols}, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, h.id_blind "
+            "FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.id > ? "
+            "ORDER BY s.id LIMIT ?",
             [after, limit],
         )
 

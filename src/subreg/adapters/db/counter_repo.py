@@ -26,7 +26,7 @@ __all__ = ["SqlCounterRepository"]
 
 # Built once (see repositories.py: a statement keeps its cache key).
 _SERVING_POS_IDS = select(serving_visits.c.point_of_sale_id).where(
-    serving_visits.c.msisdn == bindparam("key"), serving_visits.c.expires_at > bindparam("now")
+    serving_visits.c.subscription_id == bindparam("key"), serving_visits.c.expires_at > bindparam("now")
 )
 
 
@@ -38,7 +38,7 @@ def _transaction(row: Row[Any]) -> CounterTransactionRow:
     m = row._mapping
     return CounterTransactionRow(
         id=m["id"],
-        msisdn=m["msisdn"],
+        subscription_id=m["subscription_id"],
         kind=m["kind"],
         outcome=m["outcome"],
         refusal_code=m["refusal_code"],
@@ -52,7 +52,7 @@ def _order(row: Row[Any]) -> NetworkOrderRow:
     m = row._mapping
     return NetworkOrderRow(
         id=m["id"],
-        msisdn=m["msisdn"],
+        subscription_id=m["subscription_id"],
         action=m["action"],
         status=m["status"],
         reason=m["reason"],
@@ -82,13 +82,19 @@ class SqlCounterRepository:
             self._c.exec_driver_sql("UPDATE serving_visits SET id = id WHERE 0")
 
     def open_visit(
-        self, msisdn: int, *, point_of_sale_id: int, staff_id: int | None, opened_at: datetime, expires_at: datetime
+        self,
+        subscription_id: int,
+        *,
+        point_of_sale_id: int,
+        staff_id: int | None,
+        opened_at: datetime,
+        expires_at: datetime,
     ) -> int:
         """Record that a point of sale serves a subscription until `expires_at`; the visit id."""
         stmt = (
             insert(serving_visits)
             .values(
-                msisdn=msisdn,
+                subscription_id=subscription_id,
                 point_of_sale_id=point_of_sale_id,
                 staff_id=staff_id,
                 opened_at=_utc(opened_at),
@@ -98,9 +104,9 @@ class SqlCounterRepository:
         )
         return int(self._c.execute(stmt).scalar_one())
 
-    def serving_pos_ids(self, msisdn: int, *, now: datetime) -> set[int]:
-        """Points of sale with an unexpired serving visit for this subscription."""
-        return {int(r[0]) for r in self._c.execute(_SERVING_POS_IDS, {"key": msisdn, "now": _utc(now)})}
+    def serving_pos_ids(self, subscription_id: int, *, now: datetime) -> set[int]:
+        """Points of sale with an unexpired serving visit for this line."""
+        return {int(r[0]) for r in self._c.execute(_SERVING_POS_IDS, {"key": subscription_id, "now": _utc(now)})}
 
     def add_transaction(self, row: Mapping[str, Any]) -> int:
         """Record a counter transaction (done or refused); its id."""
@@ -110,11 +116,11 @@ class SqlCounterRepository:
         stmt = insert(counter_transactions).values(values).returning(counter_transactions.c.id)
         return int(self._c.execute(stmt).scalar_one())
 
-    def list_transactions(self, msisdn: int) -> list[CounterTransactionRow]:
-        """Transactions of a subscription, oldest first."""
+    def list_transactions(self, subscription_id: int) -> list[CounterTransactionRow]:
+        """Transactions of a line, oldest first."""
         stmt = (
             select(counter_transactions)
-            .where(counter_transactions.c.msisdn == msisdn)
+            .where(counter_transactions.c.subscription_id == subscription_id)
             .order_by(counter_transactions.c.id)
         )
         return [_transaction(r) for r in self._c.execute(stmt)]
@@ -131,9 +137,9 @@ class SqlCounterRepository:
         stmt = insert(network_orders).values(dict(row)).returning(network_orders.c.id)
         return int(self._c.execute(stmt).scalar_one())
 
-    def list_network_orders(self, msisdn: int, *, status: str | None = None) -> list[NetworkOrderRow]:
-        """Network orders of a subscription (optionally of one status), oldest first."""
-        stmt = select(network_orders).where(network_orders.c.msisdn == msisdn)
+    def list_network_orders(self, subscription_id: int, *, status: str | None = None) -> list[NetworkOrderRow]:
+        """Network orders of a line (optionally of one status), oldest first."""
+        stmt = select(network_orders).where(network_orders.c.subscription_id == subscription_id)
         if status is not None:
             stmt = stmt.where(network_orders.c.status == status)
         return [_order(r) for r in self._c.execute(stmt.order_by(network_orders.c.id))]

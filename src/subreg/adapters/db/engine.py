@@ -70,21 +70,21 @@ def _alembic_config(url: str | None = None) -> Any:
     return config
 
 
-def migrate(engine_or_url: Engine | str) -> None:
-    """Upgrade the database to the latest schema (Alembic `upgrade head`)."""
+def migrate(engine_or_url: Engine | str, revision: str = "head") -> None:
+    """Upgrade the database to the latest schema (Alembic `upgrade head`), or to `revision`."""
     from alembic import command
 
     if isinstance(engine_or_url, str):
         engine = create_engine_for(engine_or_url)
         try:
-            migrate(engine)
+            migrate(engine, revision)
         finally:
             engine.dispose()
         return
     config = _alembic_config()
     with engine_or_url.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def ping(engine: Engine) -> bool:

@@ -102,7 +102,7 @@ class SqlPrivacyRepository:
         """Blob keys of every stored document of the holder's subscriptions."""
         query = (
             select(documents.c.blob_key)
-            .join(subscriptions, subscriptions.c.msisdn == documents.c.msisdn)
+            .join(subscriptions, subscriptions.c.id == documents.c.subscription_id)
             .where(subscriptions.c.holder_id == holder_id, documents.c.blob_key.is_not(None))
             .order_by(documents.c.id)
         )

@@ -2,10 +2,12 @@
 
 Layout, and why:
 
-- `subscriptions` is keyed by the MSISDN as an integer (`84901234567`, see `domain.msisdn.msisdn_key`):
-  8 bytes instead of a 12-character string, and the key a PostgreSQL deployment hash-partitions on
-  (`PARTITION BY HASH (msisdn)`) at 60 M rows. Every child table that is looked up per subscription
-  (`documents`, `subscription_history`) carries the msisdn too, so it can be partitioned the same way.
+- `subscriptions` holds LINES: `id` is the line's identity, `msisdn` its number as an integer
+  (`84901234567`, see `domain.common.msisdn.msisdn_key`) and `generation` how many times the number was
+  issued (unique together: a number terminated and reclaimed is issued again as a new line, and the old
+  line keeps its history). Every child table (documents, history, counter transactions, payments,
+  serving visits, network orders, consents) refers to `subscription_id`, the key a PostgreSQL
+  deployment hash-partitions the line tables on at 60 M rows.
   The compliance columns (`complete`, `missing`, `error_codes`, `rule_set`, `evaluated_on`) hold no
   personal data and allow set-based statistics and campaigns without decrypting anything.
 - `holders` keep ALL personal fields (holder, guardian, organization and its users) in one AES-256-GCM
@@ -156,7 +158,11 @@ holders = Table(
 subscriptions = Table(
     "subscriptions",
     metadata,
-    Column("msisdn", BigInteger, primary_key=True, autoincrement=False),
+    # The line's identity (0006): the number is reissued to a new holder after a termination, as a new
+    # line (generation + 1); history, documents, orders and audit entries refer to the line, not the number.
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("generation", SmallInteger, nullable=False, server_default="1"),
     Column("holder_id", BigId, ForeignKey("holders.id"), nullable=False),
     Column("subscriber_type", String(16), nullable=True),
     Column("payment_type", String(16), nullable=True),
@@ -189,13 +195,14 @@ subscriptions = Table(
     Column("source_hash", LargeBinary(16), nullable=True),
     Column("document_refs", Text, nullable=True),
     Index(None, "holder_id"),
+    Index("uq_subscriptions_msisdn_generation", "msisdn", "generation", unique=True),
 )
 
 documents = Table(
     "documents",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("msisdn", BigInteger, ForeignKey("subscriptions.msisdn"), nullable=False),
+    Column("subscription_id", BigInteger, ForeignKey("subscriptions.id"), nullable=False),
     Column("kind", String(32), nullable=False),
     # Random key in the blob store (bytes encrypted with the holder's DEK); NULL when only a reference
     # to a document held elsewhere is known (legacy imports, demo data).
@@ -206,7 +213,7 @@ documents = Table(
     _created_at(),
     Column("created_by_staff_id", Integer, ForeignKey("staff.id"), nullable=True),
     Column("point_of_sale_id", Integer, ForeignKey("points_of_sale.id"), nullable=True),
-    Index(None, "msisdn"),
+    Index(None, "subscription_id"),
     Index(None, "blob_key", unique=True),
 )
 
@@ -214,15 +221,15 @@ subscription_history = Table(
     "subscription_history",
     metadata,
     Column("id", BigId, primary_key=True),
-    # No foreign key: history outlives the subscription row (number reclaimed, holder erased).
-    Column("msisdn", BigInteger, nullable=False),
+    # No foreign key: history outlives the subscription row (holder erased).
+    Column("subscription_id", BigInteger, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("actor_staff_id", Integer, nullable=True),
     Column("channel", String(24), nullable=True),
     Column("action", String(24), nullable=False),
     # JSON: {"fields": [paths], "values": {non-personal path: [old, new]}}; personal values never appear.
     Column("changes", Text, nullable=False, server_default="{}"),
-    Index(None, "msisdn"),
+    Index(None, "subscription_id"),
 )
 
 
@@ -304,7 +311,7 @@ consents = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("holder_id", BigId, ForeignKey("holders.id"), nullable=False),
-    Column("msisdn", BigInteger, nullable=True),
+    Column("subscription_id", BigInteger, nullable=True),
     Column("text_version", String(32), nullable=False),
     Column("text_sha256", String(64), nullable=False),
     Column("accepted", Boolean, nullable=False),
@@ -320,27 +327,27 @@ counter_transactions = Table(
     "counter_transactions",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("msisdn", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
     Column("kind", String(32), nullable=False),  # sim_replacement | change_owner | package_change | ...
     Column("outcome", String(16), nullable=False),  # done | refused
     Column("refusal_code", String(32), nullable=True),  # e.g. update_required
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("staff_id", Integer, nullable=True),
     Column("point_of_sale_id", Integer, nullable=True),
-    Index(None, "msisdn"),
+    Index(None, "subscription_id"),
 )
 
 bill_payments = Table(
     "bill_payments",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("msisdn", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
     Column("amount_vnd", BigInteger, nullable=False),
     Column("reference", String(64), nullable=True),
     Column("paid_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("staff_id", Integer, nullable=True),
     Column("point_of_sale_id", Integer, nullable=True),
-    Index(None, "msisdn"),
+    Index(None, "subscription_id"),
 )
 
 # A point of sale "serves" a subscription while its holder is at the counter: opened when staff prove
@@ -350,12 +357,12 @@ serving_visits = Table(
     "serving_visits",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("msisdn", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
     Column("point_of_sale_id", Integer, nullable=False),
     Column("staff_id", Integer, nullable=True),
     Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("expires_at", DateTime(timezone=True), nullable=False),
-    Index(None, "msisdn", "point_of_sale_id"),
+    Index(None, "subscription_id", "point_of_sale_id"),
 )
 
 # --- 0003_compliance: resumable bulk imports -----------------------------------------------------------
@@ -385,7 +392,7 @@ network_orders = Table(
     "network_orders",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("msisdn", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
     Column("action", String(24), nullable=False),  # unlock | lock_one_way | lock_two_way | terminate
     Column("status", String(16), nullable=False, server_default="queued"),  # queued | sent | done | failed
     Column("reason", String(48), nullable=False),  # e.g. information_complete
@@ -394,5 +401,5 @@ network_orders = Table(
     Column("processed_at", DateTime(timezone=True), nullable=True),
     Column("priority", SmallInteger, nullable=False, server_default="5"),
     Index(None, "status", "priority", "id"),
-    Index(None, "msisdn"),
+    Index(None, "subscription_id"),
 )

@@ -36,7 +36,7 @@ _ENTRY_EXAMPLE = {
     "actor_role": "store_staff",
     "point_of_sale_id": 3,
     "action": "subscription:read",
-    "subject": "sub:5f0c8a1e93b24d7c6a1f0e2d3c4b5a69",
+    "subject": "line:100000000042",
     "fields": ["holder.full_name", "holder.id_number"],
     "purpose": "transaction",
     "request_id": "9c1d0e6f2b7a4c3e8f5a6b7c8d9e0f1a",
@@ -46,7 +46,8 @@ _ENTRY_EXAMPLE = {
 
 
 class AuditEntryRead(BaseModel):
-    """One audit entry. `subject` is a key (`sub:<keyed hash of the number>`, `holder:<id>`), never
+    """One audit entry. `subject` is a key (`line:<id>` of a subscription line, `holder:<id>`, or for entries
+    written before lines had ids `sub:<keyed hash of the number>`), never
     personal data; `fields` are field paths, not values."""
 
     seq: int
@@ -181,16 +182,17 @@ async def search_entries(
     c: Container = Depends(container),
 ) -> AuditPage:
     """Like `GET /audit`, with a subscription (phone number) or holder filter in the body."""
-    subject: str | None = None
+    subjects: tuple[str, ...] = ()
     if body.msisdn is not None:
         e164 = parse_msisdn(body.msisdn)
         if e164 is None:
             raise InputError([FieldError("msisdn", "invalid_msisdn")])
-        subject = audit_trail.subject_for_msisdn(c.vault, e164)
+        with c.uow() as uow:
+            subjects = audit_log.subjects_of_number(uow, c.vault, e164)
     elif body.holder_id is not None:
-        subject = audit_trail.subject_for_holder(body.holder_id)
+        subjects = (audit_trail.subject_for_holder(body.holder_id),)
     criteria = AuditFilter(
-        staff_id=body.staff_id, subject=subject, since=_ts(body.since), until=_ts(body.until),
+        staff_id=body.staff_id, subjects=subjects, since=_ts(body.since), until=_ts(body.until),
         purpose=body.purpose, action=body.action, limit=body.limit, before_seq=body.before_seq,
     )  # fmt: skip
     return await run_use_case(_run_query, c, who, criteria)

@@ -22,7 +22,7 @@ from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.privacy.audit_chain import AuditDraft, AuditEntry, seal, utc_timestamp
 from subreg.services.common.ports import UnitOfWork
 
-__all__ = ["hold_appender_lock", "record", "subject_for_holder", "subject_for_msisdn"]
+__all__ = ["hold_appender_lock", "record", "subject_for_holder", "subject_for_line", "subject_for_msisdn"]
 
 _VALUE_ERROR = re.compile(r"(?P<field>[\w.]+): (?P<code>[a-z_]+)")
 
@@ -39,6 +39,11 @@ def subject_for_msisdn(vault: Blinder, e164: str) -> str:
     The `msisdn:` prefix keeps these values apart from the ID-number blind index under the same key.
     """
     return "sub:" + vault.blind("msisdn:" + e164).hex()[:32]
+
+
+def subject_for_line(subscription_id: int) -> str:
+    """`line:<id>`: a subscription line (a row id, not personal data; a reissued number is another line)."""
+    return f"line:{int(subscription_id)}"
 
 
 def subject_for_holder(holder_id: int) -> str:

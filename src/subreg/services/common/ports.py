@@ -98,13 +98,13 @@ class Clock(Protocol):
 class AuditFilter:
     """Which entries `AuditRepository.search` returns; every criterion is optional (AND-ed).
 
-    `since` and `until` are canonical audit timestamps (`domain.audit.utc_timestamp`): text that sorts
-    like time, so the filter is a plain index range. `subject` is already a subject key (never a
-    phone number).
+    `since` and `until` are canonical audit timestamps (`domain.privacy.audit_chain.utc_timestamp`): text
+    that sorts like time, so the filter is a plain index range. `subjects` are subject keys (never a phone
+    number): an entry about any of them matches (a number's lines, a holder).
     """
 
     staff_id: int | None = None
-    subject: str | None = None
+    subjects: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
     purpose: str | None = None

@@ -72,7 +72,7 @@ def key_of(msisdn: str | int) -> int:
 
 
 def load(uow: CounterUnitOfWork, msisdn: str | int) -> SubscriptionRow:
-    """The live subscription of a number (NotFoundError at `msisdn`)."""
+    """The current line of a number (NotFoundError at `msisdn`); a terminated line stays until reissued."""
     sub = uow.subscriptions.get(key_of(msisdn))
     if sub is None:
         raise NotFoundError("subscription not found", errors=[FieldError("msisdn", "not_found")])
@@ -81,7 +81,7 @@ def load(uow: CounterUnitOfWork, msisdn: str | int) -> SubscriptionRow:
 
 def scope_of(uow: CounterUnitOfWork, ctx: CounterContext, sub: SubscriptionRow) -> Scope:
     """The points of sale that may see this subscription now."""
-    return Scope.of(sub.point_of_sale_id, uow.counter.serving_pos_ids(sub.msisdn, now=ctx.now))
+    return Scope.of(sub.point_of_sale_id, uow.counter.serving_pos_ids(sub.id, now=ctx.now))
 
 
 def restricted(uow: CounterUnitOfWork, sub: SubscriptionRow) -> bool:
@@ -136,7 +136,7 @@ def audit(
 ) -> None:
     """One audit entry about `sub` (or `subject`) in the use case's transaction."""
     if subject is None and sub is not None:
-        subject = audit_trail.subject_for_msisdn(ctx.vault, msisdn_from_key(sub.msisdn))
+        subject = audit_trail.subject_for_line(sub.id)
     audit_trail.record(
         uow,
         actor=actor,
@@ -188,7 +188,7 @@ def card(
     # A holder who asked for restriction is kept on file but not shown at the counter (only the DPO's export).
     masked = {} if is_restricted else mask_record(record, visibility)
     latest: dict[str, Any] = {}
-    for doc in uow.documents.list_for(sub.msisdn):
+    for doc in uow.documents.list_for(sub.id):
         latest[doc.kind] = doc
     documents = [
         {"id": d.id, "kind": d.kind, "has_image": bool(d.blob_key), "content_type": d.content_type}
@@ -196,7 +196,7 @@ def card(
     ]
     history = [
         {"at": h.at.isoformat(), "action": h.action, "channel": h.channel, "fields": list(h.changes.get("fields", []))}
-        for h in uow.history.list_for(sub.msisdn)[-_HISTORY_SHOWN:]
+        for h in uow.history.list_for(sub.id)[-_HISTORY_SHOWN:]
     ]
     return {
         "msisdn": msisdn_from_key(sub.msisdn),

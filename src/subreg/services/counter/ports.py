@@ -27,7 +27,7 @@ class CounterTransactionRow:
     """One counter transaction, done or refused by the gate."""
 
     id: int
-    msisdn: int
+    subscription_id: int
     kind: str
     outcome: str
     refusal_code: str | None
@@ -41,7 +41,7 @@ class NetworkOrderRow:
     """An order for the HLR/HSS (unlock, lock, terminate), queued until enforcement carries it out."""
 
     id: int
-    msisdn: int
+    subscription_id: int
     action: str
     status: str
     reason: str
@@ -57,12 +57,18 @@ class CounterRepository(Protocol):
         ...
 
     def open_visit(
-        self, msisdn: int, *, point_of_sale_id: int, staff_id: int | None, opened_at: datetime, expires_at: datetime
+        self,
+        subscription_id: int,
+        *,
+        point_of_sale_id: int,
+        staff_id: int | None,
+        opened_at: datetime,
+        expires_at: datetime,
     ) -> int:
-        """Record that a point of sale serves a subscription until `expires_at`; the visit id."""
+        """Record that a point of sale serves a line until `expires_at`; the visit id."""
         ...
 
-    def serving_pos_ids(self, msisdn: int, *, now: datetime) -> set[int]:
+    def serving_pos_ids(self, subscription_id: int, *, now: datetime) -> set[int]:
         """Points of sale with an unexpired serving visit for this subscription."""
         ...
 
@@ -70,7 +76,7 @@ class CounterRepository(Protocol):
         """Record a counter transaction (done or refused); its id."""
         ...
 
-    def list_transactions(self, msisdn: int) -> list[CounterTransactionRow]:
+    def list_transactions(self, subscription_id: int) -> list[CounterTransactionRow]:
         """Transactions of a subscription, oldest first."""
         ...
 
@@ -82,7 +88,7 @@ class CounterRepository(Protocol):
         """Queue a network order; its id."""
         ...
 
-    def list_network_orders(self, msisdn: int, *, status: str | None = None) -> list[NetworkOrderRow]:
+    def list_network_orders(self, subscription_id: int, *, status: str | None = None) -> list[NetworkOrderRow]:
         """Network orders of a subscription (optionally of one status), oldest first."""
         ...
 

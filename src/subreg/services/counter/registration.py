@@ -59,7 +59,7 @@ def register_subscription(
             listed = {e.field for e in reasons}
             reasons += [FieldError(m, "required") for m in result.missing if m not in listed]
             raise gate.RegistrationIncompleteError(reasons, list(result.missing))
-        sub = uow.subscriptions.get(key)
+        sub = uow.subscriptions.get(key)  # the line just stored
         _record_consent(uow, ctx, actor, sub, cmd.consent_text)
         audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_REGISTERED, sub, purpose=cmd.purpose,
               fields=sorted(flatten({k: v for k, v in full.items() if k in PERSON_SECTIONS})),
@@ -79,7 +79,8 @@ def _new_record(
     uow: CounterUnitOfWork, ctx: CounterContext, actor: Actor, key: int, changes: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A registration's record: the fields given, activated today at the caller's point of sale."""
-    if uow.subscriptions.get(key) is not None:
+    current = uow.subscriptions.get(key)
+    if current is not None and current.status != "terminated":  # a reclaimed number is issued as a new line
         raise DuplicateMsisdnError("msisdn taken", errors=[FieldError("msisdn", "duplicate_msisdn")])
     pos_code = uow.counter.point_of_sale_code(actor.point_of_sale_id) if actor.point_of_sale_id else None
     full = {
@@ -100,6 +101,4 @@ def _record_consent(
     """The consent shown at registration, with the subscription (audited by the privacy capability too)."""
     if sub is None:
         return
-    ctx.consents.record(
-        uow, sub.holder_id, sub.msisdn, ctx.consent_version, True, actor, text=text or None, now=ctx.now
-    )
+    ctx.consents.record(uow, sub.holder_id, sub.id, ctx.consent_version, True, actor, text=text or None, now=ctx.now)

@@ -39,7 +39,7 @@ def postpaid_suggestions(
         check = ctx.rule_set.check(record, as_of=ctx.today)
         for path, value in check.derived.items():
             suggestions[path] = {"field": path, "value": value, "source": "derived"}
-        scans = [d for d in uow.documents.list_for(sub.msisdn) if d.kind in CARD_KINDS and d.blob_key]
+        scans = [d for d in uow.documents.list_for(sub.id) if d.kind in CARD_KINDS and d.blob_key]
         holder = record.get("holder")
         given: Mapping[str, Any] = holder if isinstance(holder, Mapping) else {}
         if scans and ctx.images is not None:

@@ -32,7 +32,7 @@ def transact(cmd: Transact, *, uow: CounterUnitOfWork, ctx: CounterContext, acto
         outcome = "done" if decision.allowed else "refused"
         tx_id = uow.counter.add_transaction(
             {
-                "msisdn": sub.msisdn,
+                "subscription_id": sub.id,
                 "kind": cmd.kind,
                 "outcome": outcome,
                 "refusal_code": decision.code,
@@ -67,7 +67,7 @@ def pay_bill(cmd: PayBill, *, uow: CounterUnitOfWork, ctx: CounterContext, actor
         sub = load(uow, cmd.msisdn)
         payment_id = uow.counter.add_payment(
             {
-                "msisdn": sub.msisdn,
+                "subscription_id": sub.id,
                 "amount_vnd": amount,
                 "reference": cmd.reference,
                 "paid_at": ctx.now,
@@ -77,7 +77,7 @@ def pay_bill(cmd: PayBill, *, uow: CounterUnitOfWork, ctx: CounterContext, actor
         )
         uow.counter.add_transaction(
             {
-                "msisdn": sub.msisdn,
+                "subscription_id": sub.id,
                 "kind": gate.TransactionKind.BILL_PAYMENT.value,
                 "outcome": "done",
                 "refusal_code": None,

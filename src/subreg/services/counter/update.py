@@ -94,12 +94,12 @@ def update_subscription(
 
 def _queue_unlock(uow: CounterUnitOfWork, sub: SubscriptionRow, actor: Actor) -> None:
     """One queued `unlock` order per locked subscription that became complete (not a second one)."""
-    queued = uow.counter.list_network_orders(sub.msisdn, status="queued")
+    queued = uow.counter.list_network_orders(sub.id, status="queued")
     if any(o.action == "unlock" for o in queued):
         return
     uow.counter.add_network_order(
         {
-            "msisdn": sub.msisdn,
+            "subscription_id": sub.id,
             "action": "unlock",
             "status": "queued",
             "reason": _UNLOCK_REASON,

@@ -50,7 +50,7 @@ def open_visit(cmd: OpenVisit, *, uow: CounterUnitOfWork, ctx: CounterContext, a
             raise PermissionDeniedError("presence_not_proven", errors=[FieldError("id_number", "presence_not_proven")])
         expires = ctx.now + timedelta(minutes=ctx.serving_minutes)
         visit_id = uow.counter.open_visit(
-            sub.msisdn,
+            sub.id,
             point_of_sale_id=actor.point_of_sale_id or 0,
             staff_id=actor.staff_id,
             opened_at=ctx.now,

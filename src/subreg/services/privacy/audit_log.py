@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from subreg.domain.access.permissions import Actor
 from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.common.msisdn import msisdn_key
 from subreg.domain.privacy.anomalies import (
     Signal,
     after_hours_reads,
@@ -35,9 +36,11 @@ from subreg.domain.privacy.audit_chain import (
     utc_timestamp,
     verify_chain,
 )
-from subreg.services.common.audit_trail import hold_appender_lock, record
+from subreg.services.common import audit_trail
+from subreg.services.common.audit_trail import Blinder, hold_appender_lock, record
 from subreg.services.common.ports import AuditFilter, UnitOfWork
 from subreg.services.privacy.ports import AuditHead
+from subreg.services.registry.ports import RegistryUnitOfWork
 
 __all__ = [
     "READ_ACTIONS",
@@ -48,6 +51,7 @@ __all__ = [
     "checkpoint",
     "entry_as_dict",
     "query",
+    "subjects_of_number",
     "verify",
 ]
 
@@ -154,7 +158,7 @@ def query(
         k: v
         for k, v in {
             "staff_id": criteria.staff_id,
-            "by_subject": criteria.subject is not None or None,
+            "by_subject": bool(criteria.subjects) or None,
             "since": criteria.since,
             "until": criteria.until,
             "purpose": criteria.purpose,
@@ -168,11 +172,18 @@ def query(
         uow,
         actor=actor,
         action=AuditAction.AUDIT_READ,
-        subject=criteria.subject,
+        subject=criteria.subjects[0] if len(criteria.subjects) == 1 else None,
         purpose=purpose_of_read,
         details={"filters": filters, "returned": len(found)},
     )
     return found
+
+
+def subjects_of_number(uow: RegistryUnitOfWork, vault: Blinder, e164: str) -> tuple[str, ...]:
+    """The audit subjects of a phone number: each line it has had, and the keyed number itself (the subject
+    of entries written before lines had ids)."""
+    lines = uow.subscriptions.lines_of(msisdn_key(e164))
+    return (*(audit_trail.subject_for_line(line.id) for line in lines), audit_trail.subject_for_msisdn(vault, e164))
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:

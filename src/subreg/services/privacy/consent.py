@@ -13,7 +13,7 @@ from datetime import datetime
 from subreg.domain.access.permissions import Actor
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.services.common import audit_trail
-from subreg.services.privacy._subjects import msisdn_key_of, now_or
+from subreg.services.privacy._subjects import now_or
 from subreg.services.privacy.ports import PrivacyUnitOfWork
 
 __all__ = ["CONSENT_TEXTS", "Consents", "consent_text", "record_consent"]
@@ -48,7 +48,7 @@ def consent_text(version: str, lang: str = "vi") -> str:
 def record_consent(
     uow: PrivacyUnitOfWork,
     holder_id: int,
-    msisdn: str | int | None,
+    subscription_id: int | None,
     text_version: str,
     accepted: bool,
     actor: Actor | None,
@@ -66,7 +66,7 @@ def record_consent(
     consent_id = uow.privacy.add_consent(
         {
             "holder_id": holder_id,
-            "msisdn": msisdn_key_of(msisdn),
+            "subscription_id": subscription_id,
             "text_version": text_version,
             "text_sha256": digest,
             "accepted": bool(accepted),
@@ -89,7 +89,7 @@ class Consents:
         self,
         uow: PrivacyUnitOfWork,
         holder_id: int,
-        msisdn: str | int | None,
+        subscription_id: int | None,
         text_version: str,
         accepted: bool,
         actor: Actor | None,
@@ -98,4 +98,4 @@ class Consents:
         now: datetime | None = None,
     ) -> int:
         """Store the consent shown and the answer; its id."""
-        return record_consent(uow, holder_id, msisdn, text_version, accepted, actor, text=text, now=now)
+        return record_consent(uow, holder_id, subscription_id, text_version, accepted, actor, text=text, now=now)

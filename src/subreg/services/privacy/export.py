@@ -59,10 +59,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _number_of(uow: PrivacyUnitOfWork, subscription_id: int | None) -> str | None:
+    line = uow.subscriptions.get_by_id(subscription_id) if subscription_id is not None else None
+    return msisdn_from_key(line.msisdn) if line is not None else None
+
+
 def _access_log(uow: PrivacyUnitOfWork, subjects: Sequence[str]) -> list[dict[str, Any]]:
     entries = []
-    for subject in subjects:
-        for e in uow.audit.search(AuditFilter(subject=subject, limit=100_000)):
+    if subjects:
+        for e in uow.audit.search(AuditFilter(subjects=tuple(subjects), limit=100_000)):
             # Staff ids are left out: they identify employees, whose data is not the subject's to see;
             # role and point of sale say who acted.
             entries.append(
@@ -95,7 +100,7 @@ def export_request(
         "subscriptions": [],
         "consents": [
             {
-                "msisdn": msisdn_from_key(c.msisdn) if c.msisdn else None,
+                "msisdn": _number_of(uow, c.subscription_id),
                 "text_version": c.text_version,
                 "text_sha256": c.text_sha256,
                 "accepted": c.accepted,
@@ -119,7 +124,8 @@ def export_request(
     subjects = [audit_trail.subject_for_holder(i) for i in ids]
     for sub in uow.subscriptions.list_by_holders(ids):
         e164 = msisdn_from_key(sub.msisdn)
-        subjects.append(audit_trail.subject_for_msisdn(vault, e164))
+        # The line's entries, and those written before lines had ids (keyed by the number).
+        subjects += [audit_trail.subject_for_line(sub.id), audit_trail.subject_for_msisdn(vault, e164)]
         entry: dict[str, Any] = {"msisdn": e164}
         try:
             entry["record"] = registry.record_of(sub, uow=uow)
@@ -128,10 +134,10 @@ def export_request(
             entry["erased"] = True
         entry["history"] = [
             {"at": _jsonable(h.at), "action": h.action, "channel": h.channel, "changes": h.changes}
-            for h in uow.history.list_for(sub.msisdn)
+            for h in uow.history.list_for(sub.id)
         ]
         entry["documents"] = []
-        for doc in uow.documents.list_for(sub.msisdn):
+        for doc in uow.documents.list_for(sub.id):
             item: dict[str, Any] = {"id": doc.id, "kind": doc.kind, "content_type": doc.content_type}
             if doc.blob_key and not entry.get("erased"):
                 _, content = registry.read_document(doc.id, uow=uow)

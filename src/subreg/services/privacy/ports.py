@@ -45,7 +45,7 @@ class ConsentRow:
 
     id: int
     holder_id: int
-    msisdn: int | None
+    subscription_id: int | None
     text_version: str
     text_sha256: str
     accepted: bool
@@ -168,7 +168,7 @@ class ConsentRecorder(Protocol):
         self,
         uow: PrivacyUnitOfWork,
         holder_id: int,
-        msisdn: str | int | None,
+        subscription_id: int | None,
         text_version: str,
         accepted: bool,
         actor: Actor | None,

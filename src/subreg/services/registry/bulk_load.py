@@ -136,7 +136,8 @@ def _load_batch(
 ) -> None:
     # Pass 1: numbers already stored and ID documents already known, in set-based queries.
     raw_keys = [e164_key(record.get("msisdn")) for record in batch]
-    taken = uow.subscriptions.existing(k for k in raw_keys if k is not None)
+    current = uow.subscriptions.current_lines([k for k in raw_keys if k is not None])
+    taken = {k for k, line in current.items() if line.status != "terminated"}
     blinds: list[bytes | None] = []
     for record in batch:
         doc_key = rule_set.document_key(record)
@@ -148,8 +149,8 @@ def _load_batch(
     # Pass 2: normalize, encrypt, build rows.
     new_holders: list[_HolderState] = []
     subs: list[tuple[_HolderState, dict[str, Any]]] = []
-    docs: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
+    docs: list[list[dict[str, Any]]] = []  # per subscription, in order
+    created: list[list[str]] = []
     seen: set[int] = set()
     for record, raw_key, blind in zip(batch, raw_keys, blinds, strict=True):
         if raw_key is not None and (raw_key in taken or raw_key in seen):
@@ -199,6 +200,7 @@ def _load_batch(
                 holder,
                 {
                     "msisdn": key,
+                    "generation": current[key].generation + 1 if key in current else 1,  # a reissued number
                     **columns,
                     "status": status,
                     "version": 1,
@@ -206,19 +208,20 @@ def _load_batch(
                 },
             )
         )
-        history.append(history_row(key, actor, channel, "created", created_fields(normalized), {}))
+        created.append(created_fields(normalized))
         images = (images_for(normalized, result) if images_for else None) or {}
         refs = {k: ref for k, ref in document_refs(normalized).items() if k in DOCUMENT_KINDS}
         stored = store_images(blobs, vault, holder.dek, {k: images[k] for k in refs if k in images})
+        docs.append([])
         for kind_name, ref in refs.items():
-            row = {"msisdn": key, "kind": kind_name, "created_by_staff_id": actor,
+            row = {"kind": kind_name, "created_by_staff_id": actor,
                    "point_of_sale_id": columns["point_of_sale_id"]}  # fmt: skip
             if kind_name in stored:
                 blob_key, content_type, size = stored[kind_name]
                 row.update(blob_key=blob_key, external_ref=None, content_type=content_type, size=size)
             else:
                 row.update(blob_key=None, external_ref=ref[:MAX_REF], content_type=None, size=None)
-            docs.append(row)
+            docs[-1].append(row)
         if result.complete:
             stats.complete += 1
         elif result.valid:
@@ -230,6 +233,10 @@ def _load_batch(
     ids = uow.holders.add_many([h.row for h in new_holders if h.row is not None])
     for holder, holder_id in zip(new_holders, ids, strict=True):
         holder.id, holder.row = holder_id, None
-    uow.subscriptions.add_many([{**row, "holder_id": holder.id} for holder, row in subs])
-    uow.documents.add_many(docs)
-    uow.history.append_many(history)
+    lines = uow.subscriptions.add_many([{**row, "holder_id": holder.id} for holder, row in subs])
+    uow.documents.add_many(
+        [{**row, "subscription_id": line} for line, rows in zip(lines, docs, strict=True) for row in rows]
+    )
+    uow.history.append_many(
+        [history_row(line, actor, channel, "created", fields, {}) for line, fields in zip(lines, created, strict=True)]
+    )

@@ -114,6 +114,7 @@ def _fill_masks(store: EvaluationStore) -> int:
 # --- re-check after a rule change (decrypts) ------------------------------------------------------
 
 _PAGE_COLUMNS = (
+    "msisdn",
     "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "contract_number",
     "purpose", "status", "complete", "missing", "error_codes", "rule_set", "document_refs",
 )  # fmt: skip
@@ -139,7 +140,7 @@ def _recheck_page(ctx: _RecheckContext, rows: list[tuple[Any, ...]]) -> tuple[in
         personal = orjson.loads(ctx.vault.open(ctx.vault.unwrap(kek_id, wrapped), payload, b"holder:" + bytes(aad_ref)))
         activated = clear["activated_on"]
         record: dict[str, Any] = {
-            "msisdn": msisdn_from_key(int(key)),
+            "msisdn": msisdn_from_key(int(clear["msisdn"])),
             "subscriber_type": clear["subscriber_type"],
             "payment_type": clear["payment_type"],
             "activated_on": activated.isoformat() if isinstance(activated, date) else activated,

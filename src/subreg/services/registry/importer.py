@@ -64,8 +64,9 @@ from subreg.services.registry.rows import (
 __all__ = ["HOLDER_COLUMNS", "SUB_COLUMNS", "ImportOptions", "ImportSummary", "run_import"]
 
 SUB_COLUMNS = (
-    "msisdn", "holder_id", "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_id",
-    "point_of_sale_code", "contract_number", "purpose", "status", "complete", "missing", "error_codes",
+    "id", "msisdn", "generation", "holder_id", "subscriber_type", "payment_type", "activated_on", "channel",
+    "point_of_sale_id", "point_of_sale_code",
+    "contract_number", "purpose", "status", "complete", "missing", "error_codes",
     "rule_set", "evaluated_on", "version", "state", "phase", "missing_mask", "has_contract",
     "contract_needed", "province_code", "source_hash", "document_refs",
 )  # fmt: skip
@@ -76,7 +77,8 @@ _DIFF_COLUMNS = (
     "purpose", "status",
 )  # fmt: skip
 _SUB_INDEX = {c: i for i, c in enumerate(SUB_COLUMNS)}
-_UPDATE_COLUMNS = tuple(c for c in SUB_COLUMNS if c != "msisdn")
+_UPDATE_COLUMNS = tuple(c for c in SUB_COLUMNS if c not in ("id", "msisdn", "generation"))
+_ID, _HOLDER_ID, _GENERATION, _STATUS = (_SUB_INDEX[c] for c in ("id", "holder_id", "generation", "status"))
 _HOLDER_UPDATE = tuple(c for c in HOLDER_COLUMNS if c != "id")
 _OK, _REJECT = 0, 1
 
@@ -179,8 +181,10 @@ def _prepare(ctx: _Context, batch: list[Any]) -> list[tuple[Any, ...]]:
         errors = result.errors
         state = 3 if errors else (0 if result.complete else 1)
         sub = (
+            None,  # the line's id, given by the writer
             key,
-            None,
+            1,
+            None,  # the holder's id, given by the writer
             clear["subscriber_type"],
             clear["payment_type"],
             activated.isoformat() if activated else None,
@@ -242,26 +246,28 @@ class _Writer:
         if not rows:
             return
         store, summary = self.store, self.summary
-        existing = store.existing([r[1] for r in rows])
-        new: list[tuple[Any, ...]] = []
-        changed: list[tuple[Any, ...]] = []
+        current = store.existing([r[1] for r in rows])
+        new: list[tuple[tuple[Any, ...], int]] = []  # (row, generation)
+        changed: list[tuple[tuple[Any, ...], int]] = []  # (row, line id)
         for row in rows:
             if row[3][_SUB_INDEX["state"]] != 0:
                 summary.incomplete += 1
-            old = existing.get(row[1])
-            if old is None:
-                new.append(row)
-            elif old[0] != row[2]:
-                changed.append(row)
+            line = current.get(row[1])
+            if line is None:
+                new.append((row, 1))
+            elif line.status == "terminated" and row[3][_STATUS] != "terminated":
+                new.append((row, line.generation + 1))  # the number reissued: a new line
+            elif line.source_hash != row[2]:
+                changed.append((row, line.id))
             else:
                 summary.unchanged += 1
         if new:
-            ids = store.holder_ids(len(new))
+            holder_ids, line_ids = store.holder_ids(len(new)), store.subscription_ids(len(new))
             holders, subs = [], []
-            for hid, row in zip(ids, new, strict=True):
+            for hid, lid, (row, generation) in zip(holder_ids, line_ids, new, strict=True):
                 holders.append((hid, *row[4]))
                 sub = list(row[3])
-                sub[1] = hid
+                sub[_ID], sub[_HOLDER_ID], sub[_GENERATION] = lid, hid, generation
                 subs.append(sub)
             store.insert("holders", HOLDER_COLUMNS, holders)
             store.insert("subscriptions", SUB_COLUMNS, subs)
@@ -269,13 +275,13 @@ class _Writer:
         if changed:
             self._update(changed)
 
-    def _update(self, rows: list[tuple[Any, ...]]) -> None:
+    def _update(self, rows: list[tuple[tuple[Any, ...], int]]) -> None:
         store, vault = self.store, self.vault
-        old = store.old_rows([r[1] for r in rows], (*_DIFF_COLUMNS, "document_refs", "version"))
-        fresh = store.holder_ids(sum(1 for r in rows if old[r[1]]["_shared"] or old[r[1]]["_holder"][2] is None))
+        old = store.old_rows([lid for _row, lid in rows], (*_DIFF_COLUMNS, "document_refs", "version"))
+        fresh = store.holder_ids(sum(1 for _r, lid in rows if old[lid]["_shared"] or old[lid]["_holder"][2] is None))
         holder_updates, holder_inserts, sub_updates, history = [], [], [], []
-        for row in rows:
-            key, sub, holder, plain = row[1], list(row[3]), row[4], row[5]
+        for row, key in rows:
+            sub, holder, plain = list(row[3]), row[4], row[5]
             before = old[key]
             hid, kek_id, wrapped, aad_ref, payload = before["_holder"]
             old_personal: dict[str, Any] = {}
@@ -286,9 +292,9 @@ class _Writer:
                 holder_inserts.append((hid, *holder))
             else:
                 holder_updates.append((*holder, hid))
-            sub[1] = hid
+            sub[_HOLDER_ID] = hid
             sub[_SUB_INDEX["version"]] = int(before["version"] or 1) + 1
-            sub_updates.append((*sub[1:], key))
+            sub_updates.append((*(sub[_SUB_INDEX[c]] for c in _UPDATE_COLUMNS), key))
             values = {
                 c: [_iso(before[c]), sub[_SUB_INDEX[c]]] for c in _DIFF_COLUMNS if _iso(before[c]) != sub[_SUB_INDEX[c]]
             }
@@ -307,8 +313,10 @@ class _Writer:
                 history.append((key, None, self.channel, action, orjson.dumps(changes).decode()))
         store.insert("holders", HOLDER_COLUMNS, holder_inserts)
         store.update("holders", "id", _HOLDER_UPDATE, holder_updates)
-        store.update("subscriptions", "msisdn", _UPDATE_COLUMNS, sub_updates)
-        store.insert("subscription_history", ("msisdn", "actor_staff_id", "channel", "action", "changes"), history)
+        store.update("subscriptions", "id", _UPDATE_COLUMNS, sub_updates)
+        store.insert(
+            "subscription_history", ("subscription_id", "actor_staff_id", "channel", "action", "changes"), history
+        )
         self.summary.updated += len(rows)
 
 

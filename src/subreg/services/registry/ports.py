@@ -18,6 +18,7 @@ from subreg.services.common.ports import UnitOfWork
 
 __all__ = [
     "BulkStore",
+    "CurrentLine",
     "DocumentRepository",
     "DocumentRow",
     "EvaluationStore",
@@ -59,9 +60,12 @@ class HolderRow:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRow:
-    """A subscription with its compliance columns (`msisdn` is the integer key)."""
+    """A subscription LINE with its compliance columns: `id` is the line's identity, `msisdn` its number as an
+    integer key and `generation` how many times that number was issued (a reclaimed number is a new line)."""
 
+    id: int
     msisdn: int
+    generation: int
     holder_id: int
     subscriber_type: str | None
     payment_type: str | None
@@ -85,7 +89,7 @@ class DocumentRow:
     """Metadata of a stored document (bytes in the blob store) or of an external reference."""
 
     id: int
-    msisdn: int
+    subscription_id: int
     kind: str
     blob_key: str | None
     external_ref: str | None
@@ -100,7 +104,7 @@ class HistoryRow:
     """One append-only history entry."""
 
     id: int
-    msisdn: int
+    subscription_id: int
     at: datetime
     actor_staff_id: int | None
     channel: str | None
@@ -122,7 +126,15 @@ class PointOfSaleRow:
 
 class SubscriptionRepository(Protocol):
     def get(self, msisdn: int) -> SubscriptionRow | None:
-        """The subscription for an integer MSISDN key."""
+        """The current line of an integer MSISDN key: its latest generation (live, or terminated)."""
+        ...
+
+    def get_by_id(self, subscription_id: int) -> SubscriptionRow | None:
+        """One line by its id."""
+        ...
+
+    def lines_of(self, msisdn: int) -> list[SubscriptionRow]:
+        """Every line a number has had, oldest generation first."""
         ...
 
     def list_by_holder(self, holder_id: int) -> list[SubscriptionRow]:
@@ -134,18 +146,22 @@ class SubscriptionRepository(Protocol):
         ...
 
     def existing(self, msisdns: Iterable[int]) -> set[int]:
-        """Which of these keys are already stored."""
+        """Which of these numbers have a live (not terminated) line."""
         ...
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        """Insert one subscription."""
+    def current_lines(self, msisdns: Sequence[int]) -> dict[int, SubscriptionRow]:
+        """The current line (latest generation) of each of these numbers that has one."""
         ...
 
-    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert many in one batched statement."""
+    def add(self, row: Mapping[str, Any]) -> int:
+        """Insert one line; its id."""
         ...
 
-    def update(self, msisdn: int, values: Mapping[str, Any], *, expected_version: int) -> None:
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert many in one batched statement; their ids in the same order."""
+        ...
+
+    def update(self, subscription_id: int, values: Mapping[str, Any], *, expected_version: int) -> None:
         """Update and bump `version`; ConflictError when someone else changed it first."""
         ...
 
@@ -197,7 +213,7 @@ class DocumentRepository(Protocol):
         """One document row."""
         ...
 
-    def list_for(self, msisdn: int) -> list[DocumentRow]:
+    def list_for(self, subscription_id: int) -> list[DocumentRow]:
         """Documents of a subscription, oldest first."""
         ...
 
@@ -215,7 +231,7 @@ class HistoryRepository(Protocol):
         """Append many."""
         ...
 
-    def list_for(self, msisdn: int) -> list[HistoryRow]:
+    def list_for(self, subscription_id: int) -> list[HistoryRow]:
         """Entries of a subscription, oldest first."""
         ...
 
@@ -292,15 +308,27 @@ class SubscriptionWriter(Protocol):
 # --- set-based work: bulk import, evaluation, statistics (adapters.db.bulk.BulkSession) ---------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CurrentLine:
+    """What the importer needs of a number's current line to decide: new, reissued, changed or unchanged."""
+
+    id: int
+    generation: int
+    status: str
+    source_hash: bytes | None
+    holder_id: int
+
+
 class ImportStore(Protocol):
     """What the importer needs from storage (adapters.db.bulk.BulkSession)."""
 
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
-    def existing(self, keys: Sequence[int]) -> dict[int, tuple[bytes | None, int]]: ...
-    def old_rows(self, keys: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]: ...
+    def existing(self, keys: Sequence[int]) -> dict[int, CurrentLine]: ...
+    def old_rows(self, line_ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]: ...
     def holder_ids(self, n: int) -> list[int]: ...
+    def subscription_ids(self, n: int) -> list[int]: ...
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def update(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def points_of_sale(self) -> dict[str, int]: ...

@@ -34,14 +34,13 @@ def get_subscription(msisdn: str | int, *, uow: RegistryUnitOfWork, vault: Vault
 
 def record_of(sub: SubscriptionRow, *, uow: RegistryUnitOfWork, vault: Vault) -> dict[str, Any]:
     """`get_subscription` for a subscription row the caller has already read."""
-    key = sub.msisdn
     holder = uow.holders.get(sub.holder_id)
     if holder is None:
         raise NotFoundError("holder not found")
     dek = vault.unwrap(holder.kek_id, holder.wrapped_dek)
     personal = orjson.loads(vault.open(dek, holder.payload, holder_aad(holder.aad_ref)))
     record: dict[str, Any] = {
-        "msisdn": msisdn_from_key(key),
+        "msisdn": msisdn_from_key(sub.msisdn),
         "subscriber_type": sub.subscriber_type,
         "payment_type": sub.payment_type,
         "activated_on": sub.activated_on.isoformat() if sub.activated_on else None,
@@ -52,7 +51,7 @@ def record_of(sub: SubscriptionRow, *, uow: RegistryUnitOfWork, vault: Vault) ->
         "status": sub.status,
         **personal,
     }
-    docs = {kind: ref_of(doc) for kind, doc in latest_documents(uow.documents.list_for(key)).items()}
+    docs = {kind: ref_of(doc) for kind, doc in latest_documents(uow.documents.list_for(sub.id)).items()}
     if docs:
         record["documents"] = docs
     return {k: v for k, v in record.items() if v is not None}
@@ -63,7 +62,7 @@ def read_document(document_id: int, *, uow: RegistryUnitOfWork, vault: Vault, bl
     doc = uow.documents.get(document_id)
     if doc is None or not doc.blob_key:
         raise NotFoundError("document not found")
-    sub = uow.subscriptions.get(doc.msisdn)
+    sub = uow.subscriptions.get_by_id(doc.subscription_id)
     holder = uow.holders.get(sub.holder_id) if sub else None
     if holder is None:
         raise NotFoundError("document not found")

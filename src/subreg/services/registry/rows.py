@@ -206,13 +206,13 @@ def store_images(
 
 
 def history_row(
-    msisdn: int, actor: int | None, channel: str, action: str, paths: list[str], values: Mapping[str, Any]
+    subscription_id: int, actor: int | None, channel: str, action: str, paths: list[str], values: Mapping[str, Any]
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {"fields": paths}
     if values:
         changes["values"] = {k: [jsonable(v) for v in pair] for k, pair in values.items()}
     return {
-        "msisdn": msisdn,
+        "subscription_id": subscription_id,
         "actor_staff_id": actor,
         "channel": channel,
         "action": action,

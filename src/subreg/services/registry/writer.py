@@ -67,6 +67,7 @@ def _ordinal(uow: RegistryUnitOfWork, holders: list[HolderRow], msisdn: int | No
     re-storing the 2nd subscription of someone who now has 5 keeps it the 2nd (no contract needed).
     """
     subs = uow.subscriptions.list_by_holders([h.id for h in holders]) if holders else []
+    subs = [s for s in subs if s.status != "terminated"]  # a terminated line is no longer held under the document
     if activated_on is None:
         return 1 + sum(1 for s in subs if s.msisdn != msisdn)
     me = (activated_on, msisdn or 0)
@@ -144,17 +145,24 @@ def store_subscription(
         pos = uow.points_of_sale.get_by_code(code)
         return pos.id if pos else None
 
-    existing = stored if stored is not None and stored.msisdn == key else uow.subscriptions.get(key)
+    current = stored if stored is not None and stored.msisdn == key else uow.subscriptions.get(key)
+    given_status = text_or_none(normalized.get("status"), 16)
+    # A terminated line's number stored again for a live subscription is the number REISSUED: a new line
+    # (the next generation); the terminated line keeps its history, documents and audit trail.
+    reissued = current is not None and current.status == "terminated" and given_status != "terminated"
+    existing = None if reissued else current
     columns = clear_columns(normalized, pos_id)
     if columns["channel"] is None:
         columns["channel"] = channel
-    status = text_or_none(normalized.get("status"), 16) or (existing.status if existing else "active")
+    status = given_status or (existing.status if existing else "active")
     values = {"holder_id": holder_id, **columns, "status": status, **compliance_columns(result, rule_set, as_of)}
     history: list[dict[str, Any]] = []
     if existing is None:
-        uow.subscriptions.add({"msisdn": key, **values, "version": 1})
-        history.append(history_row(key, actor, channel, "created", created_fields(normalized), {}))
+        generation = current.generation + 1 if current is not None else 1
+        line = uow.subscriptions.add({"msisdn": key, "generation": generation, **values, "version": 1})
+        history.append(history_row(line, actor, channel, "created", created_fields(normalized), {}))
     else:
+        line = existing.id
         before = {
             "holder_id": existing.holder_id,
             "subscriber_type": existing.subscriber_type,
@@ -178,13 +186,13 @@ def store_subscription(
         personal_paths = changed_paths(old_personal, personal) if existing.holder_id == holder_id else []
         if existing.holder_id != holder_id:
             personal_paths = sorted(flatten(personal))
-        uow.subscriptions.update(key, values, expected_version=existing.version)
+        uow.subscriptions.update(line, values, expected_version=existing.version)
         if clear or personal_paths:
             action = "status_changed" if set(clear) == {"status"} and not personal_paths else "updated"
-            history.append(history_row(key, actor, channel, action, sorted({*clear, *personal_paths}), clear))
+            history.append(history_row(line, actor, channel, action, sorted({*clear, *personal_paths}), clear))
 
     # Documents: uploaded images (encrypted) and references to documents held elsewhere.
-    latest = latest_documents(uow.documents.list_for(key)) if existing else {}
+    latest = latest_documents(uow.documents.list_for(line)) if existing else {}
     added: list[str] = []
     staff_pos = columns["point_of_sale_id"]
     refs = {k: ref for k, ref in sorted(document_refs(normalized).items()) if k in DOCUMENT_KINDS}
@@ -192,7 +200,7 @@ def store_subscription(
     stored = usable.blobs if usable else store_images(blobs, vault, dek, uploads)
     for kind_name, ref in refs.items():
         row: dict[str, Any] = {
-            "msisdn": key,
+            "subscription_id": line,
             "kind": kind_name,
             "created_by_staff_id": actor,
             "point_of_sale_id": staff_pos,
@@ -210,7 +218,7 @@ def store_subscription(
         uow.documents.add(row)
         added.append(f"documents.{kind_name}")
     if added and existing is not None:
-        history.append(history_row(key, actor, channel, "documents_added", added, {}))
+        history.append(history_row(line, actor, channel, "documents_added", added, {}))
     uow.history.append_many(history)
     return result
 
