@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
 
 DOCS = Path(__file__).resolve().parent
 
@@ -42,9 +43,38 @@ def error_codes() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _default(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    return f"`{value}`"
+
+
+def settings() -> str:
+    """Every setting of `subreg.config.Settings`: its variable, default and description."""
+    from subreg.config import Settings
+
+    prefix = Settings.model_config.get("env_prefix", "")
+    lines = [
+        f"{len(Settings.model_fields)} settings:",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        meaning = field.description or ""
+        choices = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
+        if len(choices) > 1:
+            meaning += "; one of " + ", ".join(f"`{v}`" for v in choices)
+        lines.append(f"| `{prefix}{name.upper()}` | {_default(field.default)} | {_cell(meaning)} |")
+    return "\n".join(lines) + "\n"
+
+
 # (file under docs/, marker name) -> what renders the table
 TABLES: dict[tuple[str, str], Callable[[], str]] = {
     ("rules.md", "error-codes"): error_codes,
+    ("configuration.md", "settings"): settings,
 }
 
 

@@ -31,6 +31,12 @@ def test_the_generated_table_matches_the_code(file, name):
     )
 
 
+def test_every_setting_has_a_description():
+    from subreg.config import Settings
+
+    assert [name for name, field in Settings.model_fields.items() if not field.description] == []
+
+
 def test_a_table_is_only_replaced_between_its_markers():
     text = "before\n<!-- generated: x (how) -->\nold\n<!-- end generated: x -->\nafter\n"
     assert tables.replaced(text, "x", "new\n") == (
