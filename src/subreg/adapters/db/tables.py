@@ -380,7 +380,7 @@ import_runs = Table(
     Index(None, "fingerprint", "status"),
 )
 
-# Orders for the HLR/HSS (lock, unlock, terminate); the enforcement work carries them out.
+# Orders for the HLR/HSS (lock, unlock, terminate), queued here; no sender carries them out yet.
 network_orders = Table(
     "network_orders",
     metadata,

@@ -38,7 +38,7 @@ class CounterTransactionRow:
 
 @dataclass(frozen=True, slots=True)
 class NetworkOrderRow:
-    """An order for the HLR/HSS (unlock, lock, terminate), queued until enforcement carries it out."""
+    """An order for the HLR/HSS (unlock, lock, terminate), queued for the network (no sender exists yet)."""
 
     id: int
     msisdn: int
