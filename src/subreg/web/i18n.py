@@ -1,6 +1,6 @@
 """Texts of the point-of-sale pages, Vietnamese (default) and English.
 
-Error messages come from `domain.messages` (one place for every error code); this module holds the
+Error messages come from `domain.common.messages` (one place for every error code); this module holds the
 labels, headings and hints of the pages, and the names of statuses, purposes and transactions.
 """
 

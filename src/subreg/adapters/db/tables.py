@@ -2,7 +2,7 @@
 
 Layout, and why:
 
-- `subscriptions` is keyed by the MSISDN as an integer (`84901234567`, see `domain.msisdn.msisdn_key`):
+- `subscriptions` is keyed by the MSISDN as an integer (`84901234567`, see `domain.common.msisdn.msisdn_key`):
   8 bytes instead of a 12-character string, and the key a PostgreSQL deployment hash-partitions on
   (`PARTITION BY HASH (msisdn)`) at 60 M rows. Every child table that is looked up per subscription
   (`documents`, `subscription_history`) carries the msisdn too, so it can be partitioned the same way.
@@ -178,7 +178,7 @@ subscriptions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Added by 0003_compliance (bulk import, evaluation at scale; none of them is personal data):
     # state 0 complete | 1 incomplete | 2 contract needed | 3 invalid; phase 1 | 2 (NULL: no activation
-    # date); missing_mask: bit i = services.evaluation.MISSING_ITEMS[i]; source_hash: keyed hash of the
+    # date); missing_mask: bit i = services.registry.evaluation.MISSING_ITEMS[i]; source_hash: keyed hash of the
     # normalized record (re-import detects "unchanged"); document_refs: JSON {kind: reference}.
     Column("state", SmallInteger, nullable=True),
     Column("phase", SmallInteger, nullable=True),
@@ -260,13 +260,13 @@ login_attempts = Table(
     Index(None, "source_hash", "at"),
 )
 
-# Append-only and hash-chained (domain.audit): `seq` is assigned by the appender, never by the database,
+# Append-only and hash-chained (domain.privacy.audit_chain): `seq` is assigned by the appender, never by the database,
 # so a gap is visible. Triggers created by the migration refuse UPDATE and DELETE.
 audit_log = Table(
     "audit_log",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("at", String(32), nullable=False),  # canonical UTC timestamp (domain.audit.utc_timestamp)
+    Column("at", String(32), nullable=False),  # canonical UTC timestamp (domain.privacy.audit_chain.utc_timestamp)
     Column("actor_staff_id", Integer, nullable=True),
     Column("actor_role", String(32), nullable=True),
     Column("point_of_sale_id", Integer, nullable=True),
@@ -345,7 +345,7 @@ bill_payments = Table(
 
 # A point of sale "serves" a subscription while its holder is at the counter: opened when staff prove
 # presence (number + the ID document shown, or a QR read from the card), closed by expiry. Agents and
-# authorized points see only subscriptions they registered or are serving (domain.access.Scope).
+# authorized points see only subscriptions they registered or are serving (domain.access.permissions.Scope).
 serving_visits = Table(
     "serving_visits",
     metadata,

@@ -14,7 +14,7 @@ offered (`offer_update`). The rules, in order:
 5. A locked subscription (one-way or two-way) whose information is complete is waiting for its unlock
    order to reach the network; counter transactions are allowed (the lock was for missing data only).
 
-Pure: no clock, no I/O. (The update campaign's phases are in `domain.phase`.)
+Pure: no clock, no I/O. (The update campaign's phases are in `domain.compliance.phase`.)
 """
 
 from __future__ import annotations

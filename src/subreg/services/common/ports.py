@@ -98,7 +98,7 @@ class Clock(Protocol):
 class AuditFilter:
     """Which entries `AuditRepository.search` returns; every criterion is optional (AND-ed).
 
-    `since` and `until` are canonical audit timestamps (`domain.audit.utc_timestamp`): text that sorts
+    `since` and `until` are canonical audit timestamps (`domain.privacy.audit_chain.utc_timestamp`): text that sorts
     like time, so the filter is a plain index range. `subject` is already a subject key (never a
     phone number).
     """

@@ -105,7 +105,7 @@ class ImageCheck:
 
 
 class ImageInspector(Protocol):
-    """Quality checks of uploaded images (implemented by `adapters.image_quality.OpenCvImageInspector`)."""
+    """Quality checks of uploaded images (implemented by `adapters.images.quality.OpenCvImageInspector`)."""
 
     def check(self, images: Mapping[str, bytes], *, id_type: str | None) -> ImageCheck:
         """Check `images` by kind (portrait, id_front, id_back); errors at `documents.<kind>`."""
