@@ -12,26 +12,40 @@ __all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
-    """Every knob of subreg. See docs/configuration.md for the full table."""
+    """Every knob of subreg; docs/configuration.md lists them (written from here by docs/tables.py)."""
 
     model_config = SettingsConfigDict(env_prefix="SUBREG_", env_file=".env", extra="ignore")
 
-    env: Literal["dev", "test", "prod"] = Field("dev", description="dev creates keys on demand; prod never does")
-    var_dir: Path = Field(Path("var"), description="Where the embedded database, blobs and keys live")
-    database_url: str = Field("", description="SQLAlchemy URL; default sqlite:///<var_dir>/subreg.db")
-    blob_backend: Literal["local"] = "local"
-    blob_dir: Path | None = Field(None, description="Local blob store; default <var_dir>/blobs")
-    master_key: SecretStr | None = Field(None, description="Base64 of 32 random bytes; overrides the key file")
-    master_key_file: Path | None = Field(None, description="Key file; default <var_dir>/master.key")
+    env: Literal["dev", "test", "prod"] = Field(
+        "dev", description="`dev` and `test` create the master key file on demand; `prod` refuses to and requires a key"
+    )
+    var_dir: Path = Field(Path("var"), description="Where the embedded database, the blob store and the dev key live")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db` in production; "
+        "default `sqlite:///<var_dir>/subreg.db`",
+    )
+    blob_backend: Literal["local"] = Field(
+        "local", description="Where document images are stored: `local`, a directory (the only backend so far)"
+    )
+    blob_dir: Path | None = Field(
+        None, description="Root of the local blob store (files are AES-256-GCM ciphertext); default `<var_dir>/blobs`"
+    )
+    master_key: SecretStr | None = Field(
+        None, description="Base64 of 32 random bytes; takes precedence over the key file"
+    )
+    master_key_file: Path | None = Field(
+        None, description="File holding the master key (mode 0600, never committed); default `<var_dir>/master.key`"
+    )
     rule_set: str = Field("nd49-2017", description="Completeness rule set applied by default")
     lang: Literal["vi", "en"] = Field("vi", description="Default language of messages and pages")
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
-    log_json: bool = Field(True, description="Structured JSON logs (set false for console output)")
-    max_upload_bytes: int = Field(10 * 1024 * 1024, description="Largest accepted upload")
-    max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard for images")
-    max_body_records: int = Field(10_000, description="Most records in one POST /checks body")
+    host: str = Field("127.0.0.1", description="Address `subreg serve` listens on")
+    port: int = Field(8000, description="Port `subreg serve` listens on")
+    log_level: str = Field("INFO", description="Log level (`DEBUG`, `INFO`, `WARNING`, `ERROR`)")
+    log_json: bool = Field(True, description="Structured JSON logs (`false`: console output)")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, description="Largest request body or image accepted, in bytes")
+    max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard: most pixels an image may have")
+    max_body_records: int = Field(10_000, description="Most records in one `POST /api/v1/checks` body")
 
     # Privacy (staff sign-in, sessions, audit, retention, data-subject requests)
     session_minutes: int = Field(480, description="Lifetime of a web session or API token, in minutes")
@@ -41,18 +55,28 @@ class Settings(BaseSettings):
         20, ge=1, description="Failed sign-ins from one client address (any accounts) before it must wait"
     )
     login_source_window_minutes: int = Field(15, ge=1, description="The window those failures are counted over")
-    totp_roles: str = Field("", description="Comma-separated roles that must use a TOTP second factor, e.g. admin,dpo")
-    cookie_secure: bool = Field(False, description="Send cookies only over HTTPS (true in production)")
-    serving_minutes: int = Field(30, description="How long a point of sale serves a subscriber after proof")
+    totp_roles: str = Field(
+        "", description="Comma-separated roles that must use a TOTP second factor, e.g. `admin,dpo`"
+    )
+    cookie_secure: bool = Field(False, description="Send cookies only over HTTPS (`true` in production)")
+    serving_minutes: int = Field(
+        30, description="How long a point of sale may serve a subscription after the holder proved presence, in minutes"
+    )
     retention_years: int = Field(
-        5, description="Years a terminated subscription's personal data is kept before crypto-shredding"
+        5,
+        description="Years a terminated subscription's personal data is kept before `subreg dsr retention` "
+        "crypto-shreds it",
     )
     dsr_deadline_days: int = Field(30, description="Days to answer a data-subject request")
     consent_version: str = Field("2026-01", description="Version of the consent text shown at registration")
     opening_hours: str = Field(
-        "07:30-21:30", description="Points of sale's usual opening hours (HH:MM-HH:MM, local) for anomaly signals"
+        "07:30-21:30",
+        description="Points of sale's usual opening hours (`HH:MM-HH:MM`, local time): "
+        "reads outside them are an anomaly signal",
     )
-    local_timezone: str = Field("Asia/Ho_Chi_Minh", description="Time zone of the points of sale")
+    local_timezone: str = Field(
+        "Asia/Ho_Chi_Minh", description="Time zone of the points of sale (of those opening hours)"
+    )
 
     # Compliance at scale
     phase_reference_date: str = Field(

@@ -80,6 +80,8 @@ def test_the_whole_update_works_without_javascript(client):
     saved = client.post("/pos/update", data={"csrf_token": csrf, "msisdn": NUMBER}, files=files(three_images()))
     assert saved.status_code == 200, saved.text
     assert 'data-testid="unlock-queued"' in saved.text
+    # Queued, not sent: nothing carries the queue to the network yet, and the page must not say otherwise.
+    assert "Đã xếp lệnh mở khoá thuê bao vào hàng đợi gửi tới mạng (chưa gửi đi)." in saved.text
     assert "Thông tin thuê bao đã đầy đủ" in saved.text
     with client.app.state.container.engine.connect() as conn:
         orders = list(conn.execute(select(network_orders)))

@@ -21,7 +21,7 @@ PERSONAL_VALUES = ("Nguyễn Thị Ánh", "079190123456", "1990-05-17", "1705199
 
 @pytest.fixture
 def client(client):
-    """The API client signed in as store staff: since issue 3 checks and ID parsing need a counter role."""
+    """The API client signed in as store staff: checks and ID parsing need a counter role."""
     client.headers.update(bearer(client, *make_staff(client, "store_staff")))
     return client
 

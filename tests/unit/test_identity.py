@@ -20,7 +20,7 @@ from subreg.domain.id_documents.numbers import (
     parse_cccd,
 )
 
-# domain-facts §5, written out independently of the module under test.
+# The 63 province codes, written out independently of the module under test.
 DOCUMENTED_CODES = [
     "001", "002", "004", "006", "008", "010", "011", "012", "014", "015", "017", "019", "020", "022",
     "024", "025", "026", "027", "030", "031", "033", "034", "035", "036", "037", "038", "040", "042",

@@ -1,4 +1,4 @@
-"""Masking of personal fields: the issue's examples, the general rules, and what never leaks."""
+"""Masking of personal fields: worked examples, the general rules, and what never leaks."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from subreg.domain.common.msisdn import (
     parse_msisdn,
 )
 
-# The documented table (domain-facts §6), written out independently of the module under test.
+# The allocation table, written out independently of the module under test.
 EXPECTED_PREFIXES = {
     VIETTEL: ["032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097", "098"],
     VINAPHONE: ["081", "082", "083", "084", "085", "088", "091", "094"],

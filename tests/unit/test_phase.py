@@ -1,4 +1,4 @@
-"""Update phases from tenure at a reference date (domain.phase)."""
+"""Update phases from tenure at a reference date (domain.compliance.phase)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Deny by default. Every route declares `dependencies=[requires(Permission.X)]`; t
 4. holds a session that must change its password, or must set up TOTP, to `session:self` routes.
 
 The caller is left on `request.state.actor` (None when anonymous) and `request.state.session`.
-Finer decisions (purpose, point of sale, scope) are the services' job, with `domain.access.authorize`.
+Finer decisions (purpose, point of sale, scope) are the services' job, with `domain.access.permissions.authorize`.
 """
 
 from __future__ import annotations
@@ -114,12 +114,12 @@ def _resolve(request: Request, token: str, kind: str) -> SessionInfo | None:
 
 
 async def run_use_case(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """A blocking use case on the thread pool, run again while SQLite reports it busy (services.retry)."""
+    """A blocking use case on the thread pool, run again while SQLite reports it busy (services.common.retry)."""
     return await run_in_threadpool(retrying, fn, *args, **kwargs)
 
 
 async def current_session(request: Request) -> Any:
-    """The caller's live session (`services.auth.SessionInfo`), or None; resolved once per request."""
+    """The caller's live session (`services.access.SessionInfo`), or None; resolved once per request."""
     if hasattr(request.state, "session"):
         return request.state.session
     token, kind = _credentials(request)

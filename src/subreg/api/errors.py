@@ -29,7 +29,7 @@ from subreg.domain.common.errors import (
     SubregError,
     TooManyAttemptsError,
 )
-from subreg.domain.common.messages import message_for
+from subreg.domain.common.messages import message_for, summary_for
 from subreg.logging import get_logger
 
 __all__ = ["error_body", "install_error_handlers", "status_of"]
@@ -46,37 +46,6 @@ _STATUS: list[tuple[type[SubregError], int]] = [
     (ExternalServiceError, 503),
 ]
 
-_TOP_MESSAGES = {
-    "invalid_input": ("Dữ liệu không hợp lệ", "Invalid input"),
-    "not_found": ("Không tìm thấy", "Not found"),
-    "conflict": ("Xung đột dữ liệu", "Conflict"),
-    "busy": ("Hệ thống đang bận, vui lòng thử lại", "The system is busy, please try again"),
-    "rule_violation": ("Không đáp ứng quy định", "Refused by a rule"),
-    "permission_denied": ("Không có quyền", "Permission denied"),
-    "external_service_error": ("Dịch vụ bên ngoài lỗi", "External service failed"),
-    "internal_error": ("Lỗi hệ thống", "Internal error"),
-    "payload_too_large": ("Dữ liệu gửi lên quá lớn", "Payload too large"),
-    "http_error": ("Yêu cầu không hợp lệ", "Bad request"),
-    "unauthenticated": ("Cần đăng nhập", "Sign-in required"),
-    "invalid_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password"),
-    "account_locked": ("Tài khoản tạm khoá", "Account temporarily locked"),
-    "too_many_attempts": (
-        "Quá nhiều lần đăng nhập sai từ nơi này; hãy thử lại sau ít phút",
-        "Too many failed sign-ins from here; try again in a few minutes",
-    ),
-    "totp_required": ("Cần mã xác thực một lần", "One-time code required"),
-    "csrf_failed": ("Mã chống giả mạo (CSRF) không hợp lệ", "Invalid CSRF token"),
-    "erased": ("Dữ liệu đã bị xoá vĩnh viễn", "Data permanently erased"),
-    "update_required": ("Cần cập nhật thông tin thuê bao trước", "The subscriber information must be updated first"),
-    "subscription_terminated": ("Thuê bao đã bị chấm dứt", "The subscription is terminated"),
-    "registration_incomplete": ("Chưa đủ điều kiện kích hoạt", "Activation refused: information incomplete"),
-    "duplicate_msisdn": ("Số thuê bao đã tồn tại", "The number already belongs to a subscription"),
-    "processing_restricted": (
-        "Chủ thuê bao đã yêu cầu hạn chế xử lý dữ liệu; liên hệ bộ phận bảo vệ dữ liệu cá nhân",
-        "The holder asked to restrict processing of their data; refer to the data protection officer",
-    ),
-}
-
 # pydantic error types -> our codes
 _PYDANTIC_CODES = {
     "missing": "required",
@@ -91,11 +60,10 @@ _PYDANTIC_CODES = {
 
 def error_body(code: str, lang: str, errors: list[FieldError] | None = None) -> dict[str, Any]:
     """The JSON body of an error response."""
-    vi, en = _TOP_MESSAGES.get(code, (code, code))
     return {
         "error": {
             "code": code,
-            "message": en if lang == "en" else vi,
+            "message": summary_for(code, lang),
             "errors": [
                 {"field": e.field, "code": e.code, "message": message_for(e.code, e.field, lang)}
                 for e in (errors or [])

@@ -87,7 +87,9 @@ class _BarProgress:
 
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="Export files (CSV, JSON lines, Parquet)", show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", help="auto, csv, jsonl or parquet")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, csv, jsonl or parquet (Parquet needs pyarrow: the parquet extra)")
+    ] = "auto",
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="TOML column mapping (operator columns, date formats)")
     ] = None,

@@ -1,6 +1,6 @@
 """Texts of the point-of-sale pages, Vietnamese (default) and English.
 
-Error messages come from `domain.messages` (one place for every error code); this module holds the
+Error messages come from `domain.common.messages` (one place for every error code); this module holds the
 labels, headings and hints of the pages, and the names of statuses, purposes and transactions.
 """
 
@@ -69,7 +69,7 @@ _VI: dict[str, str] = {
     "saved": "Đã lưu thông tin.",
     "now_complete": "Thông tin thuê bao đã đầy đủ.",
     "still_missing": "Đã lưu; vẫn còn thiếu",
-    "unlock_queued": "Đã gửi lệnh mở khoá thuê bao tới mạng (đang chờ thực hiện).",
+    "unlock_queued": "Đã xếp lệnh mở khoá thuê bao vào hàng đợi gửi tới mạng (chưa gửi đi).",
     "filled_from_card": "Điền từ thẻ",
     "full_name": "Họ và tên",
     "date_of_birth": "Ngày sinh",
@@ -194,7 +194,7 @@ _EN: dict[str, str] = {
     "saved": "Saved.",
     "now_complete": "The subscriber information is complete.",
     "still_missing": "Saved; still missing",
-    "unlock_queued": "The unlock order was queued for the network.",
+    "unlock_queued": "Unlock order queued for the network (not sent yet).",
     "filled_from_card": "Filled from the card",
     "full_name": "Full name",
     "date_of_birth": "Date of birth",

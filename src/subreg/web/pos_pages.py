@@ -5,7 +5,7 @@ Server-rendered (Jinja2), Vietnamese by default, English with `?lang=en` (rememb
 in-browser JPEG compression and the reading of the ID card's QR code (POST /api/v1/id-documents/parse).
 
 Numbers and ID numbers travel in POST bodies, never in URLs: the look-up card, the gate's answer and
-the update form are the answers to POSTs. Each page calls one `services.pos` use case, which checks
+the update form are the answers to POSTs. Each page calls one `services.counter` use case, which checks
 role, purpose and point of sale and writes the audit entry (purpose included).
 """
 

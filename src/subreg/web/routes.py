@@ -1,4 +1,4 @@
-"""The landing page. The point-of-sale pages arrive with their own issue."""
+"""The landing page (the point-of-sale pages are in `web/pos_pages.py`, sign-in in `web/auth_pages.py`)."""
 
 from __future__ import annotations
 

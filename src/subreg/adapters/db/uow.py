@@ -4,7 +4,7 @@ On SQLite, a unit of work that declares itself a writer (`counter.lock_for_write
 engine's `WriterGate` first and holds it until its transaction ends (see `writer_gate`). A unit that reads
 and only then writes can find that another writer committed in between: SQLite refuses the write at once
 (SQLITE_BUSY_SNAPSHOT: its snapshot is stale, waiting cannot help). Leaving the block, that error becomes
-`BusyError`: nothing was written, and `services.retry.retrying` runs the use case again.
+`BusyError`: nothing was written, and `services.common.retry.retrying` runs the use case again.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import os
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -264,16 +265,41 @@ class Source:
                 n += 1
                 if n <= start_row:
                     continue
-                flat = {str(k): ("" if v is None else str(v)) for k, v in row.items()}
+                flat = {str(k): _parquet_text(v) for k, v in row.items()}
                 raw = orjson.dumps(flat).decode()
                 yield n, n, n, raw, unflatten(apply_mapping(self.mapping, {k: _nfc(v) for k, v in flat.items()}))
+
+
+def _parquet_text(value: Any) -> str:
+    """A typed Parquet cell as the text a CSV export would hold.
+
+    Dates written as timestamps (pandas' datetime64, the usual case) would otherwise read
+    "1990-03-05 00:00:00" and fail as dates; booleans read `true`/`false`; a whole number stored as a
+    float (a pandas integer column with gaps) loses its ".0".
+    """
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _pyarrow_parquet() -> Any:
     try:
         import pyarrow.parquet as pq  # type: ignore[import-not-found]  # optional dependency
     except ImportError:
-        raise UnreadableInputError("Parquet input needs the optional package pyarrow") from None
+        # No square brackets in the text: the command line prints it with Rich markup.
+        raise UnreadableInputError(
+            "Parquet input needs the optional package pyarrow: install subreg with its parquet extra"
+        ) from None
     return pq
 
 

@@ -1,4 +1,4 @@
-"""Image quality checks at the point of sale: Pillow decodes, OpenCV measures, `domain.image_rules` decides.
+"""Image quality checks at the point of sale: Pillow decodes, OpenCV measures, `domain.counter.image_rules` decides.
 
 - Format and size are checked on the header before any pixel is decoded: only JPEG, PNG and WebP are
   opened (Pillow's `formats=`), and an image whose header claims more than `max_pixels` pixels is
@@ -146,7 +146,7 @@ def measure(kind: str, data: bytes, limits: ImageLimits) -> tuple[Measurements, 
 
 
 class OpenCvImageInspector:
-    """`services.ports_pos.ImageInspector` with Pillow, OpenCV and zxing-cpp (Tesseract for the MRZ)."""
+    """`services.counter.ports.ImageInspector` with Pillow, OpenCV and zxing-cpp (Tesseract for the MRZ)."""
 
     def __init__(
         self, limits: ImageLimits | None = None, *, max_pixels: int | None = None, concurrency: int | None = None

@@ -4,8 +4,8 @@ Filters that are not personal data (staff id, time, purpose, action) are query p
 subscription filter is a phone number, so it travels in a POST body (`/audit/search`), never in a URL
 that proxies and access logs keep. Every read of the log is itself logged (`audit:read`).
 
-Why anomalies need `reports:read` and not `audit:read`: the issue gives the signals to the
-compliance team, whose role holds `reports:read`; the answer is per-staff counts and thresholds (no
+Why anomalies need `reports:read` and not `audit:read`: the signals are for the compliance team,
+whose role holds `reports:read`; the answer is per-staff counts and thresholds (no
 entries, no subjects), i.e. a report. Auditors read the entries behind a signal with `/audit`.
 """
 

@@ -50,7 +50,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one field: a dotted path and a stable code from the data dictionary."""
+    """One problem with one field: a dotted path and a stable code (its messages are in `messages.CODES`)."""
 
     field: str
     code: str

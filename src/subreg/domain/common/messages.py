@@ -1,13 +1,17 @@
-"""Human-readable texts for error codes, in Vietnamese (default) and English.
+"""Human-readable texts for error codes, in Vietnamese (default) and English: the one place they live.
 
-A message names the field and the rule, never the value: it must be safe to log and to show.
+`CODES` holds a message for every code subreg emits (field errors, and the codes of its exceptions,
+which pages and the command line show); `SUMMARIES` the headline of an API error response for the codes
+that head one. A message names the field and the rule, never the value: it must be safe to log and to
+show. docs/rules.md lists both (written by `python docs/tables.py`); tests/unit/test_messages.py reads
+the source for every emitted code and fails on one without a message.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["CODES", "LANGS", "field_label", "message_for"]
+__all__ = ["CODES", "LANGS", "SUMMARIES", "field_label", "message_for", "summary_for"]
 
 LANGS = ("vi", "en")
 
@@ -110,7 +114,18 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "external_service_error": ("Dịch vụ bên ngoài không phản hồi", "An external service did not answer"),
     "error": ("Lỗi: {field}", "Error: {field}"),
-    # Staff sign-in and sessions (services/auth.py, api/deps.py)
+    # Answers of the HTTP layer itself (api/errors.py), not of a rule
+    "internal_error": ("Lỗi hệ thống", "Internal error"),
+    "payload_too_large": ("Dữ liệu gửi lên quá lớn", "Payload too large"),
+    "http_error": ("Yêu cầu không hợp lệ", "Bad request"),
+    # The audit log refuses an entry (domain/privacy/audit_chain.py): a fault of the caller's code, not of staff
+    "invalid": ("Giá trị không hợp lệ: {field}", "Invalid value: {field}"),
+    "naive_datetime": ("Thời điểm thiếu múi giờ: {field}", "The time has no time zone: {field}"),
+    "key_not_text": (
+        "Tên khoá trong nhật ký phải là chuỗi ký tự: {field}",
+        "A key in the log entry is not text: {field}",
+    ),
+    # Staff sign-in and sessions (services/access/, api/deps.py)
     "unauthenticated": ("Cần đăng nhập", "Sign-in required"),
     "invalid_credentials": (
         "Tên đăng nhập hoặc mật khẩu không đúng",
@@ -173,7 +188,9 @@ CODES: dict[str, tuple[str, str]] = {
         "This role is not attached to a point of sale: {field}",
     ),
     "unknown_staff": ("Không có tài khoản nhân viên này: {field}", "No such staff account: {field}"),
-    # Point of sale (services.pos, domain.gate, domain.image_rules)
+    "unknown_role": ("Vai trò không tồn tại: {field}", "Unknown role: {field}"),
+    "unknown_permission": ("Quyền không tồn tại: {field}", "Unknown permission: {field}"),
+    # Point of sale (services/counter/, domain/counter/gate.py, domain/counter/image_rules.py)
     "update_required": (
         "Thông tin thuê bao chưa đầy đủ, cần cập nhật trước: {field}",
         "The subscriber information is incomplete and must be updated first: {field}",
@@ -231,6 +248,44 @@ CODES: dict[str, tuple[str, str]] = {
     "id_card_mismatch": (
         "Giấy tờ trong ảnh không phải của chủ thuê bao: {field}",
         "The card in the photo belongs to someone else: {field}",
+    ),
+}
+
+# code -> (Vietnamese, English): the headline of an API error response (`error.code`, `error.message`),
+# for the codes that head one (an exception's `code`, the API's own handlers). Field-level details follow
+# in `error.errors[]` with the messages of CODES.
+SUMMARIES: dict[str, tuple[str, str]] = {
+    "invalid_input": ("Dữ liệu không hợp lệ", "Invalid input"),
+    "not_found": ("Không tìm thấy", "Not found"),
+    "conflict": ("Xung đột dữ liệu", "Conflict"),
+    "busy": ("Hệ thống đang bận, vui lòng thử lại", "The system is busy, please try again"),
+    "rule_violation": ("Không đáp ứng quy định", "Refused by a rule"),
+    "permission_denied": ("Không có quyền", "Permission denied"),
+    "external_service_error": ("Dịch vụ bên ngoài lỗi", "External service failed"),
+    "internal_error": ("Lỗi hệ thống", "Internal error"),
+    "payload_too_large": ("Dữ liệu gửi lên quá lớn", "Payload too large"),
+    "http_error": ("Yêu cầu không hợp lệ", "Bad request"),
+    "unauthenticated": ("Cần đăng nhập", "Sign-in required"),
+    "invalid_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng", "Wrong username or password"),
+    "account_locked": ("Tài khoản tạm khoá", "Account temporarily locked"),
+    "too_many_attempts": (
+        "Quá nhiều lần đăng nhập sai từ nơi này; hãy thử lại sau ít phút",
+        "Too many failed sign-ins from here; try again in a few minutes",
+    ),
+    "totp_required": ("Cần mã xác thực một lần", "One-time code required"),
+    "csrf_failed": ("Mã chống giả mạo (CSRF) không hợp lệ", "Invalid CSRF token"),
+    "erased": ("Dữ liệu đã bị xoá vĩnh viễn", "Data permanently erased"),
+    "update_required": ("Cần cập nhật thông tin thuê bao trước", "The subscriber information must be updated first"),
+    "subscription_terminated": ("Thuê bao đã bị chấm dứt", "The subscription is terminated"),
+    "registration_incomplete": ("Chưa đủ điều kiện kích hoạt", "Activation refused: information incomplete"),
+    "duplicate_msisdn": ("Số thuê bao đã tồn tại", "The number already belongs to a subscription"),
+    "unreadable_input": ("Không đọc được dữ liệu gửi lên", "The input cannot be read"),
+    "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
+    "unknown_transaction": ("Loại giao dịch không tồn tại", "Unknown kind of transaction"),
+    "error": ("Lỗi", "Error"),
+    "processing_restricted": (
+        "Chủ thuê bao đã yêu cầu hạn chế xử lý dữ liệu; liên hệ bộ phận bảo vệ dữ liệu cá nhân",
+        "The holder asked to restrict processing of their data; refer to the data protection officer",
     ),
 }
 
@@ -304,3 +359,12 @@ def message_for(code: str, field: str, lang: str = "vi") -> str:
     template = en if lang == "en" else vi
     label = field_label(field, lang) if field else "-"
     return template.format(field=label)
+
+
+def summary_for(code: str, lang: str = "vi") -> str:
+    """The headline of an error response with `code`, in `lang` ("vi" or "en")."""
+    pair = SUMMARIES.get(code)
+    if pair is None:
+        vi, en = CODES.get(code, ("Lỗi: {field}", "Error: {field}"))
+        pair = (vi.replace(": {field}", ""), en.replace(": {field}", ""))
+    return pair[1] if lang == "en" else pair[0]

@@ -1,6 +1,6 @@
 """Vietnamese mobile numbers (MSISDN): parsing to E.164, integer keys and the prefix table.
 
-subreg keeps its OWN prefix table (domain-facts §6) instead of asking `phonenumbers` at run time:
+subreg keeps its OWN prefix table instead of asking `phonenumbers` at run time:
 the library rejects MobiFone's 0890-0895, knows nothing of the pre-2018 11-digit numbers, and is far
 too slow for checking 100,000 records a second. `parse_msisdn` is a handful of slicing and dict
 look-ups, with no exception on any path.
@@ -57,7 +57,7 @@ def _block(network: str, *prefixes: str) -> dict[str, str]:
     return dict.fromkeys(prefixes, network)
 
 
-# National prefix (with trunk 0; 3 or 4 digits) -> network, as allocated (domain-facts §6).
+# National prefix (with trunk 0; 3 or 4 digits) -> network, as allocated to the mobile operators.
 # Longest prefix wins; 099 is split per 4-digit block, 0990-0992 are not documented as mobile.
 MOBILE_PREFIXES: dict[str, str] = {
     **_block(VIETTEL, "032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097", "098"),

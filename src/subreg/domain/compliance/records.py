@@ -1,7 +1,9 @@
-"""The subscription record of the data dictionary: enums, field paths and the flat (CSV) shape.
+"""The data dictionary of subreg: the subscription record's enums, field paths and flat (CSV) shape.
 
-A record is a plain mapping in the data dictionary's JSON shape. In CSV every column is a dotted path
-(`holder.full_name`, `documents.portrait`); `organization.users` is a JSON array in one cell.
+Elsewhere "the data dictionary" means this module. A record is a plain mapping in its JSON shape
+(`holder`, `guardian`, `organization`, `documents` nested; `CSV_COLUMNS` lists every path). In CSV
+every column is a dotted path (`holder.full_name`, `documents.portrait`); `organization.users` is a
+JSON array in one cell.
 
 A value is *absent* when its key is missing, it is None, or it is a string of white space only;
 `is_absent` is the one definition every rule uses.

@@ -1,6 +1,6 @@
 """The counter gate: which transactions a subscription may have, given its network status and completeness.
 
-Decree 49 (domain-facts §1, §7): every transaction at a point of sale first checks the subscription's
+Decree 49: every transaction at a point of sale first checks the subscription's
 information, and an incomplete subscription must be updated before anything else is done. The one
 exception is paying a bill: refusing money helps nobody, and the payment visit is where the update is
 offered (`offer_update`). The rules, in order:
@@ -14,7 +14,7 @@ offered (`offer_update`). The rules, in order:
 5. A locked subscription (one-way or two-way) whose information is complete is waiting for its unlock
    order to reach the network; counter transactions are allowed (the lock was for missing data only).
 
-Pure: no clock, no I/O. (The update campaign's phases are in `domain.phase`.)
+Pure: no clock, no I/O. (The update campaign's phases are in `domain.compliance.phase`.)
 """
 
 from __future__ import annotations

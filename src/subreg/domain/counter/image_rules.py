@@ -1,6 +1,6 @@
 """What an image must be before the point of sale accepts it: thresholds and the verdict on measurements.
 
-The adapter `adapters.image_quality` measures (format, size, sharpness, faces, whether the card's QR
+The adapter `adapters.images.quality` measures (format, size, sharpness, faces, whether the card's QR
 or MRZ could be read); this module decides, so the rules are testable without a single pixel.
 
 Codes (field `documents.<kind>`):

@@ -3,7 +3,7 @@
 One deliberate exception to "domain imports only the stdlib": this module uses the `mrz` package
 (0.6.2), a pure computation library without I/O, to verify the ICAO 9303 check digits.
 
-Formats (see shared domain-facts §5):
+Formats:
 
 * QR payload, pipe-separated: ``<12-digit no>|<old 9-digit CMND or empty>|<full name>|<DOB ddMMyyyy>|
   <Nam/Nữ>|<permanent address>|<issue date ddMMyyyy>``; a 6-field variant lacks the old-number field.

@@ -1,6 +1,6 @@
 """Identity-document numbers: CMND, CCCD (personal identification number) and passports.
 
-Format rules only (domain-facts §5). A CCCD number is `PPP G YY RRRRRR`: PPP the province where the
+Format rules only. A CCCD number is `PPP G YY RRRRRR`: PPP the province where the
 birth was registered, G century and gender (even = male, odd = female; 0/1 = 1900s ... 8/9 = 2300s),
 YY the last two digits of the birth year, RRRRRR random. A PPP whose first digit is not 0 is a
 foreign-country code in Circular 07/2016; we do not have that table, so such codes are reported as
@@ -31,7 +31,7 @@ __all__ = [
 ID_TYPES = ("cmnd", "cccd", "passport")
 
 # Province of birth registration -> name: the 63 provinces before the 2025 merger
-# (hongquan/vietnam-personal-id `vn-provinces.json`, domain-facts §5).
+# (the same list as `vn-provinces.json` in the public repository hongquan/vietnam-personal-id).
 PROVINCES: dict[str, str] = {
     "001": "Hà Nội",
     "002": "Hà Giang",

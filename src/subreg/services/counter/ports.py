@@ -38,7 +38,7 @@ class CounterTransactionRow:
 
 @dataclass(frozen=True, slots=True)
 class NetworkOrderRow:
-    """An order for the HLR/HSS (unlock, lock, terminate), queued until enforcement carries it out."""
+    """An order for the HLR/HSS (unlock, lock, terminate), queued for the network (no sender exists yet)."""
 
     id: int
     subscription_id: int
@@ -111,7 +111,7 @@ class ImageCheck:
 
 
 class ImageInspector(Protocol):
-    """Quality checks of uploaded images (implemented by `adapters.image_quality.OpenCvImageInspector`)."""
+    """Quality checks of uploaded images (implemented by `adapters.images.quality.OpenCvImageInspector`)."""
 
     def check(self, images: Mapping[str, bytes], *, id_type: str | None) -> ImageCheck:
         """Check `images` by kind (portrait, id_front, id_back); errors at `documents.<kind>`."""

@@ -41,7 +41,7 @@ def update_subscription(
     card's QR/MRZ gives fill the absent ones; the rule set re-checks the whole record, and any
     invalid value refuses the update (422, field-level). Still-missing items are reported, not
     refused: an update may be done in steps. A locked subscription that becomes complete gets an
-    `unlock` network order (reason `information_complete`), queued for the network worker.
+    `unlock` network order (reason `information_complete`), queued: nothing in subreg sends it yet.
     """
     images = dict(cmd.images)
     changes = editable(cmd.changes)

@@ -253,7 +253,7 @@ def anomalies(
     opening hours (local time), and ID lookups not followed by transactions.
 
     The database aggregates (one GROUP BY); only per-read timestamps for the after-hours rule stream
-    through, and the pure rules in `domain.anomalies` decide. The read is recorded
+    through, and the pure rules in `domain.privacy.anomalies` decide. The read is recorded
     (`audit:anomalies_read`) in the caller's unit of work; the caller commits.
     """
     hold_appender_lock(uow)

@@ -10,7 +10,7 @@ Every subscription carries, in clear columns that hold no personal data:
 - `has_contract` - a signed contract document AND a contract number are on file;
 - `contract_needed` - the subscription is the 4th or later (by activation date, then number) under
   its ID document (blind index), is an individual's, and has no contract (Decree 49, art. 17);
-- `phase` - `domain.phase`: 1 when activated less than 5 years before the reference date, 2 when 5
+- `phase` - `domain.compliance.phase`: 1 when activated less than 5 years before the reference date, 2 when 5
   years or more, NULL without an activation date;
 - `state` - 3 invalid (any error) | 2 contract needed | 1 incomplete | 0 complete.
 

@@ -1,6 +1,6 @@
 """Decree 49/2017/ND-CP: what a subscription record must hold, and which values are impossible.
 
-Errors and missing items are kept apart (data-dictionary "check result"):
+Errors and missing items are kept apart (the check result, `rules.base.CheckResult`):
 
 * `errors` are rule violations of values that ARE there (wrong format, impossible dates, a CCCD that
   disagrees with the gender, ...) and the few rules that refuse a transaction outright
@@ -14,7 +14,7 @@ Errors and missing items are kept apart (data-dictionary "check result"):
 * `complete` = valid and nothing missing. Unknown keys are ignored (not an error) and dropped by
   `normalize`.
 
-Completeness (domain-facts §1; Decree 25/2011 as amended by Decree 49/2017):
+Completeness (Decree 25/2011 as amended by Decree 49/2017):
 
 * The SIGNER is the person who comes in and concludes the contract: the holder, or the guardian when
   one is given (compulsory below 14). The signer's papers are photographed: `documents.portrait`
