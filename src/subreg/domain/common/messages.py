@@ -216,6 +216,10 @@ CODES: dict[str, tuple[str, str]] = {
         "Processing of the holder's data is restricted at their request: {field}",
     ),
     "unknown_transaction": ("Loại giao dịch không tồn tại: {field}", "Unknown kind of transaction: {field}"),
+    "new_owner_papers_required": (
+        "Chuyển quyền sở hữu cần đầy đủ giấy tờ của chủ thuê bao mới: {field}",
+        "A change of owner needs the new owner's complete papers: {field}",
+    ),
     "registration_incomplete": (
         "Chưa đủ thông tin theo Nghị định 49 để kích hoạt: {field}",
         "Not everything Decree 49 requires is present for activation: {field}",
