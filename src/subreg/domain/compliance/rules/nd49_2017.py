@@ -87,6 +87,7 @@ from subreg.domain.compliance.derivations import (
     derive_person,
     derive_record,
 )
+from subreg.domain.compliance.phase import DECREE_EFFECTIVE
 from subreg.domain.compliance.records import (
     CHANNELS,
     DOCUMENT_KINDS,
@@ -257,7 +258,7 @@ class Nd49RuleSet:
     ADULT_AGE: ClassVar[int] = 18  # Civil Code 2015 Art. 20; a guardian must be an adult (Art. 49)
     CONTRACT_FROM_ORDINAL: ClassVar[int] = 4
     # The decree's signature and effect (24/4/2017): registrations from then on follow it.
-    DECREE_EFFECTIVE: ClassVar[date] = date(2017, 4, 24)
+    DECREE_EFFECTIVE: ClassVar[date] = DECREE_EFFECTIVE
     MAX_NAME: ClassVar[int] = MAX_NAME
     MAX_ADDRESS: ClassVar[int] = MAX_ADDRESS
     MAX_CODE: ClassVar[int] = MAX_CODE
