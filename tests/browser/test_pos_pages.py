@@ -380,7 +380,8 @@ def test_a_passport_holder_photographs_the_passport_page(page, live_server):
     assert front.is_visible()
     assert not passport_slot.is_visible()
     page.fill("#msisdn", "0907000009")
-    typed = ("full_name", "date_of_birth", "nationality", "id_number", "id_issue_date", "id_issue_place", "address")
+    typed = ("full_name", "date_of_birth", "nationality", "id_number", "id_issue_date", "id_issue_place",
+             "id_expiry_date", "address")  # fmt: skip
     for name in typed:
         page.fill(f"#holder-{name}", FOREIGNER[name])
     page.select_option("#holder-gender", FOREIGNER["gender"])
