@@ -134,7 +134,8 @@ class Container:
         """The registry's one writer of subscriptions, bound to this vault, blob store and rule set."""
         from subreg.services.registry.writer import Registry
 
-        return Registry(self.vault, self.blobs, self.rule_set)
+        reference = date.fromisoformat(self.settings.phase_reference_date)
+        return Registry(self.vault, self.blobs, self.rule_set, phase_reference=reference)
 
     def counter_context(self, *, now: datetime | None = None, request_id: str | None = None) -> CounterContext:
         """What the point-of-sale use cases need besides the unit of work, for one request."""

@@ -234,6 +234,7 @@ ORGANIZATION = {
     "registration_number": "0101234567",
     "registration_date": "2015-09-01",
     "address": "25 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội",
+    "line_user": "079092001234",  # the user of the line: one of the list (Decree 49)
 }
 
 

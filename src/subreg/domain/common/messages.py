@@ -313,6 +313,10 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "erased": ("Dữ liệu đã bị xoá vĩnh viễn", "Data permanently erased"),
     "update_required": ("Cần cập nhật thông tin thuê bao trước", "The subscriber information must be updated first"),
     "subscription_terminated": ("Thuê bao đã bị chấm dứt", "The subscription is terminated"),
+    "new_owner_papers_required": (
+        "Đổi chủ thuê bao cần đủ giấy tờ của chủ mới",
+        "A change of owner needs the new owner's complete papers",
+    ),
     "registration_incomplete": ("Chưa đủ điều kiện kích hoạt", "Activation refused: information incomplete"),
     "duplicate_msisdn": ("Số thuê bao đã tồn tại", "The number already belongs to a subscription"),
     "unreadable_input": ("Không đọc được dữ liệu gửi lên", "The input cannot be read"),

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from subreg.domain.common.errors import FieldError
 from subreg.domain.common.messages import message_for
 
-__all__ = ["CheckResult", "RuleSet", "cached_message", "missing_item"]
+__all__ = ["CheckResult", "RuleSet", "cached_message", "missing_item", "rule_tag"]
 
 
 @lru_cache(maxsize=4096)
@@ -104,6 +104,7 @@ class RuleSet(Protocol):
     """
 
     name: str
+    revision: int  # bumped when an answer changes for the same record and date (stored verdicts go stale)
 
     @property
     def id_types(self) -> tuple[str, ...]:
@@ -191,3 +192,11 @@ class RuleSet(Protocol):
         The answer at `as_of` holds on every day d with as_of <= d < valid_until (document expiry,
         the holder's 14th birthday, a guardian's 18th, the CMND cut-off 1/1/2025, future dates)."""
         ...
+
+
+def rule_tag(rule_set: RuleSet) -> str:
+    """What a stored verdict says it was computed by: the rule set's name and revision (`nd49-2017/2`).
+
+    A verdict of another revision is stale: the counter re-checks the line, the evaluation every line.
+    """
+    return f"{rule_set.name}/{rule_set.revision}"

@@ -252,6 +252,10 @@ class Nd49RuleSet:
     """The Decree 49/2017 rule set (`nd49-2017`)."""
 
     name: ClassVar[str] = "nd49-2017"
+    # Bumped whenever an answer changes for the same record and date: a verdict stored under another
+    # revision is stale (the counter re-checks the line, `subreg evaluate` re-checks them all).
+    # 2: issue #12's review (impossible dates, expiry at the evaluation date, typed document keys, ...).
+    revision: ClassVar[int] = 2
 
     # -- declarations (a later regime overrides these) ----------------------------------------
     GUARDIAN_AGE: ClassVar[int] = 14  # Decree 49: under 14, a parent or guardian concludes the contract
