@@ -69,7 +69,6 @@ def derive_person(
     nationality: str | None,
     has_date_of_birth: bool,
     birth_year: int | None = None,
-    *,
     nationality_by_type: Mapping[str, str] = NATIONALITY_BY_ID_TYPE,
     personal_number_types: Container[str] = PERSONAL_NUMBER_ID_TYPES,
     max_birth_year: int | None = None,

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from subreg.domain.common.errors import FieldValueError
+from subreg.domain.id_documents.types import ND49_ID_TYPE_SPECS
 
 __all__ = [
     "ID_TYPES",
@@ -33,8 +34,8 @@ __all__ = [
     "parse_cccd",
 ]
 
-# The Decree 49/2017 ID types (the rule set declares them with their rules in `types.py`).
-ID_TYPES = ("cmnd", "cccd", "passport")
+# The names of the Decree 49/2017 ID types, declared with their rules in `types.py`.
+ID_TYPES: tuple[str, ...] = tuple(spec.name for spec in ND49_ID_TYPE_SPECS)
 
 # Province of birth registration -> name: the 63 provinces before the 2025 merger
 # (the same list as `vn-provinces.json` in the public repository hongquan/vietnam-personal-id).

@@ -922,25 +922,31 @@ class Nd49RuleSet:
                 errors.append(FieldError(paths["id_type"], "passport_required"))
 
         derived: dict[str, object] = {}
-        if nationality is None or (
+        if (
             id_ok
-            and id_type in self._personal_types
-            and (gender is None or ("date_of_birth" in absent and "birth_year" in absent))
+            and spec.personal_number
+            and (  # type: ignore[union-attr]
+                gender is None or ("date_of_birth" in absent and "birth_year" in absent)
+            )
         ):
             derived = derive_person(
-                id_type or None,
-                number if id_ok else None,
+                id_type,
+                number,
                 gender,
                 nationality,
                 "date_of_birth" not in absent,
                 None if "birth_year" in absent else (birth_year or 0),
-                nationality_by_type=self._nationality_by_type,
-                personal_number_types=self._personal_types,
+                self._nationality_by_type,
+                self._personal_types,
             )
             if derived:
                 nationality = nationality or derived.get("nationality")  # type: ignore[assignment]
                 gender = gender or derived.get("gender")  # type: ignore[assignment]
                 birth_year = birth_year or derived.get("birth_year")  # type: ignore[assignment]
+        elif nationality is None and spec is not None and spec.nationality is not None:
+            # derive_person's nationality rule for the common case, without the call.
+            nationality = spec.nationality
+            derived = {"nationality": nationality}
 
         if issued is not None:
             if issued > as_of:
