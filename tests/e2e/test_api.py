@@ -126,6 +126,23 @@ class TestChecks:
         assert error["code"] == "invalid_input"
         assert error["errors"][0] == {"field": "body", "code": "invalid_json", "message": error["errors"][0]["message"]}
 
+    @pytest.mark.parametrize(
+        ("content_type", "body"),
+        [
+            ("text/csv", b"{}"),  # found by the fuzzer: a 500 once, then a 422
+            ("text/csv", "Nguyễn\n".encode("utf-16")),
+            ("application/x-ndjson", b"\x00\x01binary"),
+        ],
+        ids=["csv-that-is-json", "utf-16", "binary"],
+    )
+    def test_a_body_that_cannot_be_read_at_all_is_a_400(self, client, content_type, body):
+        response = client.post("/api/v1/checks", content=body, headers={"content-type": content_type})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unreadable_input"
+        assert error["message"] != "unreadable_input"
+        assert [(e["field"], e["code"]) for e in error["errors"]] == [("body", "unreadable_input")]
+
     def test_a_non_object_item_is_reported_at_its_position(self, client):
         body = client.post("/api/v1/checks", json=[complete_record(), 42]).json()
         assert body["results"][1]["valid"] is False
