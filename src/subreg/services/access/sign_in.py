@@ -7,6 +7,10 @@ failures in a row an account refuses even its right password for `lockout_minute
 to `login_attempts`; a username that names no account is stored as `?` (people type phone numbers, or
 their password, into the username field). The function commits itself: a failed sign-in must be
 recorded (and counted towards the lockout) even though it ends in an error.
+
+An address that failed `max_source_failures` times within `source_window_minutes` waits (429), except
+for an account that signed in successfully from it within `trusted_source_days`: the staff of a store
+behind one NAT keep working while one tablet mistypes or one attacker sprays (see `_held_back`).
 """
 
 from __future__ import annotations
@@ -106,12 +110,24 @@ def _source_hash(vault: Vault | None, source: str | None) -> bytes | None:
     return vault.blind(f"login-source\x00{source}")[:16] if source and vault is not None else None
 
 
-def _held_back(uow: AccessUnitOfWork, source_hash: bytes | None, at: datetime, policy: AuthPolicy) -> bool:
-    """Whether the address failed too often lately (whatever the accounts tried)."""
+def _held_back(
+    uow: AccessUnitOfWork, row: StaffAuthRow | None, source_hash: bytes | None, at: datetime, policy: AuthPolicy
+) -> bool:
+    """Whether the address failed too often lately, and the account is not one that signed in from it lately.
+
+    Many tablets of a store share one address behind a NAT: one mistyping tablet, or one attacker, must not
+    lock the whole store out. Its staff keep signing in (each account still locks on its own failures);
+    unknown accounts, and accounts that never signed in from there, wait (password spraying).
+    """
     if source_hash is None:
         return False
     since = at - timedelta(minutes=policy.source_window_minutes)
-    return uow.auth.failures_from(source_hash, since=since) >= policy.max_source_failures
+    if uow.auth.failures_from(source_hash, since=since) < policy.max_source_failures:
+        return False
+    if row is None or policy.trusted_source_days <= 0:
+        return True
+    trusted_since = at - timedelta(days=policy.trusted_source_days)
+    return not uow.auth.signed_in_from(row.id, source_hash, since=trusted_since)
 
 
 def _first_look(
@@ -129,8 +145,8 @@ def _first_look(
     read before another writer committed can no longer write (made the writer first instead, it would hold
     every counter's update for that time). The writes then start as the writer and read again.
     """
-    held_back = _held_back(uow, source_hash, at, policy)
-    row = uow.auth.staff_by_username(username) if not held_back and 0 < len(username) <= 64 else None
+    row = uow.auth.staff_by_username(username) if 0 < len(username) <= 64 else None
+    held_back = _held_back(uow, row, source_hash, at, policy)
     uow.rollback()
     if held_back:
         # Refused before the password is looked at: the answer says nothing about it.
@@ -221,8 +237,9 @@ def authenticate(
 
     Raises InvalidCredentialsError (unknown, wrong, disabled: one answer), AccountLockedError,
     TotpRequiredError when the account has a second factor and no code was given, or
-    TooManyAttemptsError when `source` (the client's address) failed too often lately, over any accounts
-    (counted by a keyed hash of the address, which needs the vault; the address itself is not stored).
+    TooManyAttemptsError when `source` (the client's address) failed too often lately, over any accounts,
+    unless this account signed in from it within `policy.trusted_source_days` (counted by a keyed hash of
+    the address, which needs the vault; the address itself is not stored).
     """
     policy = policy or AuthPolicy()
     at = utc_or_now(now)
