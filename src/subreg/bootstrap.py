@@ -266,6 +266,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         lockout_minutes=settings.lockout_minutes,
         max_source_failures=settings.login_max_source_failures,
         source_window_minutes=settings.login_source_window_minutes,
+        trusted_source_days=settings.login_trusted_source_days,
         totp_roles=roles,
     )
 

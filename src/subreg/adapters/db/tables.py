@@ -317,6 +317,16 @@ login_attempts = Table(
     Column("source_hash", LargeBinary(16), nullable=True),  # keyed hash of the client address, never the address
     Index(None, "username", "at"),
     Index(None, "source_hash", "at"),
+    # Successes only (a few per account and day, however many failures an attacker adds): whether an account
+    # signed in from an address lately, so that it may still sign in from it while the address is held back.
+    Index(
+        "ix_login_attempts_signed_in",
+        "staff_id",
+        "source_hash",
+        "at",
+        sqlite_where=text("success = 1"),
+        postgresql_where=text("success = true"),
+    ),
 )
 
 # Append-only and hash-chained (domain.audit): `seq` is assigned by the appender, never by the database,

@@ -25,6 +25,7 @@ from subreg.api.deps import actor as current_actor
 from subreg.api.deps import container, counter_context, requires, run_use_case
 from subreg.api.deps import purpose as declared_purpose
 from subreg.api.responses import JSON
+from subreg.api.schemas.ids import RowIdPath
 from subreg.api.schemas.pos import (
     ERROR_RESPONSES,
     LookupByIdIn,
@@ -409,7 +410,7 @@ async def change_owner(
     dependencies=[requires(Permission.DOCUMENT_VIEW_IMAGE)],
 )
 async def document_image(
-    document_id: int,
+    document_id: RowIdPath,
     request: Request,
     c: Container = Depends(container),
     who: Actor = Depends(current_actor),
