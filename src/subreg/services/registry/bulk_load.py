@@ -12,7 +12,7 @@ from subreg.domain.compliance.phase import DEFAULT_REFERENCE
 from subreg.domain.compliance.records import DOCUMENT_KINDS, MAX_REF
 from subreg.domain.compliance.rules.base import CheckResult, RuleSet
 from subreg.services.common.ports import BlobStore, Vault
-from subreg.services.registry.ports import RegistryUnitOfWork
+from subreg.services.registry.ports import RegistryUnitOfWork, SubscriptionRow
 from subreg.services.registry.rows import (
     created_fields,
     document_keys_of,
@@ -88,104 +88,43 @@ def bulk_load(
     `images_for(normalized, result)` may return image bytes per document kind; they are stored encrypted
     instead of the reference.
     """
-    stats = BulkLoadStats()
-    state = _LoadState(pos_ids={p.code: p.id for p in uow.points_of_sale.list_all()})
+    job = _Job(uow, vault, blobs, as_of, rule_set, phase_reference, channel, actor, images_for,
+               _LoadState(pos_ids={p.code: p.id for p in uow.points_of_sale.list_all()}))  # fmt: skip
     batch: list[Mapping[str, Any]] = []
     for record in records:
         batch.append(record)
         if len(batch) >= batch_size:
-            _load_batch(
-                batch, uow, vault, blobs, as_of, rule_set, (phase_reference, channel, actor), images_for, state, stats
-            )
+            _load_batch(batch, job)
             uow.commit()
             batch = []
     if batch:
-        _load_batch(
-            batch, uow, vault, blobs, as_of, rule_set, (phase_reference, channel, actor), images_for, state, stats
-        )
+        _load_batch(batch, job)
         uow.commit()
-    return stats
+    return job.stats
 
 
-def _reject(stats: BulkLoadStats, code: str) -> None:
-    stats.rejected += 1
-    stats.rejected_codes[code] = stats.rejected_codes.get(code, 0) + 1
+@dataclass(slots=True)
+class _Job:
+    """One bulk load: where it writes, how it checks, what it remembers across batches and its counts."""
 
+    uow: RegistryUnitOfWork
+    vault: Vault
+    blobs: BlobStore
+    as_of: date
+    rule_set: RuleSet
+    phase_reference: date
+    channel: str
+    actor: int | None
+    images_for: ImagesFor | None
+    state: _LoadState
+    stats: BulkLoadStats = field(default_factory=BulkLoadStats)
 
-def _learn_documents(blinds: list[bytes], uow: RegistryUnitOfWork, vault: Vault, state: _LoadState) -> None:
-    """Load the holders of ID documents not seen yet in this load (set-based)."""
-    state.seen_documents.update(blinds)
-    for h in uow.holders.find_many_by_blind(blinds):
-        key = (h.id_blind, h.kind, h.id_type)
-        if h.id_blind is not None and h.wrapped_dek is not None and key not in state.holders:
-            state.holders[key] = _HolderState(vault.unwrap(h.kek_id, h.wrapped_dek), h.id)  # type: ignore[index]
+    def reject(self, code: str) -> None:
+        self.stats.rejected += 1
+        self.stats.rejected_codes[code] = self.stats.rejected_codes.get(code, 0) + 1
 
-
-def _load_batch(
-    batch: list[Mapping[str, Any]],
-    uow: RegistryUnitOfWork,
-    vault: Vault,
-    blobs: BlobStore,
-    as_of: date,
-    rule_set: RuleSet,
-    how: tuple[date, str, int | None],
-    images_for: ImagesFor | None,
-    state: _LoadState,
-    stats: BulkLoadStats,
-) -> None:
-    phase_reference, channel, actor = how
-    # Pass 1: numbers already stored, ID documents already known and their links, in set-based queries.
-    raw_keys = [e164_key(record.get("msisdn")) for record in batch]
-    current = uow.subscriptions.current_lines([k for k in raw_keys if k is not None])
-    taken = {k for k, line in current.items() if line.status != "terminated"}
-    keys_of = [[vault.blind(k) for k in document_keys_of(rule_set, record)] for record in batch]
-    unknown = sorted({ks[0] for ks in keys_of if ks and ks[0] not in state.seen_documents})
-    if unknown:
-        _learn_documents(unknown, uow, vault, state)
-    links = uow.people.persons_of_documents([k for ks in keys_of for k in ks])
-
-    # Pass 2: normalize, encrypt, build rows.
-    new_holders: list[_HolderState] = []
-    subs: list[tuple[_HolderState, dict[str, Any]]] = []
-    docs: list[list[dict[str, Any]]] = []  # per subscription, in order
-    created: list[list[str]] = []
-    new_links: dict[bytes, bytes] = {}
-    seen: set[int] = set()
-    for record, raw_key, blinds in zip(batch, raw_keys, keys_of, strict=True):
-        if raw_key is not None and (raw_key in taken or raw_key in seen):
-            _reject(stats, "duplicate_msisdn")
-            continue
-        normalized, result = rule_set.normalize(record, as_of=as_of)
-        key = e164_key(normalized.get("msisdn"))
-        if key is None:
-            _reject(stats, "invalid_msisdn")
-            continue
-        if key in taken or key in seen:
-            _reject(stats, "duplicate_msisdn")
-            continue
-        seen.add(key)
-        blind = blinds[0] if blinds else None
-        person = _person(blinds, links, new_links)
-        holder = _holder_for(normalized, blind, state, new_holders, vault)
-        row = line_columns(
-            normalized, result, rule_set=rule_set, as_of=as_of, phase_reference=phase_reference, channel=channel,
-            pos_ids=state.pos_ids.get, person_key=person,
-        )  # fmt: skip
-        row.update(msisdn=key, generation=current[key].generation + 1 if key in current else 1, version=1)
-        subs.append((holder, row))
-        created.append(created_fields(normalized))
-        images = (images_for(normalized, result) if images_for else None) or {}
-        refs = {k: ref for k, ref in document_refs(normalized).items() if k in DOCUMENT_KINDS}
-        stored = store_images(blobs, vault, holder.dek, {k: images[k] for k in refs if k in images})
-        docs.append([])
-        for kind_name, ref in refs.items():
-            doc = {"kind": kind_name, "created_by_staff_id": actor, "point_of_sale_id": row["point_of_sale_id"]}
-            if kind_name in stored:
-                blob_key, content_type, size = stored[kind_name]
-                doc.update(blob_key=blob_key, external_ref=None, content_type=content_type, size=size)
-            else:
-                doc.update(blob_key=None, external_ref=ref[:MAX_REF], content_type=None, size=None)
-            docs[-1].append(doc)
+    def count(self, result: CheckResult) -> None:
+        stats = self.stats
         if result.complete:
             stats.complete += 1
         elif result.valid:
@@ -194,33 +133,137 @@ def _load_batch(
             stats.invalid += 1
         stats.stored += 1
 
-    ids = uow.holders.add_many([h.row for h in new_holders if h.row is not None])
-    for holder, holder_id in zip(new_holders, ids, strict=True):
+
+@dataclass(slots=True)
+class _Known:
+    """What the database already holds about a batch, read set-based before its records are built."""
+
+    raw_keys: list[int | None]  # each record's number as given
+    current: dict[int, SubscriptionRow]  # the current line of each number already stored
+    taken: set[int]  # numbers with a live line
+    blinds: list[list[bytes]]  # each record's document keys, blind
+    links: dict[bytes, bytes]  # document -> the person it counts towards
+
+
+@dataclass(slots=True)
+class _Built:
+    """A batch's rows, built in memory before they are written together."""
+
+    new_holders: list[_HolderState] = field(default_factory=list)
+    lines: list[tuple[_HolderState, dict[str, Any]]] = field(default_factory=list)
+    documents: list[list[dict[str, Any]]] = field(default_factory=list)  # per line, in order
+    created: list[list[str]] = field(default_factory=list)  # per line: the fields its history lists
+    new_links: dict[bytes, bytes] = field(default_factory=dict)
+
+
+def _load_batch(batch: list[Mapping[str, Any]], job: _Job) -> None:
+    """Read what is known of the batch, build every row, write them (one statement per table)."""
+    known = _read_known(batch, job)
+    built = _Built()
+    seen: set[int] = set()
+    for record, raw_key, blinds in zip(batch, known.raw_keys, known.blinds, strict=True):
+        if raw_key is not None and (raw_key in known.taken or raw_key in seen):
+            job.reject("duplicate_msisdn")
+            continue
+        normalized, result = job.rule_set.normalize(record, as_of=job.as_of)
+        key = e164_key(normalized.get("msisdn"))
+        if key is None:
+            job.reject("invalid_msisdn")
+            continue
+        if key in known.taken or key in seen:
+            job.reject("duplicate_msisdn")
+            continue
+        seen.add(key)
+        person = _person(blinds, known.links, built.new_links)
+        holder = _holder_for(normalized, blinds[0] if blinds else None, job.state, built.new_holders, job.vault)
+        row = line_columns(
+            normalized, result, rule_set=job.rule_set, as_of=job.as_of, phase_reference=job.phase_reference,
+            channel=job.channel, pos_ids=job.state.pos_ids.get, person_key=person,
+        )  # fmt: skip
+        row.update(msisdn=key, generation=known.current[key].generation + 1 if key in known.current else 1, version=1)
+        built.lines.append((holder, row))
+        built.created.append(created_fields(normalized))
+        built.documents.append(_document_rows(normalized, result, holder, row["point_of_sale_id"], job))
+        job.count(result)
+    _write_batch(built, job)
+
+
+def _read_known(batch: list[Mapping[str, Any]], job: _Job) -> _Known:
+    """Numbers already stored, ID documents already known and their links, in set-based queries."""
+    uow = job.uow
+    raw_keys = [e164_key(record.get("msisdn")) for record in batch]
+    current = uow.subscriptions.current_lines([k for k in raw_keys if k is not None])
+    taken = {k for k, line in current.items() if line.status != "terminated"}
+    blinds = [[job.vault.blind(k) for k in document_keys_of(job.rule_set, record)] for record in batch]
+    unknown = sorted({ks[0] for ks in blinds if ks and ks[0] not in job.state.seen_documents})
+    if unknown:
+        _learn_documents(unknown, uow, job.vault, job.state)
+    links = uow.people.persons_of_documents([k for ks in blinds for k in ks])
+    return _Known(raw_keys, current, taken, blinds, links)
+
+
+def _document_rows(
+    normalized: Mapping[str, Any], result: CheckResult, holder: _HolderState, pos_id: int | None, job: _Job
+) -> list[dict[str, Any]]:
+    """A line's document rows: images sealed under its holder's key when `images_for` gives them, else refs."""
+    images = (job.images_for(normalized, result) if job.images_for else None) or {}
+    refs = {k: ref for k, ref in document_refs(normalized).items() if k in DOCUMENT_KINDS}
+    stored = store_images(job.blobs, job.vault, holder.dek, {k: images[k] for k in refs if k in images})
+    rows = []
+    for kind_name, ref in refs.items():
+        doc = {"kind": kind_name, "created_by_staff_id": job.actor, "point_of_sale_id": pos_id}
+        if kind_name in stored:
+            blob_key, content_type, size = stored[kind_name]
+            doc.update(blob_key=blob_key, external_ref=None, content_type=content_type, size=size)
+        else:
+            doc.update(blob_key=None, external_ref=ref[:MAX_REF], content_type=None, size=None)
+        rows.append(doc)
+    return rows
+
+
+def _write_batch(built: _Built, job: _Job) -> None:
+    """Holders, lines, documents, history, links and dirty people: one multi-row insert each."""
+    uow = job.uow
+    ids = uow.holders.add_many([h.row for h in built.new_holders if h.row is not None])
+    for holder, holder_id in zip(built.new_holders, ids, strict=True):
         holder.id, holder.row = holder_id, None
-    lines = uow.subscriptions.add_many([{**row, "holder_id": holder.id} for holder, row in subs])
+    lines = uow.subscriptions.add_many([{**row, "holder_id": holder.id} for holder, row in built.lines])
     uow.documents.add_many(
-        [{**d, "subscription_id": line} for line, rows in zip(lines, docs, strict=True) for d in rows]
+        [{**d, "subscription_id": line} for line, rows in zip(lines, built.documents, strict=True) for d in rows]
     )
     uow.history.append_many(
-        [history_row(line, actor, channel, "created", fields, {}) for line, fields in zip(lines, created, strict=True)]
+        [
+            history_row(line, job.actor, job.channel, "created", fields, {})
+            for line, fields in zip(lines, built.created, strict=True)
+        ]
     )
-    for document, person in new_links.items():
+    for document, person in built.new_links.items():
         uow.people.link(document, person)
-    uow.people.mark_dirty([row["person_key"] for _h, row in subs])
+    uow.people.mark_dirty([row["person_key"] for _h, row in built.lines])
+
+
+def _learn_documents(blinds: list[bytes], uow: RegistryUnitOfWork, vault: Vault, state: _LoadState) -> None:
+    """Load the holders of ID documents not seen yet in this load (set-based)."""
+    state.seen_documents.update(blinds)
+    for h in uow.holders.find_many_by_blind(blinds):
+        if h.id_blind is not None and h.wrapped_dek is not None:
+            key = (h.id_blind, h.kind, h.id_type)
+            if key not in state.holders:
+                state.holders[key] = _HolderState(vault.unwrap(h.kek_id, h.wrapped_dek), h.id)
 
 
 def _person(blinds: list[bytes], links: dict[bytes, bytes], new_links: dict[bytes, bytes]) -> bytes | None:
-    """`writer.person_key_of` over the links read for the batch (and those the batch makes)."""
+    """`writer.person_key_of` over the links read for the batch and those the batch makes (which win)."""
     if not blinds:
         return None
-    known = {**links, **new_links}
     own = blinds[0]
     if len(blinds) > 1:
-        person = known.get(blinds[1], blinds[1])
-        if known.get(own) != person:
+        previous = blinds[1]
+        person = new_links.get(previous) or links.get(previous, previous)
+        if (new_links.get(own) or links.get(own)) != person:
             new_links[own] = person
         return person
-    return known.get(own, own)
+    return new_links.get(own) or links.get(own, own)
 
 
 def _holder_for(

@@ -116,44 +116,27 @@ def store_subscription(
     bad = [FieldError(f"documents.{k}", "invalid_choice") for k in images if k not in DOCUMENT_KINDS]
     if bad:
         raise InputError(bad)
-    raw_key = e164_key(record.get("msisdn"))
     to_check = _with_uploads(record, images)
     match = _match_holder(to_check, uow=uow, vault=vault, rule_set=rule_set)
-    candidates = match.candidates
-    usable = sealed if sealed is not None and _sealed_for(sealed, candidates) else None
-    blinds = [vault.blind(k) for k in document_keys_of(rule_set, to_check)]
-    person, link = person_key_of(blinds, uow.people)
-    others = uow.people.lines_of_person(person) if person is not None else []
-    if link is not None:
-        others += [s for s in uow.people.lines_of_person(link) if s.id not in {o.id for o in others}]
-    ordinal = ordinal_of(as_date(record.get("activated_on")), raw_key or 0, others)
-    normalized, result = rule_set.normalize(to_check, as_of=as_of, ordinal=ordinal)
-    own = result if ordinal < rule_set.contract_from_ordinal else rule_set.check(to_check, as_of=as_of)
+    usable = sealed if sealed is not None and _sealed_for(sealed, match.candidates) else None
+    place = _place_among_lines(to_check, uow=uow, vault=vault, rule_set=rule_set)
+    normalized, result = rule_set.normalize(to_check, as_of=as_of, ordinal=place.ordinal)
+    own = result if place.ordinal < rule_set.contract_from_ordinal else rule_set.check(to_check, as_of=as_of)
     key = e164_key(normalized.get("msisdn"))
     if key is None:
         raise InputError([FieldError("msisdn", "invalid_msisdn")])
     holder_id, dek, old_personal, personal = _store_holder(normalized, match, usable, uow=uow, vault=vault)
 
-    # The line, with every column its record gives (rows.line_columns) and the 4th-subscription rule.
-    def pos_id(code: str) -> int | None:
-        pos = uow.points_of_sale.get_by_code(code)
-        return pos.id if pos else None
-
     current = stored if stored is not None and stored.msisdn == key else uow.subscriptions.get(key)
-    given_status = text_or_none(normalized.get("status"), 16)
-    # A terminated line's number stored again for a live subscription is the number REISSUED: a new line
-    # (the next generation); the terminated line keeps its history, documents and audit trail.
-    reissued = current is not None and current.status == "terminated" and given_status != "terminated"
-    existing = None if reissued else current
     values = line_columns(
         normalized, own, rule_set=rule_set, as_of=as_of, phase_reference=phase_reference, channel=channel,
-        pos_ids=pos_id, person_key=person,
+        pos_ids=lambda code: _point_of_sale_id(uow, code), person_key=place.person,
     )  # fmt: skip
     values["holder_id"] = holder_id
-    values["status"] = given_status or (existing.status if existing else "active")
+    existing = _line_stored_again(current, text_or_none(normalized.get("status"), 16), values)
     values["contract_needed"] = needs_contract(
         status=values["status"],
-        ordinal=ordinal, subscriber_type=values["subscriber_type"], has_contract=values["has_contract"],
+        ordinal=place.ordinal, subscriber_type=values["subscriber_type"], has_contract=values["has_contract"],
         from_ordinal=rule_set.contract_from_ordinal,
     )  # fmt: skip
     if existing is None:
@@ -163,15 +146,57 @@ def store_subscription(
     else:
         line = existing.id
         history = _update_line(existing, values, old_personal, personal, uow=uow, actor=actor, channel=channel)
-    if link is not None and person is not None:
-        uow.people.link(link, person)
-    uow.people.mark_dirty([person, link, existing.person_key if existing is not None else None])
+    if place.link is not None and place.person is not None:
+        uow.people.link(place.link, place.person)
+    uow.people.mark_dirty([place.person, place.link, existing.person_key if existing is not None else None])
     history += _store_documents(
         line, normalized, images, usable, existing is not None, uow=uow, vault=vault, blobs=blobs, dek=dek,
         actor=actor, channel=channel, staff_pos=values["point_of_sale_id"],
     )  # fmt: skip
     uow.history.append_many(history)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a line stands among its person's active lines (the 4th needs a contract)."""
+
+    person: bytes | None  # the person key it counts towards
+    link: bytes | None  # its own document, to link to that person now
+    ordinal: int
+
+
+def _place_among_lines(
+    record: Mapping[str, Any], *, uow: RegistryUnitOfWork, vault: Vault, rule_set: RuleSet
+) -> _Place:
+    """The line's person and its ordinal among the person's lines (both documents' when a CCCD names a CMND)."""
+    blinds = [vault.blind(k) for k in document_keys_of(rule_set, record)]
+    person, link = person_key_of(blinds, uow.people)
+    others = uow.people.lines_of_person(person) if person is not None else []
+    if link is not None:
+        seen = {o.id for o in others}
+        others += [s for s in uow.people.lines_of_person(link) if s.id not in seen]
+    ordinal = ordinal_of(as_date(record.get("activated_on")), e164_key(record.get("msisdn")) or 0, others)
+    return _Place(person, link, ordinal)
+
+
+def _line_stored_again(
+    current: SubscriptionRow | None, given_status: str | None, values: dict[str, Any]
+) -> SubscriptionRow | None:
+    """The line this write updates (None: a new line), and its status set in `values`.
+
+    A terminated line's number stored again for a live subscription is the number REISSUED: a new line
+    (the next generation); the terminated line keeps its history, documents and audit trail.
+    """
+    reissued = current is not None and current.status == "terminated" and given_status != "terminated"
+    existing = None if reissued else current
+    values["status"] = given_status or (existing.status if existing else "active")
+    return existing
+
+
+def _point_of_sale_id(uow: RegistryUnitOfWork, code: str) -> int | None:
+    pos = uow.points_of_sale.get_by_code(code)
+    return pos.id if pos else None
 
 
 # The clear columns whose change an update's history shows with their old and new values.

@@ -73,10 +73,10 @@ building any date, and builds paths only when something is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from subreg.domain.common import text
 from subreg.domain.common.errors import FieldError
@@ -209,6 +209,207 @@ def _nationality(v: object, path: str, errors: list[FieldError]) -> str | None:
 
 def _year_start(year: int) -> date | None:
     return date(year, 1, 1) if 1 <= year <= 9999 else None
+
+
+def _msisdn(v: Any, errors: list[FieldError], missing: list[str]) -> str | None:
+    """The number in E.164; as given (stripped) with an error when it is not a Vietnamese mobile number."""
+    if v.__class__ is str and v and not v.isspace():
+        msisdn = parse_msisdn(v)
+        if msisdn is None:
+            errors.append(FieldError("msisdn", "invalid_msisdn"))
+            return str(v.strip())
+        return msisdn
+    if v.__class__ is int:
+        # Spreadsheets store numbers as integers; parse_msisdn accepts a lost trunk 0.
+        msisdn = parse_msisdn(str(v))
+        if msisdn is None:
+            errors.append(FieldError("msisdn", "invalid_msisdn"))
+        return msisdn
+    if _absent(v):
+        missing.append("msisdn")
+    else:
+        errors.append(FieldError("msisdn", "invalid_format"))
+    return None
+
+
+def _text_field(
+    v: Any, name: str, paths: dict[str, str], max_len: int, errors: list[FieldError], absent: list[str]
+) -> None:
+    """A free-text field: absent when missing or blank, an error when too long or not text."""
+    if v.__class__ is str:
+        if len(v) > max_len:
+            _text_error(v, paths[name], errors)
+        elif not v or (not "!" <= v[0] <= "~" and v.isspace()):
+            absent.append(name)
+    elif v is None:
+        absent.append(name)
+    else:
+        _text_error(v, paths[name], errors)
+
+
+def _birth_date(
+    raw: Any,
+    spec: IdTypeSpec | None,
+    paths: dict[str, str],
+    as_of: date,
+    errors: list[FieldError],
+    absent: list[str],
+) -> tuple[date | None, int | None]:
+    """(date of birth, year of birth when the document shows only a year: older CMNDs)."""
+    if raw is None:
+        absent.append("date_of_birth")
+        return None, None
+    dob = None
+    year: int | None = None
+    if raw.__class__ is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+        # _date's happy path, inlined: this runs for every person of every record.
+        try:
+            dob = _fromisoformat(raw)
+        except ValueError:
+            dob = None
+        if dob is None or dob.year < 1900 or not raw.isascii():
+            dob = _date(raw, paths["date_of_birth"], errors)
+    elif (
+        spec is not None
+        and spec.year_only_birth
+        and raw.__class__ is str
+        and len(raw) == 4
+        and raw.isdigit()
+        and raw.isascii()
+    ):
+        year = int(raw)
+        if year < 1900:
+            errors.append(FieldError(paths["date_of_birth"], "invalid_format"))
+            year = None
+        elif year > as_of.year:
+            errors.append(FieldError(paths["date_of_birth"], "date_in_future"))
+    else:
+        dob = _date(raw, paths["date_of_birth"], errors)
+    if dob is None and year is None and _absent(raw):
+        absent.append("date_of_birth")
+    elif dob is not None and dob > as_of:
+        errors.append(FieldError(paths["date_of_birth"], "date_in_future"))
+    return dob, year
+
+
+def _birth_year(
+    v: Any,
+    dob: date | None,
+    dob_year: int | None,
+    paths: dict[str, str],
+    as_of: date,
+    errors: list[FieldError],
+    absent: list[str],
+) -> int | None:
+    """subreg's own `birth_year` (derivations.py), an int or a 4-digit string; else a year-only birth date."""
+    birth_year: int | None = None
+    if v is None or (v.__class__ is str and (not v or v.isspace())):
+        absent.append("birth_year")
+    else:
+        if v.__class__ is str and len(v) == 4 and v.isdigit() and v.isascii():
+            v = int(v)
+        if v.__class__ is int and 1900 <= v <= as_of.year:
+            birth_year = v
+            if (dob is not None and dob.year != v) or (dob_year is not None and dob_year != v):
+                errors.append(FieldError(paths["birth_year"], "birth_year_mismatch"))
+        else:
+            errors.append(FieldError(paths["birth_year"], "invalid_format"))
+    return dob_year if dob_year is not None and birth_year is None else birth_year
+
+
+def _number_agrees(
+    number: str,
+    spec: IdTypeSpec,
+    gender: str | None,
+    dob: date | None,
+    birth_year: int | None,
+    as_of: date,
+    paths: dict[str, str],
+    errors: list[FieldError],
+) -> bool:
+    """Whether the number is well formed and can be this person's (a CCCD's gender and birth-year digits)."""
+    code = identity.check_id_number(spec.number_format, number)
+    ok = code is None
+    if code is not None:
+        errors.append(FieldError(paths["id_number"], code))
+    if spec.personal_number and (ok or code == "unknown_province_code"):
+        # The century/gender digit and the birth-year digits (Circular 07/2016), inlined.
+        g = ord(number[3]) - 48
+        year = (g // 2 + 19) * 100 + int(number[4:6])
+        if year > as_of.year:
+            # A birth year still to come: the number cannot be, and nothing is derived from it.
+            errors.append(FieldError(paths["id_number"], "id_birth_year_in_future"))
+            return False
+        if gender and gender != ("female" if g & 1 else "male"):
+            errors.append(FieldError(paths["id_number"], "id_gender_mismatch"))
+        known = dob.year if dob is not None else birth_year
+        if known is not None and known != year:
+            errors.append(FieldError(paths["id_number"], "id_birth_year_mismatch"))
+    return ok
+
+
+def _issue_date_agrees(
+    issued: date,
+    spec: IdTypeSpec | None,
+    dob: date | None,
+    birth_year: int | None,
+    as_of: date,
+    paths: dict[str, str],
+    errors: list[FieldError],
+) -> None:
+    """An issue date that can be: not ahead, not before birth, the type existing, the holder old enough."""
+    if issued > as_of:
+        errors.append(FieldError(paths["id_issue_date"], "date_in_future"))
+    if (dob is not None and issued < dob) or (dob is None and birth_year is not None and issued.year < birth_year):
+        errors.append(FieldError(paths["id_issue_date"], "id_issued_before_birth"))
+    elif spec is not None:
+        first = spec.first_issue
+        if first is not None and issued < first:
+            # e.g. a CCCD before Law 59/2014 took effect (1/1/2016).
+            errors.append(FieldError(paths["id_issue_date"], "id_issued_before_introduced"))
+        age = spec.min_issue_age
+        if age and (dob is None or issued.year - dob.year <= age) and issued_underage(spec, issued, dob, birth_year):
+            errors.append(FieldError(paths["id_issue_date"], "id_issued_underage"))
+
+
+def _unexpired(
+    spec: IdTypeSpec,
+    issued: date | None,
+    dob: date | None,
+    given_expiry: date | None,
+    as_of: date,
+    paths: dict[str, str],
+    errors: list[FieldError],
+) -> None:
+    """The document still valid at `as_of`.
+
+    The common cases are decided with year arithmetic, `effective_expiry` does the rest (the 2024
+    extension only lengthens; `valid_through` is tested first).
+    """
+    through = spec.valid_through
+    validity = spec.validity
+    if through is not None and as_of > through:
+        # Law 26/2023 Art. 46(1): no CMND is valid after 31/12/2024, whatever it says.
+        errors.append(FieldError(paths["id_type"], "id_type_no_longer_valid"))
+    elif (
+        (
+            issued is None
+            or as_of.year - issued.year >= spec.valid_years
+            or (given_expiry is not None and given_expiry < as_of)
+        )
+        if validity == VALIDITY_YEARS
+        else (given_expiry < as_of)
+        if given_expiry is not None
+        else (
+            validity != VALIDITY_PRINTED
+            and dob is not None
+            and issued is not None
+            and issued.year - dob.year < 59  # a card issued at 58 or later never expires
+        )
+    ):
+        expiry = effective_expiry(spec, issued=issued, born=dob, given=given_expiry)
+        if expiry is not None and expiry < as_of:
+            errors.append(FieldError(paths["id_expiry_date"], "id_expired"))
 
 
 @dataclass(slots=True)
@@ -428,28 +629,35 @@ class Nd49RuleSet:
     def _evaluate(
         self, record: Mapping[str, Any], as_of: date, ordinal: int, persons: list[Person]
     ) -> tuple[str | None, list[FieldError], list[str], dict[str, object]]:
+        """One record's answer: (its number, errors, missing items, derived values); the people checked go to `persons`.
+
+        The line's own fields first, then its documents, the holder, and the subscriber type's own rules.
+        """
         errors: list[FieldError] = []
         missing: list[str] = []
         derived: dict[str, object] = {}
         get = record.get
-
-        v = get("msisdn")
-        msisdn: str | None = None
-        if v.__class__ is str and v and not v.isspace():
-            msisdn = parse_msisdn(v)
-            if msisdn is None:
-                errors.append(FieldError("msisdn", "invalid_msisdn"))
-                msisdn = v.strip()
-        elif v.__class__ is int:
-            # Spreadsheets store numbers as integers; parse_msisdn accepts a lost trunk 0.
-            msisdn = parse_msisdn(str(v))
-            if msisdn is None:
-                errors.append(FieldError("msisdn", "invalid_msisdn"))
-        elif _absent(v):
-            missing.append("msisdn")
+        msisdn = _msisdn(get("msisdn"), errors, missing)
+        kind, org = self._line_fields(get, as_of, errors, derived)
+        present_docs = self._present_documents(get("documents"), errors)
+        holder_obj = get("holder")
+        holder = self._person_or_error(holder_obj, "holder", self._holder_paths, as_of, errors, derived, persons)
+        if kind == ORGANIZATION:
+            self._organization(record, org, holder, holder_obj, present_docs, as_of, errors, missing, derived, persons)
         else:
-            errors.append(FieldError("msisdn", "invalid_format"))
+            # An unknown subscriber type ("" after invalid_choice) is checked as an individual, the
+            # common case, so that its other problems are still reported.
+            self._individual(
+                record, holder, holder_obj, present_docs, ordinal, as_of, errors, missing, derived, persons
+            )
+        if self._has_extra:
+            self.extra_checks(record, persons, as_of=as_of, errors=errors, missing=missing, derived=derived)
+        return msisdn, errors, missing, derived
 
+    def _line_fields(
+        self, get: Callable[[str], Any], as_of: date, errors: list[FieldError], derived: dict[str, object]
+    ) -> tuple[str | None, Any]:
+        """The line's own fields checked: (its subscriber type, given or derived; its `organization` as given)."""
         # Enum values: one dict look-up on the happy path, `_choice` for everything else.
         v = get("subscriber_type")
         kind = _SUBSCRIBER_TYPES.get(v) if v.__class__ is str else None
@@ -487,12 +695,14 @@ class Nd49RuleSet:
         if kind is None:
             found = derive_record(kind, bool(org) and isinstance(org, Mapping), purpose)
             derived.update(found)
-            kind = found["subscriber_type"]  # type: ignore[assignment]
+            kind = cast("str | None", found["subscriber_type"])
         elif purpose is None and kind == INDIVIDUAL:
             # derive_record's rule for the common case, without the call.
             derived["purpose"] = INDIVIDUAL_PURPOSE
+        return kind, org
 
-        docs = get("documents")
+    def _present_documents(self, docs: Any, errors: list[FieldError]) -> set[str]:
+        """The document kinds given (a reference or an image each); a malformed one is an error, not missing."""
         present_docs: set[str] = set()
         if docs:
             if docs.__class__ is dict or isinstance(docs, Mapping):
@@ -515,22 +725,7 @@ class Nd49RuleSet:
                 errors.append(FieldError("documents", "invalid_format"))
         elif docs is not None and not _absent(docs) and not isinstance(docs, Mapping):
             errors.append(FieldError("documents", "invalid_format"))
-
-        holder_obj = get("holder")
-        holder = self._person_or_error(holder_obj, "holder", self._holder_paths, as_of, errors, derived, persons)
-
-        if kind == ORGANIZATION:
-            self._organization(record, org, holder, holder_obj, present_docs, as_of, errors, missing, derived, persons)
-        else:
-            # An unknown subscriber type ("" after invalid_choice) is checked as an individual, the
-            # common case, so that its other problems are still reported.
-            self._individual(
-                record, holder, holder_obj, present_docs, ordinal, as_of, errors, missing, derived, persons
-            )
-
-        if self._has_extra:
-            self.extra_checks(record, persons, as_of=as_of, errors=errors, missing=missing, derived=derived)
-        return msisdn, errors, missing, derived
+        return present_docs
 
     def document_key(self, record: Mapping[str, Any]) -> str | None:
         """The key of the ID document the subscription is registered under; None when unknown or terminated.
@@ -730,8 +925,14 @@ class Nd49RuleSet:
         as_of: date,
         errors: list[FieldError],
     ) -> Person:
+        """One person's fields read and checked in the order completeness lists missing fields.
+
+        Each step appends its errors and its absent fields; the steps after reading cross-check
+        what was read (the number against the person, the dates against the document type).
+        """
         get = obj.get
         absent: list[str] = []
+        max_name = self.MAX_NAME
 
         v = get("id_type")
         spec = self._specs.get(v) if v.__class__ is str else None
@@ -743,73 +944,9 @@ class Nd49RuleSet:
                 absent.append("id_type")
             elif id_type:
                 spec = self._specs[id_type]
-
-        # Free text, in the order completeness lists missing fields.
-        max_name = self.MAX_NAME
-        v = get("full_name")
-        if v.__class__ is str:
-            if len(v) > max_name:
-                _text_error(v, paths["full_name"], errors)
-            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):
-                absent.append("full_name")
-        elif v is None:
-            absent.append("full_name")
-        else:
-            _text_error(v, paths["full_name"], errors)
-
-        raw_dob = get("date_of_birth")
-        dob = None
-        dob_year: int | None = None  # a date of birth that is a bare year (older CMNDs)
-        if raw_dob is None:
-            absent.append("date_of_birth")
-        else:
-            if raw_dob.__class__ is str and len(raw_dob) == 10 and raw_dob[4] == "-" and raw_dob[7] == "-":
-                # _date's happy path, inlined: this runs for every person of every record.
-                try:
-                    dob = _fromisoformat(raw_dob)
-                except ValueError:
-                    dob = None
-                if dob is None or dob.year < 1900 or not raw_dob.isascii():
-                    dob = _date(raw_dob, paths["date_of_birth"], errors)
-            elif (
-                spec is not None
-                and spec.year_only_birth
-                and raw_dob.__class__ is str
-                and len(raw_dob) == 4
-                and raw_dob.isdigit()
-                and raw_dob.isascii()
-            ):
-                dob_year = int(raw_dob)
-                if dob_year < 1900:
-                    errors.append(FieldError(paths["date_of_birth"], "invalid_format"))
-                    dob_year = None
-                elif dob_year > as_of.year:
-                    errors.append(FieldError(paths["date_of_birth"], "date_in_future"))
-            else:
-                dob = _date(raw_dob, paths["date_of_birth"], errors)
-            if dob is None and dob_year is None and _absent(raw_dob):
-                absent.append("date_of_birth")
-            elif dob is not None and dob > as_of:
-                errors.append(FieldError(paths["date_of_birth"], "date_in_future"))
-
-        # id_number, measured after normalization (like what is stored).
-        v = get("id_number")
-        number: str | None = None
-        if v.__class__ is str:
-            if v.isdigit() and v.isascii():
-                number = v
-            elif v and not v.isspace():
-                number = identity.normalize_id_number(id_type or "", v)
-            else:
-                absent.append("id_number")
-            if number is not None and len(number) > self.MAX_CODE:
-                errors.append(FieldError(paths["id_number"], "too_long"))
-                number = None
-        elif v is None:
-            absent.append("id_number")
-        else:
-            errors.append(FieldError(paths["id_number"], "invalid_format"))
-
+        _text_field(get("full_name"), "full_name", paths, max_name, errors, absent)
+        dob, dob_year = _birth_date(get("date_of_birth"), spec, paths, as_of, errors, absent)
+        number = self._id_number(get("id_number"), id_type, paths, errors, absent)
         v = get("id_issue_date")
         issued = None
         if v is None:
@@ -818,32 +955,18 @@ class Nd49RuleSet:
             issued = _date(v, paths["id_issue_date"], errors)
             if issued is None and _absent(v):
                 absent.append("id_issue_date")
-
-        v = get("id_issue_place")
-        if v.__class__ is str:
-            if len(v) > max_name:
-                _text_error(v, paths["id_issue_place"], errors)
-            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):
-                absent.append("id_issue_place")
-        elif v is None:
-            absent.append("id_issue_place")
-        else:
-            _text_error(v, paths["id_issue_place"], errors)
-
+        _text_field(get("id_issue_place"), "id_issue_place", paths, max_name, errors, absent)
         v = get("id_expiry_date")
         given_expiry = _date(v, paths["id_expiry_date"], errors) if v is not None else None
-
         v = get("address")
         if v is not None and (v.__class__ is not str or len(v) > self.MAX_ADDRESS):
             _text_error(v, paths["address"], errors)
-
         v = get("gender")
         gender = _GENDERS.get(v) if v.__class__ is str else None
         if gender is None:
             gender = _choice(v, paths["gender"], _GENDERS, errors)
             if gender is None:
                 absent.append("gender")
-
         v = get("nationality")
         if v.__class__ is str and len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():
             nationality: str | None = v
@@ -851,76 +974,22 @@ class Nd49RuleSet:
             nationality = _nationality(v, paths["nationality"], errors)
             if nationality is None:
                 absent.append("nationality")
-
-        # birth_year: subreg's own field (derivations.py), an int or a 4-digit string.
-        v = get("birth_year")
-        birth_year: int | None = None
-        if v is None or (v.__class__ is str and (not v or v.isspace())):
-            absent.append("birth_year")
-        else:
-            if v.__class__ is str and len(v) == 4 and v.isdigit() and v.isascii():
-                v = int(v)
-            if v.__class__ is int and 1900 <= v <= as_of.year:
-                birth_year = v
-                if (dob is not None and dob.year != v) or (dob_year is not None and dob_year != v):
-                    errors.append(FieldError(paths["birth_year"], "birth_year_mismatch"))
-            else:
-                errors.append(FieldError(paths["birth_year"], "invalid_format"))
-        if dob_year is not None and birth_year is None:
-            birth_year = dob_year
-
+        birth_year = _birth_year(get("birth_year"), dob, dob_year, paths, as_of, errors, absent)
         if "relationship" in paths:
-            v = get("relationship")
-            if v.__class__ is str:
-                if len(v) > max_name:
-                    _text_error(v, paths["relationship"], errors)
-                elif not v or v.isspace():
-                    absent.append("relationship")
-            elif v is None:
-                absent.append("relationship")
-            else:
-                _text_error(v, paths["relationship"], errors)
-
+            _text_field(get("relationship"), "relationship", paths, max_name, errors, absent)
         v = get("previous_id_number")
         if v is not None and "previous_id_number" in paths:
-            # The old CMND number a CCCD carries: 9 or 12 digits.
-            if v.__class__ is str:
-                if v and not v.isspace():
-                    s = v if v.isdigit() and v.isascii() else identity.normalize_id_number("cmnd", v)
-                    if not ((len(s) == 9 or len(s) == 12) and s.isdigit() and s.isascii()):
-                        code = "too_long" if len(s) > self.MAX_CODE else "invalid_id_number"
-                        errors.append(FieldError(paths["previous_id_number"], code))
-            else:
-                errors.append(FieldError(paths["previous_id_number"], "invalid_format"))
+            self._previous_id_number(v, paths, errors)
 
+        # Cross-checks of what was read.
         id_ok = False
         if number and spec is not None:
-            number_code = identity.check_id_number(spec.number_format, number)
-            if number_code is None:
-                id_ok = True
-            else:
-                errors.append(FieldError(paths["id_number"], number_code))
-            if spec.personal_number and (number_code is None or number_code == "unknown_province_code"):
-                # The century/gender digit and the birth-year digits (Circular 07/2016), inlined.
-                g = ord(number[3]) - 48
-                year = (g // 2 + 19) * 100 + int(number[4:6])
-                if year > as_of.year:
-                    # A birth year still to come: the number cannot be, and nothing is derived from it.
-                    errors.append(FieldError(paths["id_number"], "id_birth_year_in_future"))
-                    id_ok = False
-                else:
-                    if gender and gender != ("female" if g & 1 else "male"):
-                        errors.append(FieldError(paths["id_number"], "id_gender_mismatch"))
-                    known = dob.year if dob is not None else birth_year
-                    if known is not None and known != year:
-                        errors.append(FieldError(paths["id_number"], "id_birth_year_mismatch"))
-
+            id_ok = _number_agrees(number, spec, gender, dob, birth_year, as_of, paths, errors)
         if nationality and nationality != _VNM:
             if spec is not None and spec.nationality is not None:
                 errors.append(FieldError(paths["nationality"], "nationality_mismatch"))
             elif id_type is None:
                 errors.append(FieldError(paths["id_type"], "passport_required"))
-
         derived: dict[str, object] = {}
         if (
             id_ok
@@ -939,61 +1008,17 @@ class Nd49RuleSet:
                 self._personal_types,
             )
             if derived:
-                nationality = nationality or derived.get("nationality")  # type: ignore[assignment]
-                gender = gender or derived.get("gender")  # type: ignore[assignment]
-                birth_year = birth_year or derived.get("birth_year")  # type: ignore[assignment]
+                nationality = nationality or cast("str | None", derived.get("nationality"))
+                gender = gender or cast("str | None", derived.get("gender"))
+                birth_year = birth_year or cast("int | None", derived.get("birth_year"))
         elif nationality is None and spec is not None and spec.nationality is not None:
             # derive_person's nationality rule for the common case, without the call.
             nationality = spec.nationality
             derived = {"nationality": nationality}
-
         if issued is not None:
-            if issued > as_of:
-                errors.append(FieldError(paths["id_issue_date"], "date_in_future"))
-            if (dob is not None and issued < dob) or (
-                dob is None and birth_year is not None and issued.year < birth_year
-            ):
-                errors.append(FieldError(paths["id_issue_date"], "id_issued_before_birth"))
-            elif spec is not None:
-                first = spec.first_issue
-                if first is not None and issued < first:
-                    # e.g. a CCCD before Law 59/2014 took effect (1/1/2016).
-                    errors.append(FieldError(paths["id_issue_date"], "id_issued_before_introduced"))
-                age = spec.min_issue_age
-                if (
-                    age
-                    and (dob is None or issued.year - dob.year <= age)
-                    and issued_underage(spec, issued, dob, birth_year)
-                ):
-                    errors.append(FieldError(paths["id_issue_date"], "id_issued_underage"))
-
+            _issue_date_agrees(issued, spec, dob, birth_year, as_of, paths, errors)
         if spec is not None:
-            # Expiry: the common cases are decided with year arithmetic, `effective_expiry` does the
-            # rest (the 2024 extension only lengthens; `valid_through` is tested first).
-            through = spec.valid_through
-            validity = spec.validity
-            if through is not None and as_of > through:
-                # Law 26/2023 Art. 46(1): no CMND is valid after 31/12/2024, whatever it says.
-                errors.append(FieldError(paths["id_type"], "id_type_no_longer_valid"))
-            elif (
-                (
-                    issued is None
-                    or as_of.year - issued.year >= spec.valid_years
-                    or (given_expiry is not None and given_expiry < as_of)
-                )
-                if validity == VALIDITY_YEARS
-                else (given_expiry < as_of)
-                if given_expiry is not None
-                else (
-                    validity != VALIDITY_PRINTED
-                    and dob is not None
-                    and issued is not None
-                    and issued.year - dob.year < 59  # a card issued at 58 or later never expires
-                )
-            ):
-                expiry = effective_expiry(spec, issued=issued, born=dob, given=given_expiry)
-                if expiry is not None and expiry < as_of:
-                    errors.append(FieldError(paths["id_expiry_date"], "id_expired"))
+            _unexpired(spec, issued, dob, given_expiry, as_of, paths, errors)
         elif given_expiry is not None and given_expiry < as_of:
             errors.append(FieldError(paths["id_expiry_date"], "id_expired"))
 
@@ -1012,6 +1037,37 @@ class Nd49RuleSet:
             given_expiry,
             spec,
         )
+
+    def _id_number(
+        self, v: Any, id_type: str | None, paths: dict[str, str], errors: list[FieldError], absent: list[str]
+    ) -> str | None:
+        """The ID number as stored (normalized), None when absent, malformed or too long."""
+        number: str | None = None
+        if v.__class__ is str:
+            if v.isdigit() and v.isascii():
+                number = v
+            elif v and not v.isspace():
+                number = identity.normalize_id_number(id_type or "", v)
+            else:
+                absent.append("id_number")
+            if number is not None and len(number) > self.MAX_CODE:
+                errors.append(FieldError(paths["id_number"], "too_long"))
+                number = None
+        elif v is None:
+            absent.append("id_number")
+        else:
+            errors.append(FieldError(paths["id_number"], "invalid_format"))
+        return number
+
+    def _previous_id_number(self, v: Any, paths: dict[str, str], errors: list[FieldError]) -> None:
+        """The old CMND number a CCCD carries: 9 or 12 digits."""
+        if v.__class__ is not str:
+            errors.append(FieldError(paths["previous_id_number"], "invalid_format"))
+        elif v and not v.isspace():
+            s = v if v.isdigit() and v.isascii() else identity.normalize_id_number("cmnd", v)
+            if not ((len(s) == 9 or len(s) == 12) and s.isdigit() and s.isascii()):
+                code = "too_long" if len(s) > self.MAX_CODE else "invalid_id_number"
+                errors.append(FieldError(paths["previous_id_number"], code))
 
     def _require_person(
         self, p: Person | None, fields: tuple[str, ...], paths: dict[str, str], missing: list[str]
