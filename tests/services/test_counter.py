@@ -16,6 +16,7 @@ from subreg.domain.access.masking import mask_value
 from subreg.domain.access.permissions import Permission, Purpose, Role, Scope, authorize, visible_fields
 from subreg.domain.common.errors import (
     DuplicateMsisdnError,
+    FieldError,
     InputError,
     NotFoundError,
     PermissionDeniedError,
@@ -383,7 +384,8 @@ class TestUpdate:
     def test_refused_images_are_reported_field_by_field(self, fakes):
         fakes.seed(incomplete())
         store = fakes.actor("store_staff", "STORE-1")
-        fakes.images.refuse = {"portrait": "several_faces", "id_back": "image_blurry"}
+        fakes.images.refuse = [FieldError("documents.portrait", "several_faces"),
+                               FieldError("documents.id_back", "image_blurry")]  # fmt: skip
         with pytest.raises(InputError) as refused:
             run(fakes, counter.update_subscription, UpdateSubscription(NUMBER, {}, three_images()), store)
         assert {(e.field, e.code) for e in refused.value.errors} == {

@@ -1,12 +1,13 @@
 """`FakeImageInspector`: the counter's `ImageInspector` without OpenCV (the real checks are tested on real images).
 
-Every image passes unless the test names a refusal for its kind; a card photo reads as the holder fields
+Every image passes unless the test names a refusal for it (a `FieldError` at `documents.<kind>`, as the real
+checks report); a card photo reads as the holder fields
 the test configured (`card_fields`, read from the QR code by default), or as unreadable when there are none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from subreg.domain.common.errors import FieldError
@@ -24,19 +25,21 @@ class FakeImageInspector:
         card_fields: Mapping[str, Any] | None = None,
         *,
         card_source: str = "qr",
-        refuse: Mapping[str, str] | None = None,
+        refuse: Sequence[FieldError] = (),
     ) -> None:
         self.card_fields: dict[str, Any] = dict(card_fields or {})
         self.card_source = card_source
-        self.refuse: dict[str, str] = dict(refuse or {})  # document kind -> error code
+        self.refuse: list[FieldError] = list(refuse)  # at documents.<kind>: reported when that image is given
         self.checked: list[tuple[str, ...]] = []
 
     def check(self, images: Mapping[str, bytes], *, id_type: str | None) -> ImageCheck:
-        """Refuse the kinds named in `refuse`; read the card (as the real inspector: only from card photos)."""
+        """Report the refusals of the images given; read the card (as the real inspector: only from card photos)."""
         self.checked.append(tuple(sorted(images)))
         result = ImageCheck()
-        result.errors.extend(FieldError(f"documents.{k}", self.refuse[k]) for k in images if k in self.refuse)
-        cards = [k for k in CARD_KINDS if k in images and k not in self.refuse]
+        given = {f"documents.{k}": k for k in images}
+        result.errors.extend(e for e in self.refuse if e.field in given)
+        refused = {given[e.field] for e in result.errors}
+        cards = [k for k in CARD_KINDS if k in images and k not in refused]
         if cards:
             result.card_fields, result.card_source = self.read_card(images[cards[0]])
             if result.card_source is None and needs_readable_card(id_type):
