@@ -247,10 +247,16 @@ def _match_holder(
     blind = vault.blind(doc_key) if doc_key else None
     kind, id_type = holder_kind(to_check), id_type_of(to_check)
     same_document = uow.holders.find_by_blind(blind) if blind else []
+    # A terminated line no longer counts under its ID document (no document key, ordinal 1), but it is still its
+    # holder's: stored again (a termination, an update at the counter) it must find that holder, not a new one
+    # without a blind index, which would leave the line's images sealed under a key it no longer has.
+    if doc_key is None and to_check.get("status") == "terminated":
+        own_key = rule_set.document_key({k: v for k, v in to_check.items() if k != "status"})
+        own = uow.holders.find_by_blind(vault.blind(own_key)) if own_key else []
+    else:
+        own = same_document
     owns = owns_document_key(to_check)
-    candidates = [
-        h for h in same_document if owns and h.kind == kind and h.id_type == id_type and h.wrapped_dek is not None
-    ]
+    candidates = [h for h in own if owns and h.kind == kind and h.id_type == id_type and h.wrapped_dek is not None]
     return _HolderMatch(blind, kind, id_type, same_document, candidates)
 
 
