@@ -1,8 +1,9 @@
 """One contract per port, run on the in-memory fake and on the real adapter: same calls, same observable results.
 
-This is what keeps the fakes of `subreg.adapters.memory` honest (an analogue of warehouse's `verifyClass`):
-every repository of the unit of work runs here on `MemoryUnitOfWork`, on SQLite and on PostgreSQL (when
-SUBREG_TEST_DATABASE_URL is set); the blob store on `MemoryBlobStore` and `LocalBlobStore`; the clock on
+This is what keeps the fakes of `subreg.adapters.memory` honest. First, as warehouse's `verifyClass`, every
+implementation must declare every member of its port with the same parameters. Then every repository of the
+unit of work runs on `MemoryUnitOfWork`, on SQLite and on PostgreSQL (when SUBREG_TEST_DATABASE_URL is
+set); the blob store on `MemoryBlobStore` and `LocalBlobStore`; the clock on
 `FixedClock` and `SystemClock`. What is compared: ordering, defaults, ids handed out in increasing order,
 the current line of a reissued number, conflicts on a stale version, what commit keeps and rollback
 discards, the constraints the database enforces, and the audit log's reads.
@@ -14,6 +15,7 @@ naive (SQLite) or aware (PostgreSQL), the order of `read_times`.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 from collections.abc import Callable, Iterator
@@ -28,7 +30,19 @@ from sqlalchemy.exc import IntegrityError
 
 from subreg.adapters.blob.local import LocalBlobStore
 from subreg.adapters.clock import OPERATOR_TZ, SystemClock
+from subreg.adapters.db.access_repo import SqlAuthRepository
+from subreg.adapters.db.audit_repo import SqlAuditRepository
+from subreg.adapters.db.counter_repo import SqlCounterRepository
 from subreg.adapters.db.engine import create_engine_for, migrate
+from subreg.adapters.db.privacy_repo import SqlPrivacyRepository
+from subreg.adapters.db.registry_repo import (
+    SqlDocumentRepository,
+    SqlHistoryRepository,
+    SqlHolderRepository,
+    SqlPointOfSaleRepository,
+    SqlStaffRepository,
+    SqlSubscriptionRepository,
+)
 from subreg.adapters.db.tables import key_encryption_keys
 from subreg.adapters.db.uow import SqlUnitOfWork
 from subreg.adapters.memory import (
@@ -38,9 +52,31 @@ from subreg.adapters.memory import (
     MemoryDatabase,
     MemoryUnitOfWork,
 )
+from subreg.adapters.memory.access import MemoryAuthRepository
+from subreg.adapters.memory.audit import MemoryAuditRepository
+from subreg.adapters.memory.counter import MemoryCounterRepository
+from subreg.adapters.memory.privacy import MemoryPrivacyRepository
+from subreg.adapters.memory.registry import (
+    MemoryDocumentRepository,
+    MemoryHistoryRepository,
+    MemoryHolderRepository,
+    MemoryPointOfSaleRepository,
+    MemoryStaffRepository,
+    MemorySubscriptionRepository,
+)
 from subreg.domain.common.errors import ConflictError, CryptoError, NotFoundError
 from subreg.domain.privacy.audit_chain import START, AuditDraft, AuditEntry, Checkpoint, seal, utc_timestamp
-from subreg.services.common.ports import AuditFilter
+from subreg.services.access.ports import AuthRepository, StaffRepository
+from subreg.services.common.ports import AuditFilter, AuditRepository, BlobStore, Clock, UnitOfWork
+from subreg.services.counter.ports import CounterRepository
+from subreg.services.privacy.ports import PrivacyRepository
+from subreg.services.registry.ports import (
+    DocumentRepository,
+    HistoryRepository,
+    HolderRepository,
+    PointOfSaleRepository,
+    SubscriptionRepository,
+)
 from tests.conftest import fresh_database
 
 AUDIT_KEY = b"k" * 32
@@ -133,6 +169,53 @@ def staff(uow: Any, username: str, pos_id: int | None = None, role: str = "store
 
 def increasing(ids: list[int]) -> bool:
     return all(a < b for a, b in itertools.pairwise(ids))
+
+
+def _members(protocol: type) -> dict[str, inspect.Signature | None]:
+    """The methods (with their signatures) and properties a Protocol declares."""
+    out: dict[str, inspect.Signature | None] = {}
+    for name, value in vars(protocol).items():
+        if name.startswith("_") and name not in ("__enter__", "__exit__"):
+            continue
+        if isinstance(value, property):
+            out[name] = None
+        elif callable(value):
+            out[name] = inspect.signature(value)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("protocol", "implementations"),
+    [
+        (SubscriptionRepository, (MemorySubscriptionRepository, SqlSubscriptionRepository)),
+        (HolderRepository, (MemoryHolderRepository, SqlHolderRepository)),
+        (DocumentRepository, (MemoryDocumentRepository, SqlDocumentRepository)),
+        (HistoryRepository, (MemoryHistoryRepository, SqlHistoryRepository)),
+        (PointOfSaleRepository, (MemoryPointOfSaleRepository, SqlPointOfSaleRepository)),
+        (StaffRepository, (MemoryStaffRepository, SqlStaffRepository)),
+        (AuthRepository, (MemoryAuthRepository, SqlAuthRepository)),
+        (CounterRepository, (MemoryCounterRepository, SqlCounterRepository)),
+        (PrivacyRepository, (MemoryPrivacyRepository, SqlPrivacyRepository)),
+        (AuditRepository, (MemoryAuditRepository, SqlAuditRepository)),
+        (UnitOfWork, (MemoryUnitOfWork, SqlUnitOfWork)),
+        (BlobStore, (MemoryBlobStore, LocalBlobStore)),
+        (Clock, (FixedClock, SystemClock)),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else "",
+)
+def test_every_implementation_has_every_member_of_its_port_with_the_same_parameters(protocol, implementations):
+    """warehouse's `verifyClass`: the fake and the real adapter both declare what the Protocol declares."""
+    for implementation in implementations:
+        for name, signature in _members(protocol).items():
+            member = inspect.getattr_static(implementation, name, None)
+            assert member is not None, f"{implementation.__name__}.{name}"
+            if signature is None:
+                assert isinstance(member, property), f"{implementation.__name__}.{name}"
+                continue
+            params = [(p.name, p.kind) for p in inspect.signature(member).parameters.values()]
+            assert params == [(p.name, p.kind) for p in signature.parameters.values()], (
+                f"{implementation.__name__}.{name}"
+            )
 
 
 class TestUnitOfWork:
