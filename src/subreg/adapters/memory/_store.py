@@ -8,7 +8,10 @@ SQL statements refuse it.
 
 Transactions work on a copy of each table taken when they first touch it (copy-on-read): rows are never
 changed in place but replaced, so copying a table is copying its dict of rows. Commit writes the rows the
-transaction inserted or updated back to the shared tables; rollback forgets the copies. Ids come from
+transaction inserted or updated back to the shared tables, row by row (two units writing different rows keep
+each other's work); rollback forgets the copies. An UPDATE by version (`Transaction.latest`) sees the
+committed row, so a version another unit committed meanwhile conflicts as on PostgreSQL; constraints are
+checked against the transaction's own view only (tests run one unit at a time). Ids come from
 sequences outside the transactions, as PostgreSQL's do: an id is never handed out twice, even after a
 rollback (SQLite may reuse the ids of rolled-back rows; nothing relies on either).
 """
