@@ -75,9 +75,26 @@ PROVINCE_CODES = sorted(PROVINCES)
 CHANNELS = ["store", "agent", "authorized_point", "legacy_import"]
 
 
-def _person(rng: random.Random, serial: int, *, minor: bool = False) -> dict[str, Any]:
+def _anniversary(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def _card_expiry(born: date, issued: date) -> date | None:
+    # A CCCD runs to the 25th, 40th or 60th birthday; one issued within 2 years before such a
+    # birthday runs to the next one; none after 60 (Law 59/2014 Art. 21).
+    for age in (25, 40, 60):
+        if issued < _anniversary(born, age - 2):
+            return _anniversary(born, age)
+    return None
+
+
+def _person(rng: random.Random, serial: int, *, minor: bool = False, guardian: bool = False) -> dict[str, Any]:
     female = rng.random() < 0.5
-    year = rng.randint(2005, 2010) if minor else rng.randint(1950, 2000)
+    # A guardian is an adult (Civil Code Art. 49): born 1995 at the latest.
+    year = rng.randint(2005, 2010) if minor else rng.randint(1950, 1995 if guardian else 2000)
     born = date(year, 1, 1) + timedelta(days=rng.randrange(365))
     if born.month == 2 and born.day == 29:
         born = born.replace(day=28)
@@ -102,10 +119,12 @@ def _person(rng: random.Random, serial: int, *, minor: bool = False) -> dict[str
     if kind < 0.6:
         number = make_cccd(rng.choice(PROVINCE_CODES), person["gender"], year, serial % 1_000_000)
         person.update(id_type="cccd", id_number=number)
-        # A CCCD is renewed at 25, 40 and 60; after 60 it does not expire.
-        renewals = [born.replace(year=year + age) for age in (25, 40, 60) if born.replace(year=year + age) > AS_OF]
-        if renewals:
-            person["id_expiry_date"] = renewals[0].isoformat()
+        # CCCDs exist from 1/1/2016 (Law 59/2014 in force); the card states its expiry.
+        issued = max(issued, date(2016, 1, 1) + timedelta(days=rng.randrange(800)))
+        issued = min(issued, AS_OF - timedelta(days=1))
+        expiry = _card_expiry(born, issued)
+        if expiry is not None:
+            person["id_expiry_date"] = expiry.isoformat()
     elif kind < 0.95:
         person.update(id_type="cmnd", id_number=f"{rng.randrange(10**9):09d}", nationality="VNM")
     else:
@@ -114,6 +133,7 @@ def _person(rng: random.Random, serial: int, *, minor: bool = False) -> dict[str
             id_number=f"C{rng.randrange(10**7):07d}",
             nationality=rng.choice(["KOR", "CHN", "JPN", "USA"]),
         )
+        person["id_expiry_date"] = _anniversary(issued, 10).isoformat()  # printed on every passport
     person["id_issue_date"] = issued.isoformat()
     person["id_issue_place"] = rng.choice(PLACES)
     return person
@@ -147,7 +167,7 @@ def generate(rows: int, seed: int = 49) -> Iterator[dict[str, Any]]:
         }
         signer = holder
         if minor:
-            signer = _person(rng, i + 7, minor=False)
+            signer = _person(rng, i + 7, guardian=True)
             signer["relationship"] = "mother" if signer["gender"] == "female" else "father"
             record["guardian"] = signer
         record["documents"] = _documents(signer)

@@ -1,16 +1,19 @@
 """Benchmark of `subreg evaluate` and `subreg stats` on N subscriptions, next to a bare GROUP BY.
 
 Evaluation and statistics read only clear, non-personal columns, so the table is filled directly
-(not through the importer, whose own benchmark is bench/import.py): N subscriptions with a realistic
-mix of types, channels, provinces, activation dates, missing-item masks and ID documents holding 1-7
-subscriptions (blind indexes), holders with a dummy ciphertext. Then, timed, as subprocesses:
+(not through the importer, whose own benchmark is bench/import.py): N subscription lines with a realistic
+mix of types, channels, provinces, activation dates, missing-item masks and people holding 1-7 lines
+(person keys), holders with a dummy ciphertext, every column as a writer leaves it (verdict, phase, the
+current rule set's tag; no `valid_until` reached), and the "everyone" mark a first load leaves in the dirty
+set. Then, timed, as subprocesses:
 
-- `subreg evaluate --as-of 2018-04-24` twice: the first run applies the 4th-subscription rule to a
-  freshly loaded table (state and phase are filled as the importer writes them), the second finds
-  nothing to change (the usual re-evaluation);
+- `subreg evaluate --as-of 2018-04-24`: the first evaluation of the fresh base (every person re-ranked);
+- the same again: nothing changed (the daily run on a quiet day);
+- the same after 10,000 lines changed (their status, contract, activation date, as writers change them,
+  with their people marked dirty in the same transaction);
 - `subreg stats --json` and `subreg stats --as-of 2020-01-01 --json` (phase computed in the query);
 - `subreg stats --over-limit --json`;
-- baseline: `SELECT state, count(*) FROM subscriptions GROUP BY state` with the bare driver.
+- baseline: `SELECT verdict, count(*) FROM subscriptions GROUP BY verdict` with the bare driver.
 
     .venv/bin/python bench/evaluate.py --rows 10000000
     .venv/bin/python bench/evaluate.py --rows 1000000 --backend postgresql
@@ -49,10 +52,12 @@ CHANNELS = ("store", "agent", "authorized_point", "self_service", "legacy_import
 PROVINCES = [f"{i:03d}" for i in (1, 2, 4, 8, 10, 31, 33, 38, 40, 48, 75, 79, 92, 96)]
 H_COLS = ("id", "kind", "id_type", "id_blind", "province_code", "aad_ref", "kek_id", "wrapped_dek", "payload")
 S_COLS = (
-    "msisdn", "holder_id", "subscriber_type", "payment_type", "activated_on", "channel", "status", "complete",
-    "missing", "error_codes", "rule_set", "evaluated_on", "version", "missing_mask", "has_contract",
-    "contract_needed", "province_code", "state", "phase",
+    "id", "msisdn", "generation", "holder_id", "subscriber_type", "payment_type", "activated_on", "channel", "status",
+    "complete", "missing", "error_codes", "rule_set", "evaluated_on", "version", "missing_mask", "has_contract",
+    "contract_needed", "province_code", "verdict", "phase", "person_key",
 )  # fmt: skip
+RULE_TAG = "nd49-2017/2"
+CHANGED = 10_000
 REFERENCE = date(2018, 4, 24)
 
 
@@ -73,15 +78,15 @@ def rows(n: int, seed: int = 7) -> Any:
         errors = "holder.date_of_birth:invalid_date" if r > 0.9 else ""
         holder = (i, "person", "cccd", blind, province, b"a" * 16, 1, b"w" * 61, b"p" * 300)
         activated = start + timedelta(days=rng.randrange(5500)) if rng.random() < 0.98 else None
-        # state and phase as the importer writes them (reference 2018-04-24); evaluate refines them.
-        state = 3 if errors else (0 if missing_mask == 0 else 1)
+        # verdict and phase as the importer writes them (reference 2018-04-24); evaluate adds the 4th-line rule.
+        verdict = 3 if errors else (0 if missing_mask == 0 else 1)
         sub = (
-            84_900_000_000 + i, i, "individual" if rng.random() < 0.97 else "organization",
+            i, 84_900_000_000 + i, 1, i, "individual" if rng.random() < 0.97 else "organization",
             "prepaid" if rng.random() < 0.85 else "postpaid",
             activated.isoformat() if activated else None,
             rng.choice(CHANNELS), "active", missing_mask == 0 and not errors,
-            "documents.portrait" if missing_mask else "", errors, "nd49-2017", "2018-03-15", 1, missing_mask,
-            rng.random() < 0.3, False, province, state, phase_of(activated, REFERENCE),
+            "documents.portrait" if missing_mask else "", errors, RULE_TAG, "2018-03-15", 1, missing_mask,
+            rng.random() < 0.3, False, province, verdict, phase_of(activated, REFERENCE), blind,
         )  # fmt: skip
         yield holder, sub
 
@@ -106,6 +111,7 @@ def fill_sqlite(db: Path, n: int) -> float:
     conn.execute("BEGIN")
     conn.executemany(hs, batch_h)
     conn.executemany(ss, batch_s)
+    conn.execute("INSERT INTO evaluation_dirty (person_key) VALUES (x'2a')")  # a first load's "everyone"
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -128,11 +134,44 @@ def fill_pg(dsn: str, schema: str, n: int) -> float:
             for _h, s in rows(n):
                 cs.write_row(s)
         conn.execute("SELECT setval(pg_get_serial_sequence('holders', 'id'), %s)", [n])
+        conn.execute("SELECT setval(pg_get_serial_sequence('subscriptions', 'id'), %s)", [max(n, 100_000_000_000)])
+        conn.execute("INSERT INTO evaluation_dirty (person_key) VALUES ('\\x2a'::bytea)")
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE holders")
         conn.execute("VACUUM ANALYZE subscriptions")
     return time.perf_counter() - started
+
+
+def dsn_of(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(False) if url.startswith("postgresql") else ""
+
+
+def change(backend: str, db: Path | None, dsn: str, n: int) -> None:
+    """CHANGED lines changed as writers change them: status, contract, activation; their people marked dirty."""
+    rng = random.Random(11)
+    ids = rng.sample(range(1, n + 1), min(CHANGED, n))
+    rows = [(("terminated" if k % 3 == 0 else "active"), k % 3 == 1, k) for k in ids]
+    mark = (
+        "INSERT INTO evaluation_dirty (person_key) SELECT person_key FROM subscriptions WHERE id = ? "
+        "ON CONFLICT DO NOTHING"
+    )
+    upd = "UPDATE subscriptions SET status = ?, has_contract = ? WHERE id = ?"
+    if backend == "sqlite":
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN")
+        conn.executemany(upd, rows)
+        conn.executemany(mark, [(k,) for k in ids])
+        conn.execute("COMMIT")
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        cur = conn.cursor()
+        cur.executemany(upd.replace("?", "%s"), rows)
+        cur.executemany(mark.replace("?", "%s"), [(k,) for k in ids])
+        conn.commit()
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -184,6 +223,9 @@ def main() -> None:
         result["evaluate_first_steps_s"] = orjson.loads(out)["seconds"]
         result["evaluate_again_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
         result["evaluate_steps_s"] = orjson.loads(out)["seconds"]
+        change(args.backend, var / "subreg.db" if args.backend == "sqlite" else None, dsn_of(url), args.rows)
+        result["evaluate_changed_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
+        result["evaluate_changed_steps_s"] = orjson.loads(out)["seconds"]
         result["stats_s"], out = timed([SUBREG, "stats", "--json"], env)
         assert orjson.loads(out)["total"] == args.rows
         result["stats_as_of_s"], _ = timed([SUBREG, "stats", "--as-of", "2020-01-01", "--json"], env)
@@ -191,14 +233,14 @@ def main() -> None:
         started = time.perf_counter()
         if args.backend == "sqlite":
             conn = sqlite3.connect(var / "subreg.db")
-            conn.execute("SELECT state, count(*) FROM subscriptions GROUP BY state").fetchall()
+            conn.execute("SELECT verdict, count(*) FROM subscriptions GROUP BY verdict").fetchall()
             conn.close()
         else:
             import psycopg
 
             with psycopg.connect(dsn) as conn:
                 conn.execute(f"SET search_path = {schema}")
-                conn.execute("SELECT state, count(*) FROM subscriptions GROUP BY state").fetchall()
+                conn.execute("SELECT verdict, count(*) FROM subscriptions GROUP BY verdict").fetchall()
         result["bare_group_by_s"] = time.perf_counter() - started
         print(orjson.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}).decode())
     finally:

@@ -61,5 +61,6 @@ FOREIGNER = {
     "id_number": "M12345678",
     "id_issue_date": "2021-06-01",
     "id_issue_place": "Ministry of Foreign Affairs, Seoul",
+    "id_expiry_date": "2031-06-01",  # a passport's validity is only known from it: required
     "address": "12 Lê Lợi, Quận 1, TP Hồ Chí Minh",
 }

@@ -134,7 +134,8 @@ class Container:
         """The registry's one writer of subscriptions, bound to this vault, blob store and rule set."""
         from subreg.services.registry.writer import Registry
 
-        return Registry(self.vault, self.blobs, self.rule_set)
+        reference = date.fromisoformat(self.settings.phase_reference_date)
+        return Registry(self.vault, self.blobs, self.rule_set, phase_reference=reference)
 
     def counter_context(self, *, now: datetime | None = None, request_id: str | None = None) -> CounterContext:
         """What the point-of-sale use cases need besides the unit of work, for one request."""
@@ -265,6 +266,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         lockout_minutes=settings.lockout_minutes,
         max_source_failures=settings.login_max_source_failures,
         source_window_minutes=settings.login_source_window_minutes,
+        trusted_source_days=settings.login_trusted_source_days,
         totp_roles=roles,
     )
 

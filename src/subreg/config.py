@@ -55,6 +55,14 @@ class Settings(BaseSettings):
         20, ge=1, description="Failed sign-ins from one client address (any accounts) before it must wait"
     )
     login_source_window_minutes: int = Field(15, ge=1, description="The window those failures are counted over")
+    login_trusted_source_days: int = Field(
+        30,
+        ge=0,
+        description=(
+            "An account that signed in from a client address within this many days may still sign in from it "
+            "while that address must wait (shared addresses behind a NAT); 0 turns the exception off"
+        ),
+    )
     totp_roles: str = Field(
         "", description="Comma-separated roles that must use a TOTP second factor, e.g. `admin,dpo`"
     )

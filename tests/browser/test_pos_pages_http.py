@@ -71,7 +71,7 @@ def test_the_whole_update_works_without_javascript(client):
     assert "Khoá hai chiều" in card.text
     assert "0791******56" in card.text
     assert "079190123456" not in card.text  # masked for a transaction
-    gate = client.post("/pos/transaction", data={"csrf_token": csrf, "msisdn": NUMBER, "kind": "change_owner"})
+    gate = client.post("/pos/transaction", data={"csrf_token": csrf, "msisdn": NUMBER, "kind": "sim_replacement"})
     assert gate.status_code == 409
     assert 'data-testid="update-now"' in gate.text
     assert "ảnh chân dung" in gate.text
@@ -214,7 +214,9 @@ GUARDIAN = {
     "gender": "female",
     "id_type": "cccd",
     "id_number": "001185012345",
-    "id_issue_date": "2021-04-10",
+    # Issued at 38, within two years before the 40th birthday: valid until the 60th (Law 59/2014
+    # Art. 21). A card issued in 2021, at 36, expired on 2025-03-10.
+    "id_issue_date": "2023-04-10",
     "id_issue_place": "Cục Cảnh sát QLHC về TTXH",
     "address": "8 Tràng Tiền, Hoàn Kiếm, Hà Nội",
 }
@@ -232,6 +234,7 @@ ORGANIZATION = {
     "registration_number": "0101234567",
     "registration_date": "2015-09-01",
     "address": "25 Lý Thường Kiệt, Hoàn Kiếm, Hà Nội",
+    "line_user": "079092001234",  # the user of the line: one of the list (Decree 49)
 }
 
 

@@ -126,6 +126,23 @@ class TestChecks:
         assert error["code"] == "invalid_input"
         assert error["errors"][0] == {"field": "body", "code": "invalid_json", "message": error["errors"][0]["message"]}
 
+    @pytest.mark.parametrize(
+        ("content_type", "body"),
+        [
+            ("text/csv", b"{}"),  # found by the fuzzer: a 500 once, then a 422
+            ("text/csv", "Nguyễn\n".encode("utf-16")),
+            ("application/x-ndjson", b"\x00\x01binary"),
+        ],
+        ids=["csv-that-is-json", "utf-16", "binary"],
+    )
+    def test_a_body_that_cannot_be_read_at_all_is_a_400(self, client, content_type, body):
+        response = client.post("/api/v1/checks", content=body, headers={"content-type": content_type})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unreadable_input"
+        assert error["message"] != "unreadable_input"
+        assert [(e["field"], e["code"]) for e in error["errors"]] == [("body", "unreadable_input")]
+
     def test_a_non_object_item_is_reported_at_its_position(self, client):
         body = client.post("/api/v1/checks", json=[complete_record(), 42]).json()
         assert body["results"][1]["valid"] is False
@@ -261,3 +278,33 @@ class TestErrors:
         response = client.get(f"/?lang={lang}")
         assert response.status_code == 200
         assert ("Cơ sở dữ liệu" in response.text) if lang == "vi" else ("Central subscriber database" in response.text)
+
+    @pytest.mark.parametrize(
+        ("role", "method", "url"),
+        [
+            ("admin", "POST", "/api/v1/staff/{id}/disable"),
+            ("admin", "POST", "/api/v1/staff/{id}/reset-password"),
+            ("dpo", "GET", "/api/v1/dsr/{id}"),
+            ("dpo", "POST", "/api/v1/dsr/{id}/export"),
+            ("dpo", "POST", "/api/v1/dsr/{id}/fulfil"),
+            ("dpo", "GET", "/api/v1/subscriptions/documents/{id}/image?purpose=dsr"),
+            ("auditor", "GET", "/api/v1/audit?before_seq={id}"),
+            ("auditor", "GET", "/api/v1/audit?staff_id={id}"),
+        ],
+    )
+    def test_an_id_no_row_can_have_is_a_field_error_not_a_crash(self, client, role, method, url):
+        # Found by the fuzzer: 2**63 cannot even be bound by SQLite (OverflowError, a 500).
+        headers = bearer(client, *make_staff(client, role))
+        for value in (2**63, 10**30, 0):
+            response = client.request(method, url.format(id=value), headers=headers)
+            assert response.status_code == 422, (value, response.text)
+            assert response.json()["error"]["code"] == "invalid_input"
+        largest = client.request(method, url.format(id=2**63 - 1), headers=headers)
+        assert largest.status_code in (200, 404), largest.text
+
+    def test_an_out_of_range_id_in_an_audit_search_body_is_a_field_error(self, client):
+        headers = bearer(client, *make_staff(client, "auditor"))
+        for field in ("holder_id", "staff_id", "before_seq"):
+            response = client.post("/api/v1/audit/search", json={field: 2**63}, headers=headers)
+            assert response.status_code == 422, response.text
+            assert [e["field"] for e in response.json()["error"]["errors"]] == [field]

@@ -178,7 +178,7 @@ class TestGate:
     def test_a_complete_subscription_goes_through(self, client):
         seed(client, complete_record(point_of_sale="STORE-1"))
         headers = login(client, "store_staff", "STORE-1")
-        response = client.post(f"{API}/transactions", json={"msisdn": NUMBER, "kind": "change_owner"},
+        response = client.post(f"{API}/transactions", json={"msisdn": NUMBER, "kind": "package_change"},
                                headers=headers)  # fmt: skip
         assert response.status_code == 200
         assert response.json()["outcome"] == "done"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -198,6 +199,93 @@ class TestSignIn:
             )  # fmt: skip
             uow.commit()
         assert login(container, "demo", "demo-password-1").role == "auditor"
+
+
+class TestOneAddressForAWholeStore:
+    """Many tablets of a store share one address behind a NAT: when that address is held back (too many
+    failures, over any accounts), its staff who signed in from it lately still sign in; others wait."""
+
+    STORE = "203.0.113.7"  # the store's public address
+    POLICY = AuthPolicy(max_failures=3, max_source_failures=4, source_window_minutes=10, trusted_source_days=30)
+
+    def _hold_back_the_store(self, container, at):
+        """Four wrong passwords on four other accounts from the store's address: it must wait now."""
+        for i in range(4):
+            user, _ = make_staff(container, "store_staff")
+            with pytest.raises(InvalidCredentialsError):
+                self._login(container, user, "Spring2026!", at + timedelta(seconds=i))
+        with pytest.raises(TooManyAttemptsError):
+            self._login(container, "nobody-at-all", "Spring2026!", at + timedelta(seconds=5))
+
+    def _login(self, container, user, password, at, source=STORE):
+        return login(container, user, password, policy=self.POLICY, source=source, now=at)
+
+    def test_an_account_that_signed_in_from_the_address_lately_still_signs_in(self, container):
+        user, pw = make_staff(container, "store_staff")
+        self._login(container, user, pw, T0 - timedelta(days=29))
+        self._hold_back_the_store(container, T0)
+        assert self._login(container, user, pw, T0 + timedelta(minutes=1)).role == "store_staff"
+
+    def test_unknown_and_untrusted_accounts_from_the_address_still_wait(self, container):
+        elsewhere, elsewhere_pw = make_staff(container, "store_staff")
+        self._login(container, elsewhere, elsewhere_pw, T0 - timedelta(days=1), source="198.51.100.2")
+        never, never_pw = make_staff(container, "store_staff")
+        self._hold_back_the_store(container, T0)
+        later = T0 + timedelta(minutes=1)
+        # Right passwords, but these accounts never signed in from this address: held back all the same.
+        for user, password in (("nobody-at-all", "Spring2026!"), (elsewhere, elsewhere_pw), (never, never_pw)):
+            with pytest.raises(TooManyAttemptsError):
+                self._login(container, user, password, later)
+        # A failed attempt, even a refused one, is no sign-in: it earns no trust.
+        with pytest.raises(TooManyAttemptsError):
+            self._login(container, never, never_pw, later + timedelta(seconds=1))
+
+    def test_a_trusted_account_still_locks_on_its_own_wrong_passwords(self, container):
+        user, pw = make_staff(container, "store_staff")
+        self._login(container, user, pw, T0 - timedelta(days=2))
+        self._hold_back_the_store(container, T0)
+        later = T0 + timedelta(minutes=1)
+        for i in range(self.POLICY.max_failures - 1):
+            with pytest.raises(InvalidCredentialsError):
+                self._login(container, user, f"wrong-{i}-password", later + timedelta(seconds=i))
+        with pytest.raises(AccountLockedError):
+            self._login(container, user, "one more wrong one", later + timedelta(seconds=10))
+        with pytest.raises(AccountLockedError):
+            self._login(container, user, pw, later + timedelta(minutes=1))
+        # Its failures count for the address too: everyone else there keeps waiting.
+        with pytest.raises(TooManyAttemptsError):
+            self._login(container, "nobody-at-all", "Spring2026!", later + timedelta(minutes=2))
+
+    def test_trust_ends_after_the_window(self, container):
+        user, pw = make_staff(container, "store_staff")
+        self._login(container, user, pw, T0 - timedelta(days=30, minutes=1))
+        self._hold_back_the_store(container, T0)
+        with pytest.raises(TooManyAttemptsError):
+            self._login(container, user, pw, T0 + timedelta(minutes=1))
+        # Once the address's window has passed, the account signs in again, and is trusted from then on.
+        self._login(container, user, pw, T0 + timedelta(minutes=11))
+        self._hold_back_the_store(container, T0 + timedelta(minutes=20))
+        assert self._login(container, user, pw, T0 + timedelta(minutes=21))
+
+    def test_the_exception_can_be_turned_off(self, container):
+        user, pw = make_staff(container, "store_staff")
+        self._login(container, user, pw, T0 - timedelta(days=1))
+        self._hold_back_the_store(container, T0)
+        strict = dataclasses.replace(self.POLICY, trusted_source_days=0)
+        with pytest.raises(TooManyAttemptsError):
+            login(container, user, pw, policy=strict, source=self.STORE, now=T0 + timedelta(minutes=1))
+
+    def test_the_question_is_one_probe_of_the_index_on_successes(self, container):
+        if container.engine.dialect.name != "sqlite":
+            pytest.skip("the plan is read on SQLite; PostgreSQL has the same partial index (migration 0006)")
+        from subreg.adapters.db.access_repo import _SIGNED_IN_FROM
+
+        statement = _SIGNED_IN_FROM.compile(container.engine)
+        values = statement.construct_params({"staff_id": 1, "source_hash": b"\0" * 16, "since": "2026-03-02"})
+        params = tuple(values[name] for name in statement.positiontup)
+        with container.engine.connect() as c:
+            plan = c.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).fetchall()
+        assert "USING INDEX ix_login_attempts_signed_in" in str(plan)
 
 
 class TestSessions:

@@ -66,7 +66,7 @@ def dump_database(engine: Any, vault: Any) -> dict[str, Any]:
         rows = c.execute(
             text(
                 "SELECT s.msisdn, s.subscriber_type, s.payment_type, s.activated_on, s.channel, s.point_of_sale_code, "
-                "s.contract_number, s.purpose, s.status, s.complete, s.missing, s.error_codes, s.version, s.state, "
+                "s.contract_number, s.purpose, s.status, s.complete, s.missing, s.error_codes, s.version, s.verdict, "
                 "s.phase, s.missing_mask, s.has_contract, s.province_code, s.document_refs, "
                 "h.kind, h.id_type, h.province_code, h.id_blind, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload "
                 "FROM subscriptions s JOIN holders h ON h.id = s.holder_id ORDER BY s.msisdn"
@@ -226,7 +226,7 @@ class TestRejects:
         summary = do_import(container, path)
         assert (summary.imported, summary.rejected, summary.incomplete) == (1, 0, 1)
         out = dump_database(container.engine, container.vault)
-        assert out["records"][0][13] == 3  # state invalid
+        assert out["records"][0][13] == 3  # verdict invalid
         assert "holder.date_of_birth:" in out["records"][0][11]
 
 

@@ -4,17 +4,32 @@ by number into lines without rewriting the child rows."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
 from subreg.adapters.db.engine import create_engine_for, migrate
-from subreg.adapters.db.tables import audit_log, documents, holders, subscription_history, subscriptions
+from subreg.adapters.db.tables import (
+    audit_log,
+    counter_transactions,
+    documents,
+    holders,
+    subscription_history,
+    subscriptions,
+)
+from subreg.domain.counter.gate import NewOwnerPapersRequiredError, UpdateRequiredError
 from subreg.services import counter, registry
 from subreg.services.common.ports import AuditFilter
-from subreg.services.counter.commands import LookUpNumber, RegisterSubscription
+from subreg.services.counter.commands import (
+    ChangeOwner,
+    LookUpNumber,
+    PayBill,
+    RegisterSubscription,
+    Transact,
+    UpdateSubscription,
+)
 from subreg.services.privacy import audit_log as audit
 from tests.fixtures.images import registration_images
 from tests.integration.test_pos_service import _holder as card_holder
@@ -195,3 +210,82 @@ class TestMigration:
             assert new_id > line.id
         with pytest.raises(Exception, match=r"(?i)foreign key"), old_engine.begin() as c:
             c.execute(text("INSERT INTO documents (subscription_id, kind) VALUES (42, 'portrait')"))
+
+
+class TestChangeOfOwner:
+    def test_a_new_owner_with_complete_papers_takes_the_line_over(self, container):
+        _store(container, complete_record(point_of_sale="STORE-1", holder=_new_holder()))
+        store = actor(container, "store_staff", "STORE-1", "store")
+        done = counter.change_owner(
+            ChangeOwner("0901234567", {"holder": card_holder()}, registration_images()),
+            uow=container.uow(), ctx=ctx(container), actor=store,
+        )  # fmt: skip
+        assert done["complete"] is True
+        (line,) = _rows(container, select(subscriptions))
+        assert line.generation == 1  # the same line, a new holder
+        card = counter.lookup_by_msisdn(
+            LookUpNumber("0901234567", "transaction"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
+        assert card["holder"]["full_name"].startswith("N")
+        kinds = [r.kind for r in _rows(container, select(counter_transactions))]
+        assert kinds == ["change_owner"]
+
+    def test_without_the_new_owners_papers_nothing_changes(self, container):
+        _store(container, complete_record(point_of_sale="STORE-1", holder=_new_holder()))
+        store = actor(container, "store_staff", "STORE-1", "store")
+        before = _rows(container, select(subscriptions))
+        with pytest.raises(NewOwnerPapersRequiredError) as refused:
+            counter.change_owner(
+                ChangeOwner("0901234567", {"holder": card_holder()}, {}),
+                uow=container.uow(), ctx=ctx(container), actor=store,
+            )  # fmt: skip
+        assert "documents.portrait" in refused.value.missing
+        assert _rows(container, select(subscriptions)) == before
+        # The gate refuses the bare transaction too: the papers are what decides.
+        with pytest.raises(NewOwnerPapersRequiredError):
+            counter.transact(
+                Transact("0901234567", "change_owner"), uow=container.uow(), ctx=ctx(container), actor=store
+            )
+
+
+class TestTheGateOnStoredLines:
+    def test_a_line_needing_its_contract_is_refused_but_payment_termination_and_the_update_go_through(self, container):
+        for n in range(4):
+            _store(container, complete_record(msisdn=f"090123456{n}", point_of_sale="STORE-1",
+                                              activated_on=f"2016-03-0{n + 1}"))  # fmt: skip
+        store = actor(container, "store_staff", "STORE-1", "store")
+        with pytest.raises(UpdateRequiredError) as refused:
+            counter.transact(Transact("0901234563", "sim_replacement"), uow=container.uow(), ctx=ctx(container),
+                             actor=store)  # fmt: skip
+        assert "contract_number" in refused.value.missing
+        paid = counter.pay_bill(PayBill("0901234563", 10_000), uow=container.uow(), ctx=ctx(container), actor=store)
+        assert paid["update_offered"] is True
+        # An update without the contract yet is stored (papers in steps); the contract stays missing.
+        done = counter.update_subscription(
+            UpdateSubscription("0901234563", {"payment_type": "postpaid"}), uow=container.uow(), ctx=ctx(container),
+            actor=store,
+        )  # fmt: skip
+        assert "contract_number" in done["missing"]
+        ended = counter.transact(
+            Transact("0901234563", "termination"), uow=container.uow(), ctx=ctx(container), actor=store
+        )
+        assert ended["outcome"] == "done"
+
+    def test_a_verdict_past_its_date_is_checked_again_before_the_gate_answers(self, container):
+        record = complete_record(point_of_sale="STORE-1")
+        record["holder"] = {**record["holder"], "id_expiry_date": "2026-12-01"}
+        with container.uow() as uow:  # stored while the card was valid
+            registry.store_subscription(
+                record, uow=uow, vault=container.vault, blobs=container.blobs, as_of=date(2026, 11, 1), actor=None,
+                channel="legacy_import", rule_set=container.rule_set,
+            )  # fmt: skip
+            uow.commit()
+        assert _rows(container, select(subscriptions))[0].complete
+        store = actor(container, "store_staff", "STORE-1", "store")
+        with pytest.raises(UpdateRequiredError) as refused:  # the counter's today is 2026-11-28: not yet...
+            counter.transact(Transact("0901234567", "sim_replacement"), uow=container.uow(),
+                             ctx=ctx(container, datetime(2026, 12, 2, 3, tzinfo=UTC)), actor=store)  # fmt: skip
+        assert "holder.id_expiry_date" in refused.value.missing or refused.value.errors
+        (line,) = _rows(container, select(subscriptions))
+        assert not line.complete
+        assert "id_expired" in line.error_codes

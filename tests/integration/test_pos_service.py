@@ -120,7 +120,7 @@ class TestLookUp:
         assert card["phase"] == 1  # activated 2016-03-01: under 5 years before the 2018-04-24 reference
         assert card["holder"]["id_number"] == "0791******56"
         assert card["gate"]["update_required"] is True
-        assert card["gate"]["allowed"] == ["bill_payment"]
+        assert card["gate"]["allowed"] == ["bill_payment", "change_owner", "termination"]
         assert "subscription:read" in audit_actions(container)
 
     def test_an_agent_cannot_read_another_points_customer_until_presence_is_proven(self, container):

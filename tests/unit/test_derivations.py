@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -121,3 +123,25 @@ class TestDerive:
 
     def test_every_derivation_has_a_documented_source(self):
         assert set(SOURCES) == {"nationality", "gender", "birth_year", "purpose", "subscriber_type"}
+
+
+class TestImpossibleNumbersAndOtherTypes:
+    def test_a_cccd_naming_a_birth_year_to_come_derives_nothing(self):
+        record = {"subscriber_type": "individual", "holder": {"id_type": "cccd", "id_number": "001400123456"}}
+        assert derive(record)["holder.birth_year"] == 2100  # without a date, the number is all there is
+        found = derive(record, as_of=date(2025, 6, 1))
+        assert "holder.birth_year" not in found
+        assert "holder.gender" not in found
+        assert found["holder.nationality"] == "VNM"
+
+    def test_a_rule_set_passes_its_own_types(self):
+        number = make_cccd("079", "female", 2015, 3)
+        found = person(
+            id_type="can_cuoc",
+            id_number=number,
+            has_date_of_birth=False,
+            nationality_by_type={"can_cuoc": "VNM"},
+            personal_number_types=frozenset({"can_cuoc"}),
+        )
+        assert found == {"nationality": "VNM", "gender": "female", "birth_year": 2015}
+        assert person(id_type="can_cuoc", id_number=number, has_date_of_birth=False) == {}

@@ -26,14 +26,14 @@ class TestTheGate:
     def test_a_bill_payment_is_always_allowed(self, status, complete):
         assert decide("bill_payment", status=status, complete=complete).allowed
 
-    @pytest.mark.parametrize("kind", GATED_KINDS)
+    @pytest.mark.parametrize("kind", [k for k in TRANSACTION_KINDS if k != "bill_payment"])
     def test_a_terminated_subscription_allows_nothing_but_payment(self, kind):
-        decision = decide(kind, status="terminated", complete=True)
+        decision = decide(kind, status="terminated", complete=True, new_owner_complete=True)
         assert (decision.allowed, decision.code) == (False, "subscription_terminated")
 
     @pytest.mark.parametrize("status", ["active", "one_way_locked", "two_way_locked"])
     def test_a_complete_subscription_passes_also_while_its_unlock_is_pending(self, status):
-        assert all(decide(k, status=status, complete=True).allowed for k in TRANSACTION_KINDS)
+        assert all(decide(k, status=status, complete=True, new_owner_complete=True).allowed for k in TRANSACTION_KINDS)
 
     def test_invalid_values_count_as_items_to_update(self):
         decision = decide("sim_replacement", status="active", complete=False, error_fields=["holder.id_number"])
@@ -46,16 +46,76 @@ class TestTheGate:
         assert decide("teleport", status="active", complete=True).code == "unknown_transaction"
 
     def test_the_refusal_becomes_a_409_error_with_field_level_items(self):
-        error = decide("change_owner", status="active", complete=False, missing=MISSING).error()
+        error = decide("sim_replacement", status="active", complete=False, missing=MISSING).error()
         assert isinstance(error, gate.UpdateRequiredError)
         assert [(e.field, e.code) for e in error.errors] == [(m, "required") for m in MISSING]
         assert error.missing == list(MISSING)
 
     def test_the_card_lists_the_allowed_kinds_and_the_offer(self):
-        assert gate.allowed_kinds(status="active", complete=False) == ("bill_payment",)
+        assert gate.allowed_kinds(status="active", complete=False) == ("bill_payment", "change_owner", "termination")
         assert gate.offer_update(status="one_way_locked", complete=False)
         assert not gate.offer_update(status="terminated", complete=False)
         assert not gate.offer_update(status="active", complete=True)
+
+
+class TestWhatTheLawLetsThrough:
+    """Issue #12: giving a line up and handing it to a new owner are never refused for the old papers;
+    a line that needs the 4th-subscription contract is as incomplete as one missing a photo."""
+
+    @given(
+        status=st.sampled_from([s for s in STATUSES if s != "terminated"]),
+        complete=st.booleans(),
+        contract_needed=st.booleans(),
+        missing=st.lists(st.sampled_from(MISSING), unique=True),
+    )
+    def test_a_termination_is_never_refused(self, status, complete, contract_needed, missing):
+        decision = decide(
+            "termination", status=status, complete=complete, missing=missing, contract_needed=contract_needed
+        )
+        assert decision.allowed
+
+    @given(
+        status=st.sampled_from([s for s in STATUSES if s != "terminated"]),
+        complete=st.booleans(),
+        contract_needed=st.booleans(),
+        new_owner=st.none() | st.booleans(),
+    )
+    def test_a_change_of_owner_depends_on_the_new_owners_papers_only(
+        self, status, complete, contract_needed, new_owner
+    ):
+        decision = decide(
+            "change_owner", status=status, complete=complete, contract_needed=contract_needed,
+            missing=MISSING, new_owner_complete=new_owner,
+        )  # fmt: skip
+        assert decision.allowed == (new_owner is True)
+        if not decision.allowed:
+            assert (decision.code, decision.missing) == ("new_owner_papers_required", ("new_owner",))
+            assert isinstance(decision.error(), gate.NewOwnerPapersRequiredError)
+
+    @given(
+        kind=st.sampled_from(GATED_KINDS),
+        status=st.sampled_from([s for s in STATUSES if s != "terminated"]),
+        complete=st.booleans(),
+    )
+    def test_a_line_needing_its_contract_is_refused_everything_gated(self, kind, status, complete):
+        decision = decide(kind, status=status, complete=complete, missing=() if complete else MISSING,
+                          contract_needed=True)  # fmt: skip
+        assert (decision.allowed, decision.code) == (False, "update_required")
+        assert decision.missing[-2:] == gate.CONTRACT_ITEMS
+        error = decision.error()
+        assert ("contract_number", "contract_required") in {(e.field, e.code) for e in error.errors}
+
+    def test_a_line_needing_its_contract_is_offered_the_update(self):
+        assert gate.offer_update(status="active", complete=True, contract_needed=True)
+        assert gate.allowed_kinds(status="active", complete=True, contract_needed=True) == (
+            "bill_payment",
+            "change_owner",
+            "termination",
+        )
+
+    def test_the_kinds_split_into_gated_and_not(self):
+        assert set(GATED_KINDS) | set(gate.UNGATED_KINDS) == set(TRANSACTION_KINDS)
+        assert not set(GATED_KINDS) & set(gate.UNGATED_KINDS)
 
 
 LIMITS = ImageLimits()

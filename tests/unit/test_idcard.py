@@ -123,7 +123,7 @@ class TestParseCccdQr:
             parse_cccd_qr(qr_with(0, number))
         assert errors_of(exc) == [FieldError("qr.id_number", "invalid_id_number")]
 
-    @pytest.mark.parametrize("number", ["003190123456", "000190123456", "099190123456", "704190123456"])
+    @pytest.mark.parametrize("number", ["003190123456", "000190123456", "099190123456", "097190123456"])
     def test_rejects_an_unknown_province_code(self, number: str) -> None:
         with pytest.raises(InputError) as exc:
             parse_cccd_qr(qr_with(0, number))

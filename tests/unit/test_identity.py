@@ -15,6 +15,7 @@ from subreg.domain.id_documents.numbers import (
     CccdInfo,
     cccd_consistency,
     check_id_number,
+    is_known_place_code,
     make_cccd,
     normalize_id_number,
     parse_cccd,
@@ -47,7 +48,9 @@ province_codes = st.sampled_from(sorted(PROVINCES))
 genders = st.sampled_from(["male", "female"])
 birth_years = st.integers(1900, 2399)
 serials = st.integers(0, 999_999)
-unknown_codes = st.integers(0, 999).map(lambda i: f"{i:03d}").filter(lambda c: c not in PROVINCES)
+# A first digit other than 0 is a foreign-country code (birth registered abroad): only 0xx can be unknown.
+unknown_codes = st.integers(0, 99).map(lambda i: f"{i:03d}").filter(lambda c: c not in PROVINCES)
+country_codes = st.integers(100, 999).map(str)
 
 
 def error_code(excinfo: pytest.ExceptionInfo[FieldValueError]) -> str:
@@ -98,15 +101,23 @@ class TestParseCccd:
             parse_cccd(bad)
         assert error_code(excinfo) == "invalid_id_number"
 
-    @pytest.mark.parametrize("code", ["000", "003", "099", "100", "704", "999"])
-    def test_an_unknown_or_foreign_province_raises_unknown_province_code(self, code):
+    @pytest.mark.parametrize("code", ["000", "003", "099", "097"])
+    def test_an_unknown_province_raises_unknown_province_code(self, code):
         with pytest.raises(FieldValueError) as excinfo:
             parse_cccd(code + "200123456")
         assert error_code(excinfo) == "unknown_province_code"
 
+    @given(country_codes, st.integers(0, 9), st.integers(0, 99), serials)
+    def test_a_foreign_country_code_is_a_birth_registered_abroad(self, code, g, yy, serial):
+        # Decree 137/2015 Art. 13: PPP is the province OR the country of birth registration; the 63
+        # province codes all start with 0 (Circular 07/2016), so 1xx-9xx are country codes.
+        info = parse_cccd(f"{code}{g}{yy:02d}{serial:06d}")
+        assert info.province_code == code
+        assert is_known_place_code(code)
+
     def test_the_error_message_does_not_contain_the_number(self):
         with pytest.raises(FieldValueError) as excinfo:
-            parse_cccd("999200123456")
+            parse_cccd("003200123456")
         assert "123456" not in str(excinfo.value)
 
     def test_cccd_info_is_immutable(self):
@@ -134,7 +145,7 @@ class TestMakeCccd:
         assert make_cccd(info.province_code, info.gender, info.birth_year, serial) == number
 
     def test_an_unknown_province_can_be_made_on_purpose(self):
-        assert check_id_number("cccd", make_cccd("999", "male", 1990, 1)) == "unknown_province_code"
+        assert check_id_number("cccd", make_cccd("003", "male", 1990, 1)) == "unknown_province_code"
 
     @pytest.mark.parametrize(
         "args",
@@ -167,7 +178,7 @@ class TestCheckIdNumber:
             ("cccd", "07920012345X", "invalid_id_number"),
             ("cccd", "", "invalid_id_number"),
             ("cccd", "003200123456", "unknown_province_code"),
-            ("cccd", "100200123456", "unknown_province_code"),
+            ("cccd", "097200123456", "unknown_province_code"),
             ("cmnd", "12345678", "invalid_id_number"),
             ("cmnd", "1234567890", "invalid_id_number"),
             ("cmnd", "12345678X", "invalid_id_number"),
@@ -191,6 +202,14 @@ class TestCheckIdNumber:
     @given(unknown_codes, st.from_regex(r"[0-9]{9}", fullmatch=True))
     def test_any_unknown_province_is_reported(self, code, rest):
         assert check_id_number("cccd", code + rest) == "unknown_province_code"
+
+    @given(country_codes, st.from_regex(r"[0-9]{9}", fullmatch=True))
+    def test_any_foreign_country_code_is_accepted(self, code, rest):
+        assert check_id_number("cccd", code + rest) is None
+
+    @pytest.mark.parametrize("code", sorted(PROVINCES))
+    def test_every_province_code_starts_with_0_so_country_codes_cannot_clash(self, code):
+        assert code[0] == "0"
 
     @given(st.sampled_from(ID_TYPES), st.text(max_size=25))
     def test_any_text_gives_none_or_a_known_code(self, id_type, number):

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from subreg.domain.compliance.phase import PHASE_LONG, PHASE_SHORT, cutoff, phase_of
+from subreg.domain.compliance.phase import (
+    DECREE_EFFECTIVE,
+    DEFAULT_REFERENCE,
+    PHASE_LONG,
+    PHASE_SHORT,
+    cutoff,
+    phase_of,
+)
 
 REF = date(2018, 4, 24)
 
@@ -38,3 +47,8 @@ def test_sql_cutoff_agrees_with_phase_of() -> None:
     c = cutoff(REF)
     for d in (date(2013, 4, 23), date(2013, 4, 24), date(2013, 4, 25)):
         assert phase_of(d, REF) == (PHASE_SHORT if d > c else PHASE_LONG)
+
+
+@given(activated=st.dates(DECREE_EFFECTIVE, date(2030, 12, 31)))
+def test_a_line_activated_under_the_decree_is_invited_first_at_the_default_reference(activated: date) -> None:
+    assert phase_of(activated, DEFAULT_REFERENCE) == PHASE_SHORT

@@ -70,6 +70,7 @@ def passport_record() -> dict[str, Any]:
         "id_number": "M12345678",
         "id_issue_date": "2019-01-01",
         "id_issue_place": "Ministry of Foreign Affairs, Seoul",
+        "id_expiry_date": "2029-01-01",
     }
     record["documents"] = {"portrait": "blob:p", "passport_page": "blob:pp", "confirmation_form": "blob:c"}
     return record
@@ -86,6 +87,7 @@ def organization_record(**org_changes: Any) -> dict[str, Any]:
             person("Lê Văn Nam", "1992-11-20", "male", 42),
             person("Phạm Thị Hà", "1995-01-05", "female", 43),
         ],
+        "line_user": make_cccd("001", "female", 1995, 43),  # this line is Phạm Thị Hà's
         **org_changes,
     }
     record["documents"] = {
@@ -457,9 +459,11 @@ class TestValidationCodes:
         assert {c for _, c in codes(check(record))} == {"unknown_province_code", "id_gender_mismatch"}
 
     def test_a_document_expiring_on_the_as_of_date_is_still_valid(self):
-        record = with_holder(complete_record(), id_expiry_date="2024-01-15")
-        assert check(record).complete
-        assert ("holder.id_expiry_date", "id_expired") in codes(check(record, as_of=date(2024, 1, 16)))
+        # 2024-01-15 was the example until the law was read: Law 26/2023 Art. 46(2) keeps a CCCD
+        # expiring from 15/1/2024 to before 30/6/2024 valid until 30/6/2024 (TestTransition2024).
+        record = with_holder(complete_record(), id_expiry_date="2023-12-01")
+        assert check(record, as_of=date(2023, 12, 1)).complete
+        assert ("holder.id_expiry_date", "id_expired") in codes(check(record, as_of=date(2023, 12, 2)))
 
     def test_a_document_reference_that_is_not_a_string_is_an_error_not_missing(self):
         result = check(with_docs(complete_record(), portrait=123))
@@ -595,8 +599,8 @@ class TestDocumentKey:
     def test_the_key_is_the_normalized_id_number(self):
         assert RULES.document_key(with_holder(complete_record(), id_number="079 190 123 456")) == "079190123456"
 
-    def test_passport_numbers_are_case_folded(self):
-        assert RULES.document_key(with_holder(passport_record(), id_number="m12345678")) == "m12345678"
+    def test_passport_numbers_are_case_folded_and_typed(self):
+        assert RULES.document_key(with_holder(passport_record(), id_number="m12345678")) == "passport:m12345678"
 
     def test_a_minor_without_id_is_keyed_by_the_guardian(self):
         assert RULES.document_key(minor_record()) == make_cccd("001", "female", 1985, 7)

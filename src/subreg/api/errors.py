@@ -28,14 +28,20 @@ from subreg.domain.common.errors import (
     RuleViolationError,
     SubregError,
     TooManyAttemptsError,
+    UnreadableInputError,
 )
 from subreg.domain.common.messages import message_for, summary_for
 from subreg.logging import get_logger
 
 __all__ = ["error_body", "install_error_handlers", "status_of"]
 
+# The first class an error is an instance of decides (subclasses before their parents).
 _STATUS: list[tuple[type[SubregError], int]] = [
     (ErasedError, 410),
+    # A body that cannot be read at all (binary, not UTF-8, neither JSON lines nor CSV with known columns):
+    # nothing in it could be checked, 400 Bad Request. Input that was read and is invalid, field by field
+    # (a JSON syntax error included, as FastAPI answers it for every JSON body): 422.
+    (UnreadableInputError, 400),
     (InputError, 422),
     (NotFoundError, 404),
     (RuleViolationError, 409),

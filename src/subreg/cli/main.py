@@ -120,6 +120,7 @@ def demo_data(
     """
     from subreg.bootstrap import bootstrap, demo_jpegs, init_storage, write_records
     from subreg.services.registry import demo_data as demo
+    from subreg.services.registry.evaluation import evaluate
 
     ref = _parse_date(as_of, "--as-of") or date(2018, 3, 15)
     if out_file is not None:
@@ -146,6 +147,15 @@ def demo_data(
             container.uow(), vault=container.vault, blobs=container.blobs, rule_set=container.rule_set,
             jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=ref,
         )  # fmt: skip
+        # The 4th-subscription rule and the phases need the whole base: evaluate it as an import would.
+        store = container.bulk_session()
+        try:
+            evaluate(
+                store, as_of=container.clock.today(), reference=date.fromisoformat(settings.phase_reference_date),
+                rule_set=container.rule_set, vault=container.vault, pool=container.worker_pool(1),
+            )  # fmt: skip
+        finally:
+            store.close()
     finally:
         container.close()
     path = _logins_file(settings)

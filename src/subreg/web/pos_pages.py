@@ -28,6 +28,7 @@ from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import FieldError, InputError, SubregError
 from subreg.domain.common.messages import message_for
+from subreg.domain.compliance.rules.base import RuleSet
 from subreg.domain.counter import gate
 from subreg.services import counter
 from subreg.services.counter.commands import (
@@ -52,20 +53,9 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 _templates = Jinja2Templates(directory=str(_HERE / "templates"))
 LANG_COOKIE = "subreg_lang"
 
-HOLDER_FIELDS = (
-    "full_name",
-    "date_of_birth",
-    "gender",
-    "nationality",
-    "id_type",
-    "id_number",
-    "id_issue_date",
-    "id_issue_place",
-    "id_expiry_date",
-    "address",
-)
-GUARDIAN_FIELDS = (*HOLDER_FIELDS, "relationship")
-ORGANIZATION_FIELDS = ("name", "registration_number", "registration_date", "address")
+# The holder and guardian fields come from the rule set in force (`holder_fields`, `typed_holder_fields`):
+# the pages never keep a list of their own.
+ORGANIZATION_FIELDS = ("name", "registration_number", "registration_date", "address", "line_user")
 # What the rule set asks of each organization user (the ID fields), plus the nationality a passport needs.
 USER_FIELDS = ("full_name", "date_of_birth", "nationality", "id_type", "id_number", "id_issue_date", "id_issue_place")
 DATE_FIELDS = frozenset({"date_of_birth", "id_issue_date", "id_expiry_date"})
@@ -77,7 +67,6 @@ USER_ROWS = 3  # blank user rows of a new organization form
 MAX_USER_ROWS = 30  # the page's limit; longer user lists come through the import or the API
 LOOKUP_PURPOSES = ("transaction", "update", "customer_request")
 ID_LOOKUP_PURPOSES = ("transaction", "customer_request", "registration")
-ID_TYPES = ("cccd", "cmnd", "passport")
 GATED = gate.GATED_KINDS
 
 
@@ -107,6 +96,22 @@ def _actor(request: Request) -> Actor:
     return request.state.actor  # type: ignore[no-any-return]  # set by `requires` (never None past it)
 
 
+def _rules(request: Request) -> RuleSet:
+    rules: RuleSet = request.app.state.container.rule_set
+    return rules
+
+
+def holder_fields(rules: RuleSet) -> tuple[str, ...]:
+    """What the forms ask staff to type about a holder, in the rule set's order."""
+    return rules.typed_holder_fields
+
+
+def guardian_fields(rules: RuleSet) -> tuple[str, ...]:
+    """What the forms ask about a guardian: the typed holder fields and the guardian's own (relationship)."""
+    typed = set(rules.typed_holder_fields)
+    return tuple(f for f in rules.guardian_fields if f in typed or f not in rules.holder_fields)
+
+
 def _render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     t = i18n.texts(language)
     nav = [
@@ -123,7 +128,8 @@ def _render(request: Request, template: str, language: str, *, status: int = 200
             "other_lang": "en" if language == "vi" else "vi",
             "csrf_token": csrf_token(request),
             "who": _who(request, language),
-            "holder_order": HOLDER_FIELDS,
+            "holder_order": holder_fields(_rules(request)),
+            "id_types": _rules(request).id_types,
             "nav": nav,
             "name": lambda code: i18n.label(code, language),
             "errors": {},
@@ -174,10 +180,10 @@ async def _images(form: FormData, kinds: tuple[str, ...], limit: int) -> dict[st
     return images
 
 
-def _holder_changes(form: FormData, known: Mapping[str, Any]) -> dict[str, Any]:
+def _holder_changes(form: FormData, known: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """Holder fields typed or confirmed on the form that differ from what is stored (blank = unchanged)."""
     out: dict[str, Any] = {}
-    for name in HOLDER_FIELDS:
+    for name in fields:
         value = _text(form, f"holder.{name}", 300)
         if value and value != str(known.get(name) or ""):
             out[name] = value
@@ -210,7 +216,7 @@ async def _update_page(
         derived = dict(c.rule_set.check(probe, as_of=c.clock.today()).derived)
     for path, value in derived.items():
         name = path.removeprefix("holder.")
-        if name in HOLDER_FIELDS and name not in values:
+        if name in c.rule_set.typed_holder_fields and name not in values:
             values[name] = value
     marked = {p.removeprefix("holder.") for p in derived} | _derivable(c, card, values)
     return _render(
@@ -349,9 +355,10 @@ async def update_submit(
     limit = int(c.settings.max_upload_bytes)
     async with request.form(max_files=len(REGISTER_IMAGES), max_fields=64) as form:
         msisdn = _text(form, "msisdn", 32)
-        known = {name: _text(form, f"known.{name}", 300) for name in HOLDER_FIELDS}
-        holder = _holder_changes(form, known)
-        typed = {name: _text(form, f"holder.{name}", 300) for name in HOLDER_FIELDS}
+        fields = holder_fields(c.rule_set)
+        known = {name: _text(form, f"known.{name}", 300) for name in fields}
+        holder = _holder_changes(form, known, fields)
+        typed = {name: _text(form, f"holder.{name}", 300) for name in fields}
         try:
             images = await _images(form, UPDATE_IMAGES, limit)
         except InputError as exc:
@@ -390,7 +397,7 @@ async def confirm_suggestions(
     for path in accepted:
         value = _text(form, f"value.{path}", 300)
         section, _, name = path.partition(".")
-        if section == "holder" and name in HOLDER_FIELDS and value:
+        if section == "holder" and name in c.rule_set.typed_holder_fields and value:
             changes.setdefault("holder", {})[name] = value
         elif path in ("purpose", "subscriber_type") and value:
             changes[path] = value
@@ -426,7 +433,7 @@ async def register_submit(
     limit = int(c.settings.max_upload_bytes)
     fields = 64 + len(USER_FIELDS) * MAX_USER_ROWS
     async with request.form(max_files=len(REGISTER_IMAGES), max_fields=fields) as form:
-        typed = _RegisterForm.read(form, under_14=lambda born: _under_14(c, born))
+        typed = _RegisterForm.read(form, c.rule_set, under_14=lambda born: _under_14(c, born))
         consent = form.get("consent") == "yes"
         try:
             images = await _images(form, typed.image_kinds(), limit) if typed.action == "register" else {}
@@ -474,10 +481,10 @@ class _RegisterForm:
         return cls({}, {}, {}, {}, [])
 
     @classmethod
-    def read(cls, form: FormData, *, under_14: Callable[[str], bool]) -> _RegisterForm:
+    def read(cls, form: FormData, rules: RuleSet, *, under_14: Callable[[str], bool]) -> _RegisterForm:
         """Read the posted form; blank user rows are dropped (the others keep their order)."""
         top = {k: _text(form, k, 64) for k in ("msisdn", "subscriber_type", "payment_type", "contract_number")}
-        holder = _section(form, "holder", HOLDER_FIELDS)
+        holder = _section(form, "holder", holder_fields(rules))
         raw_rows = _text(form, "user_rows", 4)
         rows = min(max(int(raw_rows) if raw_rows.isdigit() else USER_ROWS, 1), MAX_USER_ROWS)
         users = [u for u in (_section(form, f"organization.users[{i}]", USER_FIELDS) for i in range(rows)) if u]
@@ -487,7 +494,7 @@ class _RegisterForm:
         return cls(
             top=top,
             holder=holder,
-            guardian=_section(form, "guardian", GUARDIAN_FIELDS),
+            guardian=_section(form, "guardian", guardian_fields(rules)),
             organization=_section(form, "organization", ORGANIZATION_FIELDS),
             users=users,
             under_14=form.get("under14") == "yes" or under_14(holder.get("date_of_birth", "")),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, true, update
 
 from subreg.adapters.db.tables import auth_sessions, login_attempts, points_of_sale, staff
 from subreg.services.access.ports import SessionRow, StaffAuthRow
@@ -75,6 +75,17 @@ _SELECT_STAFF = select(*_STAFF_COLUMNS).select_from(
     staff.outerjoin(points_of_sale, staff.c.point_of_sale_id == points_of_sale.c.id)
 )
 _STAFF_BY_ID = _SELECT_STAFF.where(staff.c.id == bindparam("id"))
+# One probe of the partial index on successes (`ix_login_attempts_signed_in`), however many failures there are.
+_SIGNED_IN_FROM = (
+    select(login_attempts.c.id)
+    .where(
+        login_attempts.c.staff_id == bindparam("staff_id"),
+        login_attempts.c.source_hash == bindparam("source_hash"),
+        login_attempts.c.success == true(),
+        login_attempts.c.at >= bindparam("since"),
+    )
+    .limit(1)
+)
 _SESSION_BY_HASH = select(
     auth_sessions.c.id, auth_sessions.c.staff_id, auth_sessions.c.kind, auth_sessions.c.csrf_hash,
     auth_sessions.c.second_factor, auth_sessions.c.expires_at, auth_sessions.c.last_seen_at, auth_sessions.c.revoked_at,
@@ -137,6 +148,11 @@ class SqlAuthRepository:
             c.source_hash == source_hash, c.at >= since, c.success.is_(False), c.reason != "totp_required"
         )
         return int(self._c.execute(query).scalar_one())
+
+    def signed_in_from(self, staff_id: int, source_hash: bytes, *, since: datetime) -> bool:
+        """Whether the account signed in successfully from one source since `since`."""
+        found = self._c.execute(_SIGNED_IN_FROM, {"staff_id": staff_id, "source_hash": source_hash, "since": since})
+        return found.first() is not None
 
     def add_session(self, row: Mapping[str, Any]) -> int:
         """Store a session; its id."""

@@ -15,14 +15,17 @@ SQLite, where writers are serialized anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
 
-from subreg.services.registry.ports import CurrentLine
+from subreg.services.registry.ports import CurrentLine, EvaluationRun
+
+# The dirty set's mark for "every person" (no blind index is this short).
+EVERYONE = b"*"
 
 __all__ = ["DEFERRABLE_SQLITE_INDEXES", "BulkSession", "ensure_indexes", "open_bulk_session"]
 
@@ -45,7 +48,10 @@ DEFERRABLE_SQLITE_INDEXES = {
     "ix_holders_id_blind": "CREATE INDEX IF NOT EXISTS ix_holders_id_blind ON holders (id_blind)",
     "ix_subscriptions_stats": (
         "CREATE INDEX IF NOT EXISTS ix_subscriptions_stats ON subscriptions "
-        "(state, subscriber_type, payment_type, channel, province_code, missing_mask, phase, activated_on)"
+        "(verdict, subscriber_type, payment_type, channel, province_code, missing_mask, phase, activated_on)"
+    ),
+    "ix_subscriptions_person_key": (
+        "CREATE INDEX IF NOT EXISTS ix_subscriptions_person_key ON subscriptions (person_key)"
     ),
 }
 
@@ -149,14 +155,14 @@ class BulkSession:
             return {}
         clause, params = self._keys_clause(keys)
         rows = self.execute(
-            "SELECT msisdn, id, generation, status, source_hash, holder_id FROM subscriptions "
+            "SELECT msisdn, id, generation, status, source_hash, holder_id, person_key FROM subscriptions "
             f"WHERE msisdn {clause} ORDER BY generation",
             params,
         )
         # Later generations overwrite earlier ones: the current line wins.
         return {
-            int(m): CurrentLine(int(i), int(g), str(s), bytes(h) if h is not None else None, int(hid))
-            for m, i, g, s, h, hid in rows
+            int(m): CurrentLine(int(i), int(g), str(s), _opt_bytes(h), int(hid), _opt_bytes(pk))
+            for m, i, g, s, h, hid, pk in rows
         }
 
     def old_rows(self, line_ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
@@ -300,7 +306,102 @@ class BulkSession:
             [offset, line, reject_bytes, orjson.dumps(counts).decode(), "done" if done else "running", done, run_id],
         )
 
+    # -- people: links between documents, the evaluation's dirty set -----------------------------
+
+    def persons_of_documents(self, document_keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """document key -> person key, for the linked ones among `document_keys` (one query)."""
+        keys = sorted({bytes(k) for k in document_keys})
+        if not keys:
+            return {}
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(keys), 5000):
+            chunk = keys[i : i + 5000]
+            marks = _placeholders(len(chunk), self.pg)
+            rows = self.execute(
+                f"SELECT document_key, person_key FROM document_links WHERE document_key IN ({marks})", chunk
+            )
+            found.update((bytes(d), bytes(p)) for d, p in rows)
+        return found
+
+    def link_documents(self, links: Mapping[bytes, bytes]) -> None:
+        """Record document -> person links (replacing older ones) and move the documents' lines."""
+        if not links:
+            return
+        pairs = [(bytes(d), bytes(p)) for d, p in links.items()]
+        upsert = "ON CONFLICT (document_key) DO UPDATE SET person_key = excluded.person_key"
+        self.executemany(f"INSERT INTO document_links (document_key, person_key) VALUES (?, ?) {upsert}", pairs)
+        self.executemany("UPDATE subscriptions SET person_key = ? WHERE person_key = ?", [(p, d) for d, p in pairs])
+
+    def mark_dirty(self, person_keys: Iterable[bytes | None]) -> None:
+        """Add people to the evaluation's dirty set (once each)."""
+        keys = sorted({bytes(k) for k in person_keys if k is not None})
+        if keys:
+            self.executemany(
+                "INSERT INTO evaluation_dirty (person_key) VALUES (?) ON CONFLICT (person_key) DO NOTHING",
+                [(k,) for k in keys],
+            )
+
+    def mark_everyone_dirty(self) -> None:
+        """Ask the next evaluation to re-rank every person (a first load: cheaper than naming them all)."""
+        self.mark_dirty([EVERYONE])
+
     # -- evaluation ---------------------------------------------------------------------------
+
+    def last_run(self) -> EvaluationRun | None:
+        """The latest evaluation's dates and rule set, or None before the first."""
+        rows = self.execute("SELECT as_of, phase_reference, rule_set FROM evaluation_runs ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        as_of, reference, rule_set = rows[0]
+        return EvaluationRun(_day(as_of), _day(reference), str(rule_set))
+
+    def record_run(self, run: EvaluationRun, *, full: bool, report: Mapping[str, Any]) -> None:
+        """Remember this evaluation (inside its transaction)."""
+        self.execute(
+            'INSERT INTO evaluation_runs (as_of, phase_reference, rule_set, "full", report, finished_at) '
+            "VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
+            [run.as_of.isoformat(), run.phase_reference.isoformat(), run.rule_set, full, orjson.dumps(report).decode()],
+        )
+
+    def everyone_dirty(self) -> bool:
+        """Whether the next evaluation must re-rank every person."""
+        return bool(self.execute("SELECT 1 FROM evaluation_dirty WHERE person_key = ?", [EVERYONE]))
+
+    def dirty_count(self) -> int:
+        """How many people are marked."""
+        return int(self.execute("SELECT count(*) FROM evaluation_dirty")[0][0])
+
+    def clear_dirty(self) -> None:
+        """Empty the dirty set (in the transaction that re-ranked them)."""
+        self.execute("DELETE FROM evaluation_dirty")
+
+    def due_for_recheck(
+        self, after: int, limit: int, columns: Sequence[str], *, as_of: date, rule_tag: str, scan: str
+    ) -> list[tuple[Any, ...]]:
+        """A keyset page (by line id) of the lines whose stored verdict may no longer hold at `as_of`, with
+        their holder's key material and payload: `valid_until` reached (an index range), plus, when `scan`
+        says so, every line of another rule-set revision (`rule_set`) or evaluated after `as_of` (`earlier`)."""
+        cols = ", ".join(f"s.{c}" for c in columns)
+        where, params = "s.valid_until <= ?", [as_of.isoformat()]
+        if scan == "rule_set":
+            where, params = f"({where} OR s.rule_set <> ?)", [*params, rule_tag]
+        elif scan == "earlier":
+            where, params = f"({where} OR s.evaluated_on > ?)", [*params, as_of.isoformat()]
+        return self.execute(
+            f"SELECT s.id, {cols}, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload "
+            f"FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.id > ? AND {where} "
+            "ORDER BY s.id LIMIT ?",
+            [after, *params, limit],
+        )
+
+    def write_verdicts(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write re-checked verdicts: (complete, missing, error_codes, verdict, missing_mask, valid_until, rule_set,
+        evaluated_on, line id) rows."""
+        self.executemany(
+            "UPDATE subscriptions SET complete = ?, missing = ?, error_codes = ?, verdict = ?, missing_mask = ?, "
+            "valid_until = ?, rule_set = ?, evaluated_on = ? WHERE id = ?",
+            rows,
+        )
 
     def evaluate_phase(self, cutoff: date) -> int:
         """Set `phase` from `activated_on` (1 after `cutoff`, 2 on or before, NULL without); rows changed."""
@@ -314,122 +415,59 @@ class BulkSession:
         finally:
             cur.close()
 
-    def _candidates(self, minimum: int) -> None:
-        """`tmp_candidates`: ID documents (blind indexes) that may hold `minimum`+ subscriptions.
-
-        Two index-only scans instead of a join of the whole table: a document with `minimum`+
-        subscriptions has that many holders (imports: one holder per subscription) or a holder with
-        several subscriptions (the registry shares holders).
-        """
-        self.execute("DROP TABLE IF EXISTS tmp_candidates")
+    def evaluate_contracts(self, from_ordinal: int, *, everyone: bool) -> int:
+        """The 4th-subscription rule, set-based (`services.registry.lines` defines it): rank each person's
+        active lines (not terminated) by activation date (none first), then number; an individual's line
+        from `from_ordinal` on without a contract needs one. Every person when `everyone`, else the dirty
+        ones. Only lines whose value changes are written; rows changed."""
+        self.execute("DROP TABLE IF EXISTS tmp_people")
+        self.execute("DROP TABLE IF EXISTS tmp_need")
+        if everyone:
+            # Candidates from the person-key index alone: a person with `from_ordinal` lines, any status.
+            self.execute(
+                "CREATE TEMPORARY TABLE tmp_people AS SELECT person_key FROM subscriptions "
+                f"WHERE person_key IS NOT NULL GROUP BY person_key HAVING count(*) >= {int(from_ordinal)}"
+            )
+        else:
+            self.execute(
+                "CREATE TEMPORARY TABLE tmp_people AS SELECT person_key FROM evaluation_dirty WHERE person_key <> ?",
+                [EVERYONE],
+            )
+        false, true = ("FALSE", "TRUE") if self.pg else ("0", "1")
         self.execute(
-            "CREATE TEMPORARY TABLE tmp_candidates AS "
-            "SELECT id_blind FROM holders WHERE id_blind IS NOT NULL "
-            f"GROUP BY id_blind HAVING count(*) >= {int(minimum)} "
-            "UNION SELECT h.id_blind FROM holders h WHERE h.id_blind IS NOT NULL AND h.id IN ("
-            "  SELECT holder_id FROM subscriptions GROUP BY holder_id HAVING count(*) > 1)"
-        )
-
-    def evaluate_contracts(self, from_ordinal: int) -> int:
-        """The 4th-subscription rule, set-based: rank active subscriptions per ID document (blind index)."""
-        self.execute("DROP TABLE IF EXISTS tmp_over_limit")
-        self._candidates(from_ordinal)
-        false = "FALSE" if self.pg else "0"
-        true = "TRUE" if self.pg else "1"
-        self.execute(
-            "CREATE TEMPORARY TABLE tmp_over_limit AS "
-            "SELECT id FROM (SELECT s.id, s.subscriber_type, s.has_contract, ROW_NUMBER() OVER ("
-            "  PARTITION BY h.id_blind ORDER BY s.activated_on, s.msisdn) AS ordinal "
-            "  FROM subscriptions s JOIN holders h ON h.id = s.holder_id "
-            "  WHERE s.status <> 'terminated' AND h.id_blind IN (SELECT id_blind FROM tmp_candidates)) ranked "
+            "CREATE TEMPORARY TABLE tmp_need AS SELECT id FROM (SELECT s.id, s.subscriber_type, s.has_contract, "
+            "  ROW_NUMBER() OVER (PARTITION BY s.person_key ORDER BY s.activated_on NULLS FIRST, s.msisdn) AS ordinal "
+            "  FROM subscriptions s WHERE s.status <> 'terminated' "
+            "  AND s.person_key IN (SELECT person_key FROM tmp_people)) ranked "
             f"WHERE ordinal >= {int(from_ordinal)} AND subscriber_type = 'individual' "
             f"AND NOT coalesce(has_contract, {false})"
         )
-        self.execute("CREATE INDEX tmp_over_limit_id ON tmp_over_limit (id)")
+        self.execute("CREATE INDEX tmp_need_id ON tmp_need (id)")
         changed = 0
         cur = self.conn.cursor()
         try:
-            # Only rows whose value changes are written, and their state with them (`evaluate_state`'s rule
-            # for the new value): a row is rewritten once, not again by the state step (at 10 M after a
-            # fresh load, ~2 M rows change: 31 s for the state step when it rewrote them a second time).
             cur.execute(
-                f"UPDATE subscriptions SET contract_needed = {true}, "
-                "state = CASE WHEN error_codes <> '' THEN 3 ELSE 2 END "
-                f"WHERE id IN (SELECT id FROM tmp_over_limit) AND NOT coalesce(contract_needed, {false})"
+                f"UPDATE subscriptions SET contract_needed = {true} "
+                f"WHERE id IN (SELECT id FROM tmp_need) AND NOT coalesce(contract_needed, {false})"
             )
             changed += int(cur.rowcount)
+            scope = "" if everyone else "AND person_key IN (SELECT person_key FROM tmp_people) "
             cur.execute(
-                f"UPDATE subscriptions SET contract_needed = {false}, "
-                "state = CASE WHEN error_codes <> '' THEN 3 WHEN NOT complete THEN 1 ELSE 0 END "
-                f"WHERE (contract_needed IS NULL OR contract_needed = {true}) "
-                "AND id NOT IN (SELECT id FROM tmp_over_limit)"
+                f"UPDATE subscriptions SET contract_needed = {false} WHERE contract_needed {scope}"
+                "AND id NOT IN (SELECT id FROM tmp_need)"
             )
             changed += int(cur.rowcount)
         finally:
             cur.close()
-        self.execute("DROP TABLE tmp_over_limit")
-        self.execute("DROP TABLE tmp_candidates")
+        self.execute("DROP TABLE tmp_need")
+        self.execute("DROP TABLE tmp_people")
         return changed
-
-    def evaluate_state(self) -> int:
-        """state = 3 invalid | 2 contract needed | 1 incomplete | 0 complete, written where it changed."""
-        expr = "CASE WHEN error_codes <> '' THEN 3 WHEN contract_needed THEN 2 WHEN NOT complete THEN 1 ELSE 0 END"
-        op = "IS DISTINCT FROM" if self.pg else "IS NOT"
-        cur = self.conn.cursor()
-        try:
-            cur.execute(f"UPDATE subscriptions SET state = {expr} WHERE state {op} ({expr})")
-            return int(cur.rowcount)
-        finally:
-            cur.close()
-
-    def fill_province(self) -> int:
-        """Copy the holder's clear province code onto subscriptions that lack it (rows stored one by one)."""
-        cur = self.conn.cursor()
-        try:
-            cur.execute(
-                "UPDATE subscriptions SET province_code = (SELECT h.province_code FROM holders h "
-                "WHERE h.id = subscriptions.holder_id) WHERE province_code IS NULL AND missing_mask IS NULL"
-            )
-            return int(cur.rowcount)
-        finally:
-            cur.close()
-
-    def set_masks(self, rows: Sequence[tuple[int, int]]) -> None:
-        """Write computed missing bitmasks: (mask, line id) rows."""
-        self.executemany("UPDATE subscriptions SET missing_mask = ? WHERE id = ?", rows)
-
-    def write_verdicts(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Write re-checked verdicts: (complete, missing, error_codes, mask, rule_set, evaluated_on, line id) rows."""
-        self.executemany(
-            "UPDATE subscriptions SET complete = ?, missing = ?, error_codes = ?, missing_mask = ?, rule_set = ?, "
-            "evaluated_on = ? WHERE id = ?",
-            rows,
-        )
-
-    def unmasked(self, limit: int) -> list[tuple[int, str]]:
-        """(line id, missing) of rows whose missing bitmask is not computed yet."""
-        return [
-            (int(m), str(x))
-            for m, x in self.execute(
-                "SELECT id, missing FROM subscriptions WHERE missing_mask IS NULL ORDER BY id LIMIT ?", [limit]
-            )
-        ]
-
-    def page(self, after: int, limit: int, columns: Sequence[str]) -> list[tuple[Any, ...]]:
-        """A keyset page of lines (by id) with their holder's key material and payload."""
-        cols = ", ".join(f"s.{c}" for c in columns)
-        return self.execute(
-            f"SELECT s.id, {cols}, h.kek_id, h.wrapped_dek, h.aad_ref, h.payload, h.id_blind "
-            "FROM subscriptions s JOIN holders h ON h.id = s.holder_id WHERE s.id > ? "
-            "ORDER BY s.id LIMIT ?",
-            [after, limit],
-        )
 
     # -- statistics ---------------------------------------------------------------------------
 
     def stats_groups(self, cutoff: date | None) -> list[tuple[Any, ...]]:
-        """(state, phase, subscriber_type, payment_type, channel, province_code, missing_mask, count)."""
-        dims = "state, subscriber_type, payment_type, channel, province_code, missing_mask"
+        """(verdict, phase, subscriber_type, payment_type, channel, province_code, missing_mask, count)."""
+        dims = "verdict, subscriber_type, payment_type, channel, province_code, missing_mask"
         if cutoff is None:
             rows = self.execute(f"SELECT {dims}, phase, count(*) FROM subscriptions GROUP BY {dims}, phase")
             return [(r[0], r[6], *r[1:6], r[7]) for r in rows]
@@ -448,23 +486,39 @@ class BulkSession:
                     out.append((group[0], phase, *group[1:], n))
         return out
 
+    def contract_needed_by_verdict(self) -> dict[int | None, int]:
+        """How many lines need their 4th-subscription contract, per verdict (a small partial index)."""
+        rows = self.execute("SELECT verdict, count(*) FROM subscriptions WHERE contract_needed GROUP BY verdict")
+        return {(None if v is None else int(v)): int(n) for v, n in rows}
+
     def over_limit(self, minimum: int, limit: int) -> list[tuple[bytes, int, int, int]]:
-        """(blind index, active subscriptions, without contract, contract needed) per ID document."""
+        """(person key, active lines, without contract, contract needed) of the people over the limit."""
         false = "FALSE" if self.pg else "0"
-        self._candidates(minimum)
+        self.execute("DROP TABLE IF EXISTS tmp_people")
+        self.execute(
+            "CREATE TEMPORARY TABLE tmp_people AS SELECT person_key FROM subscriptions "
+            f"WHERE person_key IS NOT NULL GROUP BY person_key HAVING count(*) >= {int(minimum)}"
+        )
         rows = self.execute(
-            "SELECT h.id_blind, count(*), "
+            "SELECT s.person_key, count(*), "
             f"sum(CASE WHEN coalesce(s.has_contract, {false}) THEN 0 ELSE 1 END), "
             "sum(CASE WHEN s.contract_needed THEN 1 ELSE 0 END) "
-            "FROM subscriptions s JOIN holders h ON h.id = s.holder_id "
-            "WHERE s.status <> 'terminated' AND h.id_blind IN (SELECT id_blind FROM tmp_candidates) "
-            "GROUP BY h.id_blind "
+            "FROM subscriptions s WHERE s.status <> 'terminated' "
+            "AND s.person_key IN (SELECT person_key FROM tmp_people) GROUP BY s.person_key "
             f"HAVING sum(CASE WHEN coalesce(s.has_contract, {false}) THEN 0 ELSE 1 END) >= ? "
             "ORDER BY 3 DESC, 1 LIMIT ?",
             [minimum, limit],
         )
-        self.execute("DROP TABLE tmp_candidates")
+        self.execute("DROP TABLE tmp_people")
         return [(bytes(b), int(n), int(w), int(c or 0)) for b, n, w, c in rows]
+
+
+def _opt_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def open_bulk_session(engine: Engine) -> BulkSession:

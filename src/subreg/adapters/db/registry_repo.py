@@ -7,9 +7,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from subreg.adapters.db.tables import (
+    document_links,
     documents,
+    evaluation_dirty,
     holders,
     points_of_sale,
     staff,
@@ -30,6 +34,7 @@ __all__ = [
     "SqlDocumentRepository",
     "SqlHistoryRepository",
     "SqlHolderRepository",
+    "SqlPeopleRepository",
     "SqlPointOfSaleRepository",
     "SqlStaffRepository",
     "SqlSubscriptionRepository",
@@ -109,6 +114,10 @@ def _subscription(row: Row[Any]) -> SubscriptionRow:
         rule_set=m["rule_set"],
         evaluated_on=m["evaluated_on"],
         version=m["version"],
+        contract_needed=bool(m["contract_needed"]),
+        valid_until=m["valid_until"],
+        person_key=_bytes(m["person_key"]),
+        has_contract=bool(m["has_contract"]),
     )
 
 
@@ -407,3 +416,57 @@ class SqlStaffRepository:
         """All, by username."""
         rows = self._c.execute(select(*self._COLUMNS).order_by(staff.c.username))
         return [StaffRow(**r._mapping) for r in rows]
+
+
+_LINKED_PERSON = select(document_links.c.person_key).where(document_links.c.document_key == bindparam("key"))
+_LINES_OF_PERSON = (
+    select(subscriptions)
+    .where(subscriptions.c.person_key == bindparam("key"))
+    .order_by(subscriptions.c.msisdn, subscriptions.c.generation)
+)
+
+
+class SqlPeopleRepository:
+    """Person keys, document links and the evaluation's dirty set (see services.registry.lines)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def person_of_document(self, document_key: bytes) -> bytes | None:
+        """The person key a document is linked to, if any."""
+        return _bytes(self._c.execute(_LINKED_PERSON, {"key": document_key}).scalar_one_or_none())
+
+    def persons_of_documents(self, document_keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """document key -> person key, for the linked ones among `document_keys`."""
+        found: dict[bytes, bytes] = {}
+        for chunk in _chunks(sorted(set(document_keys))):
+            stmt = select(document_links).where(document_links.c.document_key.in_(chunk))
+            found.update((bytes(r.document_key), bytes(r.person_key)) for r in self._c.execute(stmt))
+        return found
+
+    def link(self, document_key: bytes, person_key: bytes) -> int:
+        """Record the link (or move it) and move the document's lines to the person; lines moved."""
+        if self.person_of_document(document_key) is None:
+            self._c.execute(insert(document_links).values(document_key=document_key, person_key=person_key))
+        else:
+            self._c.execute(
+                update(document_links)
+                .where(document_links.c.document_key == document_key)
+                .values(person_key=person_key)
+            )
+        moved = self._c.execute(
+            update(subscriptions).where(subscriptions.c.person_key == document_key).values(person_key=person_key)
+        )
+        return int(moved.rowcount)
+
+    def lines_of_person(self, person_key: bytes) -> list[SubscriptionRow]:
+        """Every line counted towards a person, by number and generation."""
+        return [_subscription(r) for r in self._c.execute(_LINES_OF_PERSON, {"key": person_key})]
+
+    def mark_dirty(self, person_keys: Iterable[bytes | None]) -> None:
+        """Add people to the evaluation's dirty set (once each)."""
+        keys = sorted({bytes(k) for k in person_keys if k is not None})
+        if not keys:
+            return
+        stmt = (pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert)(evaluation_dirty)
+        self._c.execute(stmt.on_conflict_do_nothing(index_elements=["person_key"]), [{"person_key": k} for k in keys])

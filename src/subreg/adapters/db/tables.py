@@ -43,6 +43,7 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    text,
     true,
 )
 
@@ -53,8 +54,11 @@ __all__ = [
     "bill_payments",
     "consents",
     "counter_transactions",
+    "document_links",
     "documents",
     "dsr_requests",
+    "evaluation_dirty",
+    "evaluation_runs",
     "holders",
     "import_runs",
     "key_encryption_keys",
@@ -186,7 +190,7 @@ subscriptions = Table(
     # state 0 complete | 1 incomplete | 2 contract needed | 3 invalid; phase 1 | 2 (NULL: no activation
     # date); missing_mask: bit i = services.evaluation.MISSING_ITEMS[i]; source_hash: keyed hash of the
     # normalized record (re-import detects "unchanged"); document_refs: JSON {kind: reference}.
-    Column("state", SmallInteger, nullable=True),
+    Column("verdict", SmallInteger, nullable=True),
     Column("phase", SmallInteger, nullable=True),
     Column("missing_mask", BigInteger, nullable=True),
     Column("has_contract", Boolean, nullable=True),
@@ -194,8 +198,56 @@ subscriptions = Table(
     Column("province_code", String(3), nullable=True),
     Column("source_hash", LargeBinary(16), nullable=True),
     Column("document_refs", Text, nullable=True),
+    # Added by 0007 (incremental evaluation; see the migration's docstring): verdict = the rule set's answer
+    # on the line's own papers (0 complete | 1 incomplete | 3 invalid, domain.compliance.state); valid_until =
+    # the Monday of the week its verdict can change by itself; person_key = the blind index the line counts
+    # towards for the 4th-subscription rule.
+    Column("valid_until", Date, nullable=True),
+    Column("person_key", LargeBinary(32), nullable=True),
     Index(None, "holder_id"),
     Index("uq_subscriptions_msisdn_generation", "msisdn", "generation", unique=True),
+    Index(
+        None,
+        "valid_until",
+        sqlite_where=text("valid_until IS NOT NULL"),
+        postgresql_where=text("valid_until IS NOT NULL"),
+    ),
+    Index(None, "person_key"),
+    Index(
+        "ix_subscriptions_contract_needed",
+        "verdict",
+        sqlite_where=text("contract_needed"),
+        postgresql_where=text("contract_needed"),
+    ),
+)
+
+# A document (blind index) counted under another person key: a CCCD whose QR code names the previous CMND.
+document_links = Table(
+    "document_links",
+    metadata,
+    Column("document_key", LargeBinary(32), primary_key=True),
+    Column("person_key", LargeBinary(32), nullable=False),
+)
+
+# People (person keys) whose active lines changed since the last evaluation: written in the transaction of
+# the change, emptied by the evaluation that re-ranks their lines (the 4th-subscription rule).
+evaluation_dirty = Table(
+    "evaluation_dirty",
+    metadata,
+    Column("person_key", LargeBinary(32), primary_key=True),
+)
+
+# One row per `subreg evaluate` (and the daily job): the dates and rule set it answered for.
+evaluation_runs = Table(
+    "evaluation_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("phase_reference", Date, nullable=False),
+    Column("rule_set", String(32), nullable=False),
+    Column("full", Boolean, nullable=False),
+    Column("report", Text, nullable=False, server_default="{}"),
+    Column("finished_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 documents = Table(
@@ -265,6 +317,16 @@ login_attempts = Table(
     Column("source_hash", LargeBinary(16), nullable=True),  # keyed hash of the client address, never the address
     Index(None, "username", "at"),
     Index(None, "source_hash", "at"),
+    # Successes only (a few per account and day, however many failures an attacker adds): whether an account
+    # signed in from an address lately, so that it may still sign in from it while the address is held back.
+    Index(
+        "ix_login_attempts_signed_in",
+        "staff_id",
+        "source_hash",
+        "at",
+        sqlite_where=text("success = 1"),
+        postgresql_where=text("success = true"),
+    ),
 )
 
 # Append-only and hash-chained (domain.audit): `seq` is assigned by the appender, never by the database,

@@ -23,6 +23,7 @@ from subreg.adapters.db.registry_repo import (
     SqlDocumentRepository,
     SqlHistoryRepository,
     SqlHolderRepository,
+    SqlPeopleRepository,
     SqlPointOfSaleRepository,
     SqlStaffRepository,
     SqlSubscriptionRepository,
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
         self.holders = SqlHolderRepository(c)
         self.documents = SqlDocumentRepository(c)
         self.history = SqlHistoryRepository(c)
+        self.people = SqlPeopleRepository(c)
         self.points_of_sale = SqlPointOfSaleRepository(c)
         self.staff = SqlStaffRepository(c)
         self.auth = SqlAuthRepository(c)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from subreg.api.deps import actor, container, requires, run_use_case
+from subreg.api.schemas.ids import MAX_ROW_ID
 from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import FieldError, InputError
@@ -79,14 +80,14 @@ class AuditSearch(BaseModel):
     """Search by subscription or holder (personal: hence a body, not a URL) and the usual filters."""
 
     msisdn: str | None = Field(None, max_length=20, description="Phone number of the subscription")
-    holder_id: int | None = Field(None, ge=1)
-    staff_id: int | None = Field(None, ge=1)
+    holder_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
+    staff_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
     since: datetime | None = None
     until: datetime | None = None
     purpose: str | None = Field(None, max_length=32)
     action: str | None = Field(None, max_length=48)
     limit: int = Field(100, ge=1, le=1000)
-    before_seq: int | None = Field(None, ge=1)
+    before_seq: int | None = Field(None, ge=1, le=MAX_ROW_ID)
 
 
 class SignalRead(BaseModel):
@@ -141,13 +142,13 @@ def _run_query(c: Container, who: Actor, criteria: AuditFilter) -> AuditPage:
     summary="List audit entries (auditors)",
 )
 async def list_entries(
-    staff_id: Annotated[int | None, Query(ge=1, openapi_examples={"staff": {"value": 17}})] = None,
+    staff_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, openapi_examples={"staff": {"value": 17}})] = None,
     since: Annotated[datetime | None, Query(openapi_examples={"march": {"value": "2026-03-01T00:00:00Z"}})] = None,
     until: Annotated[datetime | None, Query()] = None,
     purpose: Annotated[str | None, Query(max_length=32, openapi_examples={"p": {"value": "transaction"}})] = None,
     action: Annotated[str | None, Query(max_length=48, openapi_examples={"a": {"value": "subscription:read"}})] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     who: Actor = Depends(actor),
     c: Container = Depends(container),
 ) -> AuditPage:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from subreg.api.deps import actor, auth_policy, container, current_session, requires, run_use_case
+from subreg.api.schemas.ids import RowIdPath
 from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission, can
 from subreg.services import access as auth_service
@@ -403,7 +404,7 @@ async def staff_create(
     responses=_STAFF_ERRORS,
     summary="Disable a staff account",
 )
-async def staff_disable(staff_id: int, me_: Actor = Depends(actor), c: Container = Depends(container)) -> Done:
+async def staff_disable(staff_id: RowIdPath, me_: Actor = Depends(actor), c: Container = Depends(container)) -> Done:
     """Disable the account and end its sessions (its history stays)."""
 
     def run() -> None:
@@ -422,7 +423,7 @@ async def staff_disable(staff_id: int, me_: Actor = Depends(actor), c: Container
     summary="Reset a staff account's password",
 )
 async def staff_reset_password(
-    staff_id: int, me_: Actor = Depends(actor), c: Container = Depends(container)
+    staff_id: RowIdPath, me_: Actor = Depends(actor), c: Container = Depends(container)
 ) -> StaffPassword:
     """A new generated password (shown once); unlocks, removes TOTP, ends sessions."""
 

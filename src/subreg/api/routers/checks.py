@@ -91,7 +91,11 @@ def _items_from_stream(body: bytes, fmt: str, max_records: int) -> Iterator[tupl
         "Validates each record and reports what is missing, exactly like `subreg check`. "
         "`as_of` defaults to today in Vietnam; messages follow `Accept-Language` (vi default, en)."
     ),
-    responses={200: {"model": CheckResponse}, 422: {"description": "The body could not be read"}},
+    responses={
+        200: {"model": CheckResponse},
+        400: {"description": "The body cannot be read at all (`unreadable_input`): binary, not UTF-8, unknown format"},
+        422: {"description": "Invalid input: malformed JSON (`invalid_json`), too many records, bad `as_of`"},
+    },
     openapi_extra=_OPENAPI,
     dependencies=[requires("checks:run")],
 )

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
 from subreg.api.deps import actor, container, requires, run_use_case
+from subreg.api.schemas.ids import RowIdPath
 from subreg.bootstrap import Container
 from subreg.domain.access.permissions import Actor, Permission
 from subreg.domain.common.errors import NotFoundError
@@ -134,7 +135,7 @@ async def list_requests(
     dependencies=[requires(Permission.DSR_MANAGE)],
     summary="One data-subject request",
 )
-async def get_request(request_id: int, c: Container = Depends(container)) -> DsrRead:
+async def get_request(request_id: RowIdPath, c: Container = Depends(container)) -> DsrRead:
     """The request, its deadline and outcome."""
 
     def run() -> Any:
@@ -154,7 +155,7 @@ async def get_request(request_id: int, c: Container = Depends(container)) -> Dsr
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "README.txt, data.json, images/"}},
 )
-async def export(request_id: int, who: Actor = Depends(actor), c: Container = Depends(container)) -> Response:
+async def export(request_id: RowIdPath, who: Actor = Depends(actor), c: Container = Depends(container)) -> Response:
     """A ZIP archive (README.txt in Vietnamese and English, data.json, images/); logged as `dsr:export`."""
 
     def run() -> bytes:
@@ -178,7 +179,7 @@ async def export(request_id: int, who: Actor = Depends(actor), c: Container = De
     dependencies=[requires(Permission.DSR_MANAGE)],
     summary="Carry out a restrict, object or erase request",
 )
-async def fulfil(request_id: int, who: Actor = Depends(actor), c: Container = Depends(container)) -> DsrRead:
+async def fulfil(request_id: RowIdPath, who: Actor = Depends(actor), c: Container = Depends(container)) -> DsrRead:
     """Set the flag, or crypto-shred (erase) when no subscription is live or in its retention period;
     otherwise the erasure is refused (`legal_retention`) and the holder restricted."""
 

@@ -25,6 +25,7 @@ from subreg.api.deps import actor as current_actor
 from subreg.api.deps import container, counter_context, requires, run_use_case
 from subreg.api.deps import purpose as declared_purpose
 from subreg.api.responses import JSON
+from subreg.api.schemas.ids import RowIdPath
 from subreg.api.schemas.pos import (
     ERROR_RESPONSES,
     LookupByIdIn,
@@ -48,6 +49,7 @@ from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.compliance.records import DOCUMENT_KINDS
 from subreg.services import counter
 from subreg.services.counter.commands import (
+    ChangeOwner,
     LookUpIdDocument,
     LookUpNumber,
     OpenVisit,
@@ -363,6 +365,40 @@ async def register(request: Request, c: Container = Depends(container), who: Act
     return JSON(done, status_code=201)
 
 
+_CHANGE_OWNER_EXAMPLE = {"msisdn": "0901234567", **{k: v for k, v in _REGISTER_EXAMPLE.items() if k != "msisdn"}}
+
+
+@router.post(
+    f"{_PREFIX}/change-owner",
+    summary="Pass a subscription to a new owner",
+    description=(
+        "The new owner's sections (`holder`, `guardian`, `organization`, `subscriber_type`, `contract_number`) "
+        "replace the old owner's; the line keeps its number and tenure. Decided on the NEW owner's papers, "
+        "checked as a registration: refused with every reason (409 `new_owner_papers_required`) unless "
+        "complete. Multipart like registration (`data`, one file per document kind, `consent_accepted`)."
+    ),
+    response_model=RegisterRead,
+    responses=ERROR_RESPONSES,
+    openapi_extra=_multipart_openapi(_CHANGE_OWNER_EXAMPLE, "update"),
+    dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)],
+)
+async def change_owner(
+    request: Request, c: Container = Depends(container), who: Actor = Depends(current_actor)
+) -> JSON:
+    """Change the owner of a subscription."""
+    fields, images, meta = await _fields_and_images(request, c.settings.max_upload_bytes)
+    msisdn = fields.pop("msisdn", None)
+    if not isinstance(msisdn, str):
+        raise InputError([FieldError("msisdn", "required")])
+    purpose = meta.get("purpose") or await declared_purpose(request) or "update"
+    accepted = meta.get("consent_accepted", True)
+    if isinstance(accepted, str):
+        accepted = accepted.strip().lower() not in ("false", "0", "no", "off")
+    cmd = ChangeOwner(msisdn, fields, images, purpose, bool(accepted), meta.get("consent_text"))
+    done = await run_use_case(counter.change_owner, cmd, uow=c.uow(), ctx=counter_context(request, c), actor=who)
+    return JSON(done)
+
+
 @router.get(
     f"{_PREFIX}/documents/{{document_id}}/image",
     summary="Download a stored document image",
@@ -374,7 +410,7 @@ async def register(request: Request, c: Container = Depends(container), who: Act
     dependencies=[requires(Permission.DOCUMENT_VIEW_IMAGE)],
 )
 async def document_image(
-    document_id: int,
+    document_id: RowIdPath,
     request: Request,
     c: Container = Depends(container),
     who: Actor = Depends(current_actor),

@@ -50,6 +50,38 @@ CODES: dict[str, tuple[str, str]] = {
         "The document was issued before the holder was born: {field}",
     ),
     "date_in_future": ("Ngày ở tương lai: {field}", "Date is in the future: {field}"),
+    "id_birth_year_in_future": (
+        "Năm sinh theo số CCCD là một năm chưa tới: {field}",
+        "The birth year the CCCD number encodes is still to come: {field}",
+    ),
+    "id_issued_before_introduced": (
+        "Ngày cấp trước khi loại giấy tờ này được cấp lần đầu: {field}",
+        "Issued before documents of this type were first issued: {field}",
+    ),
+    "id_issued_underage": (
+        "Ngày cấp khi người được cấp chưa đủ tuổi được cấp loại giấy tờ này: {field}",
+        "Issued before the holder was old enough to hold this type of document: {field}",
+    ),
+    "id_type_no_longer_valid": (
+        "Loại giấy tờ này không còn giá trị sử dụng (CMND hết giá trị từ 01/01/2025): {field}",
+        "This type of document is no longer valid (a CMND is not valid after 31/12/2024): {field}",
+    ),
+    "guardian_not_adult": (
+        "Người giám hộ phải đủ 18 tuổi: {field}",
+        "The guardian must be an adult (18 or older): {field}",
+    ),
+    "channel_not_allowed": (
+        "Thuê bao phải được đăng ký tại điểm cung cấp dịch vụ viễn thông, không qua kênh này: {field}",
+        "The subscription must be registered at a point of service, not through this channel: {field}",
+    ),
+    "line_user_not_listed": (
+        "Người sử dụng thuê bao không có trong danh sách người sử dụng của tổ chức: {field}",
+        "The line's user is not on the organization's list of users: {field}",
+    ),
+    "not_operator_number": (
+        "Số thuê bao không thuộc nhà mạng này: {field}",
+        "The number does not belong to this operator: {field}",
+    ),
     "underage_without_guardian": (
         "Chủ thuê bao dưới 14 tuổi phải có người giám hộ: {field}",
         "A holder under 14 needs a guardian: {field}",
@@ -201,6 +233,10 @@ CODES: dict[str, tuple[str, str]] = {
         "Processing of the holder's data is restricted at their request: {field}",
     ),
     "unknown_transaction": ("Loại giao dịch không tồn tại: {field}", "Unknown kind of transaction: {field}"),
+    "new_owner_papers_required": (
+        "Chuyển quyền sở hữu cần đầy đủ giấy tờ của chủ thuê bao mới: {field}",
+        "A change of owner needs the new owner's complete papers: {field}",
+    ),
     "registration_incomplete": (
         "Chưa đủ thông tin theo Nghị định 49 để kích hoạt: {field}",
         "Not everything Decree 49 requires is present for activation: {field}",
@@ -277,6 +313,10 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "erased": ("Dữ liệu đã bị xoá vĩnh viễn", "Data permanently erased"),
     "update_required": ("Cần cập nhật thông tin thuê bao trước", "The subscriber information must be updated first"),
     "subscription_terminated": ("Thuê bao đã bị chấm dứt", "The subscription is terminated"),
+    "new_owner_papers_required": (
+        "Đổi chủ thuê bao cần đủ giấy tờ của chủ mới",
+        "A change of owner needs the new owner's complete papers",
+    ),
     "registration_incomplete": ("Chưa đủ điều kiện kích hoạt", "Activation refused: information incomplete"),
     "duplicate_msisdn": ("Số thuê bao đã tồn tại", "The number already belongs to a subscription"),
     "unreadable_input": ("Không đọc được dữ liệu gửi lên", "The input cannot be read"),
@@ -301,6 +341,7 @@ _FIELD_LABELS_VI = {
     "holder.id_issue_place": "nơi cấp",
     "holder.id_expiry_date": "ngày hết hạn",
     "holder.address": "địa chỉ thường trú",
+    "holder.previous_id_number": "số CMND cũ",
     "documents.portrait": "ảnh chân dung",
     "documents.id_front": "ảnh mặt trước giấy tờ",
     "documents.id_back": "ảnh mặt sau giấy tờ",
@@ -323,6 +364,7 @@ _FIELD_LABELS_VI = {
     "organization.address": "địa chỉ tổ chức",
     "organization.representative": "người đại diện theo pháp luật",
     "organization.signer_is_representative": "người ký là người đại diện",
+    "organization.line_user": "người sử dụng thuê bao (số giấy tờ)",
     "purpose": "mục đích sử dụng",
     "subscriber_type": "loại thuê bao",
     "payment_type": "hình thức thanh toán",

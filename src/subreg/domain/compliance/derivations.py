@@ -24,7 +24,8 @@ it; it is derived only when `date_of_birth` is absent, since the date already ho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
+from datetime import date
 from typing import Any
 
 from subreg.domain.compliance.records import INDIVIDUAL, ORGANIZATION, is_absent
@@ -34,14 +35,17 @@ __all__ = [
     "DERIVABLE_PERSON_FIELDS",
     "INDIVIDUAL_PURPOSE",
     "NATIONALITY_BY_ID_TYPE",
+    "PERSONAL_NUMBER_ID_TYPES",
     "SOURCES",
     "derive",
     "derive_person",
     "derive_record",
 ]
 
-# ID types only a Vietnamese citizen can hold.
+# ID types only a Vietnamese citizen can hold (the nd49-2017 declarations; a rule set passes its own).
 NATIONALITY_BY_ID_TYPE: dict[str, str] = {"cmnd": "VNM", "cccd": "VNM"}
+# ID types whose number is the 12-digit personal identification number (gender and year digits).
+PERSONAL_NUMBER_ID_TYPES: frozenset[str] = frozenset({"cccd"})
 
 INDIVIDUAL_PURPOSE = "personal_use"
 
@@ -65,28 +69,35 @@ def derive_person(
     nationality: str | None,
     has_date_of_birth: bool,
     birth_year: int | None = None,
+    nationality_by_type: Mapping[str, str] = NATIONALITY_BY_ID_TYPE,
+    personal_number_types: Container[str] = PERSONAL_NUMBER_ID_TYPES,
+    max_birth_year: int | None = None,
 ) -> dict[str, object]:
     """Person fields (relative names) that can be filled from the ID document; absent inputs are None.
 
     `id_type` and `id_number` must already be normalized; `id_number` is used only when its format
-    is valid for `id_type` (check_id_number returns no error).
+    is valid (check_id_number returns no error) and, given `max_birth_year` (the year of `as_of`),
+    when the birth year it encodes is not in the future: an impossible number derives nothing.
     """
     out: dict[str, object] = {}
     if nationality is None:
-        nat = NATIONALITY_BY_ID_TYPE.get(id_type) if id_type else None
+        nat = nationality_by_type.get(id_type) if id_type else None
         if nat is not None:
             out["nationality"] = nat
     if (
-        id_type == "cccd"
+        id_type in personal_number_types
         and id_number is not None
         and (gender is None or (not has_date_of_birth and birth_year is None))
         and check_id_number("cccd", id_number) is None
     ):
         g = ord(id_number[3]) - 48
+        year = (g // 2 + 19) * 100 + int(id_number[4:6])
+        if max_birth_year is not None and year > max_birth_year:
+            return out
         if gender is None:
             out["gender"] = "female" if g & 1 else "male"
         if not has_date_of_birth and birth_year is None:
-            out["birth_year"] = (g // 2 + 19) * 100 + int(id_number[4:6])
+            out["birth_year"] = year
     return out
 
 
@@ -106,7 +117,7 @@ def _text(value: object) -> str | None:
     return None if is_absent(value) or not isinstance(value, str) else value.strip()
 
 
-def _person(obj: Mapping[str, Any], prefix: str) -> dict[str, object]:
+def _person(obj: Mapping[str, Any], prefix: str, max_birth_year: int | None) -> dict[str, object]:
     id_type = _text(obj.get("id_type"))
     id_type = id_type.lower() if id_type else None
     raw_number = _text(obj.get("id_number"))
@@ -119,12 +130,17 @@ def _person(obj: Mapping[str, Any], prefix: str) -> dict[str, object]:
         nationality=None if is_absent(obj.get("nationality")) else str(obj.get("nationality")),
         has_date_of_birth=not is_absent(obj.get("date_of_birth")),
         birth_year=None if is_absent(birth_year) else birth_year,  # type: ignore[arg-type]
+        max_birth_year=max_birth_year,
     )
     return {f"{prefix}.{k}": v for k, v in found.items()}
 
 
-def derive(record: Mapping[str, Any]) -> dict[str, object]:
-    """Every derivation for a raw record as `{path: value}` (the rule sets compute the same inline)."""
+def derive(record: Mapping[str, Any], *, as_of: date | None = None) -> dict[str, object]:
+    """Every derivation for a raw record as `{path: value}` (the rule sets compute the same inline).
+
+    Given `as_of`, a CCCD whose digits give a birth year after it derives neither gender nor year.
+    """
+    max_year = as_of.year if as_of is not None else None
     org = record.get("organization")
     out: dict[str, object] = dict(
         derive_record(
@@ -136,9 +152,9 @@ def derive(record: Mapping[str, Any]) -> dict[str, object]:
     for prefix in ("holder", "guardian"):
         obj = record.get(prefix)
         if isinstance(obj, Mapping):
-            out.update(_person(obj, prefix))
+            out.update(_person(obj, prefix, max_year))
     if isinstance(org, Mapping) and isinstance(org.get("users"), list):
         for i, user in enumerate(org["users"]):
             if isinstance(user, Mapping):
-                out.update(_person(user, f"organization.users[{i}]"))
+                out.update(_person(user, f"organization.users[{i}]", max_year))
     return out

@@ -7,6 +7,10 @@ JSON array in one cell.
 
 A value is *absent* when its key is missing, it is None, or it is a string of white space only;
 `is_absent` is the one definition every rule uses.
+
+The field tuples below are the `nd49-2017` rule set's declarations (`Nd49RuleSet` reads them); the
+vocabulary of a record is owned by its rule set (`RuleSet.holder_fields`, `csv_columns`, ...), so a
+later regime declares its own without changing these.
 """
 
 from __future__ import annotations
@@ -49,7 +53,11 @@ INDIVIDUAL = "individual"
 ORGANIZATION = "organization"
 SUBSCRIBER_TYPES = (INDIVIDUAL, ORGANIZATION)
 PAYMENT_TYPES = ("prepaid", "postpaid")
-CHANNELS = ("store", "agent", "authorized_point", "self_service", "legacy_import")
+# Where the line was activated. The first four are points of service of Decree 49 Art. 15.1 (the
+# operator's store, an agent, another enterprise's authorized point, a mobile point of service with
+# the operator's staff); `self_service` (web, app, SMS) is not one; `legacy_import` marks records
+# loaded from before subreg, whose channel is unknown.
+CHANNELS = ("store", "agent", "authorized_point", "mobile_point", "self_service", "legacy_import")
 STATUSES = ("active", "one_way_locked", "two_way_locked", "terminated")
 GENDERS = ("male", "female")
 # `purpose` is not in the data dictionary's first table; it is filled by derivation for individuals.
@@ -68,7 +76,9 @@ DOCUMENT_KINDS = (
 )
 
 # Fields of a person (holder, guardian, organization user). `birth_year` is subreg's addition: the
-# year read from a CCCD number when the date of birth is not known (see derivations.py).
+# year read from a CCCD number when the date of birth is not known (see derivations.py), never typed.
+# `previous_id_number` is the old CMND number a CCCD carries (its QR code's 2nd field): the same
+# person's lines under the old CMND are counted with those under the CCCD (RuleSet.document_keys).
 HOLDER_FIELDS = (
     "full_name",
     "date_of_birth",
@@ -81,12 +91,14 @@ HOLDER_FIELDS = (
     "id_issue_place",
     "id_expiry_date",
     "address",
+    "previous_id_number",
 )
 GUARDIAN_FIELDS = (*HOLDER_FIELDS, "relationship")
 # The identity fields Decree 25/2011 (as amended by Decree 49/2017) asks of each person.
 ID_FIELDS = ("full_name", "date_of_birth", "id_type", "id_number", "id_issue_date", "id_issue_place")
 # `signer_is_representative` (default true): false when the person signing for the organization is
-# not its legal representative, which requires `documents.authorization_letter`.
+# not its legal representative, which requires `documents.authorization_letter`. `line_user` is the
+# ID number of the user (one of `users`, the organization's certified list) who uses this line.
 ORGANIZATION_FIELDS = (
     "name",
     "registration_number",
@@ -94,6 +106,7 @@ ORGANIZATION_FIELDS = (
     "address",
     "signer_is_representative",
     "users",
+    "line_user",
 )
 TOP_LEVEL_FIELDS = (
     "msisdn",

@@ -1,17 +1,27 @@
 """The counter gate: which transactions a subscription may have, given its network status and completeness.
 
 Decree 49: every transaction at a point of sale first checks the subscription's
-information, and an incomplete subscription must be updated before anything else is done. The one
-exception is paying a bill: refusing money helps nobody, and the payment visit is where the update is
-offered (`offer_update`). The rules, in order:
+information, and an incomplete subscription must be updated before anything else is done. The
+exceptions are the ones that help the line come into line with the law or leave it: paying a bill
+(refusing money helps nobody, and the payment visit is where the update is offered, `offer_update`),
+giving the line up, and handing it to a new owner who brings full papers. The rules, in order:
 
 1. An unknown kind of transaction is refused (`unknown_transaction`).
 2. A bill payment is always allowed (also on a locked or terminated subscription: debts are still paid).
 3. A terminated subscription allows nothing else (`subscription_terminated`): its number is reclaimed.
-4. While the information is incomplete (or holds invalid values), everything else is refused with
-   `update_required` and exactly what is missing: the remedy is the update, which is not a gated
-   transaction itself.
-5. A locked subscription (one-way or two-way) whose information is complete is waiting for its unlock
+4. A termination is always allowed, complete or not, contract or not: the subscriber giving up a
+   non-compliant line is what the law's steps end with anyway (one-way, two-way lock, termination).
+5. A change of owner is decided by the NEW owner's papers, never by the current record: it is an
+   update that replaces the holder. `decide` needs `new_owner_complete`, the rule set's verdict on
+   the new owner's record checked as a registration (its ordinal counted under the new owner's
+   document keys); without it, or when it is False, the answer is `new_owner_papers_required`
+   with the item `new_owner`. The current record's completeness and contract do not matter.
+6. While the information is incomplete (or holds invalid values), or the line is a 4th-or-later
+   subscription under its ID document without the standard contract (`contract_needed`, Decree
+   49), everything else is refused with `update_required` and exactly what is missing (for a
+   contract: `contract_number` and `documents.contract`): the remedy is the update, which is not a
+   gated transaction itself.
+7. A locked subscription (one-way or two-way) whose information is complete is waiting for its unlock
    order to reach the network; counter transactions are allowed (the lock was for missing data only).
 
 Pure: no clock, no I/O. (The update campaign's phases are in `domain.compliance.phase`.)
@@ -26,10 +36,14 @@ from enum import StrEnum
 from subreg.domain.common.errors import FieldError, RuleViolationError
 
 __all__ = [
+    "CONTRACT_ITEMS",
     "GATED_KINDS",
     "LOCKED_STATUSES",
+    "NEW_OWNER",
     "TRANSACTION_KINDS",
+    "UNGATED_KINDS",
     "GateDecision",
+    "NewOwnerPapersRequiredError",
     "RegistrationIncompleteError",
     "SubscriptionTerminatedError",
     "TransactionKind",
@@ -55,10 +69,20 @@ class TransactionKind(StrEnum):
 
 
 TRANSACTION_KINDS: tuple[str, ...] = tuple(k.value for k in TransactionKind)
-# Everything except paying is behind the gate.
-GATED_KINDS: tuple[str, ...] = tuple(k for k in TRANSACTION_KINDS if k != TransactionKind.BILL_PAYMENT)
+# Never refused for the record's completeness: paying, giving the line up, a new owner with papers.
+UNGATED_KINDS: tuple[str, ...] = (
+    TransactionKind.BILL_PAYMENT.value,
+    TransactionKind.TERMINATION.value,
+    TransactionKind.CHANGE_OWNER.value,
+)
+# Everything else is behind the gate.
+GATED_KINDS: tuple[str, ...] = tuple(k for k in TRANSACTION_KINDS if k not in UNGATED_KINDS)
 LOCKED_STATUSES: frozenset[str] = frozenset({"one_way_locked", "two_way_locked"})
 TERMINATED = "terminated"
+# What a line needing the standard contract must supply (the 4th-subscription rule).
+CONTRACT_ITEMS: tuple[str, ...] = ("contract_number", "documents.contract")
+# The item a change of owner waits for: the new owner's complete record.
+NEW_OWNER = "new_owner"
 
 
 class UpdateRequiredError(RuleViolationError):
@@ -77,6 +101,12 @@ class RegistrationIncompleteError(RuleViolationError):
     """A new subscription lacks what Decree 49 requires: activation refused, with every reason (HTTP 409)."""
 
     code = "registration_incomplete"
+
+
+class NewOwnerPapersRequiredError(RuleViolationError):
+    """A change of owner without the new owner's complete papers (HTTP 409, item `new_owner`)."""
+
+    code = "new_owner_papers_required"
 
 
 class UnknownTransactionError(RuleViolationError):
@@ -99,15 +129,22 @@ class GateDecision:
     def error(self) -> RuleViolationError:
         """The exception that reports this refusal, with field-level errors (one per missing item)."""
         if self.code == UpdateRequiredError.code:
-            return UpdateRequiredError([FieldError(m, "required") for m in self.missing], list(self.missing))
+            return UpdateRequiredError(
+                [FieldError(m, "contract_required" if m == "contract_number" else "required") for m in self.missing],
+                list(self.missing),
+            )
         if self.code == SubscriptionTerminatedError.code:
             return SubscriptionTerminatedError([FieldError("status", "subscription_terminated")])
+        if self.code == NewOwnerPapersRequiredError.code:
+            return NewOwnerPapersRequiredError([FieldError(NEW_OWNER, "new_owner_papers_required")], [NEW_OWNER])
         return UnknownTransactionError([FieldError("kind", "unknown_transaction")])
 
 
-def _outstanding(complete: bool, missing: Iterable[str], error_fields: Iterable[str]) -> tuple[str, ...]:
+def _outstanding(
+    complete: bool, missing: Iterable[str], error_fields: Iterable[str], contract_needed: bool
+) -> tuple[str, ...]:
     # Invalid values must be corrected too: they are as much "what the update must supply" as absences.
-    items = list(dict.fromkeys([*missing, *error_fields]))
+    items = list(dict.fromkeys([*missing, *error_fields, *(CONTRACT_ITEMS if contract_needed else ())]))
     if not complete and not items:
         items = ["subscription"]  # incomplete for a reason the stored columns do not name: re-check
     return tuple(items)
@@ -120,24 +157,49 @@ def decide(
     complete: bool,
     missing: Iterable[str] = (),
     error_fields: Iterable[str] = (),
+    contract_needed: bool = False,
+    new_owner_complete: bool | None = None,
 ) -> GateDecision:
-    """Whether a transaction of `kind` may go ahead on a subscription in this state (rules above)."""
+    """Whether a transaction of `kind` may go ahead on a subscription in this state (rules above).
+
+    Args:
+        contract_needed: the line is the 4th or later under its ID document and has no standard
+            contract (storage's `contract_needed`); such a line is not complete, whatever `complete` says.
+        new_owner_complete: for `change_owner` only, the rule set's verdict on the new owner's record.
+    """
     if kind not in TRANSACTION_KINDS:
         return GateDecision(False, UnknownTransactionError.code)
     if kind == TransactionKind.BILL_PAYMENT:
         return GateDecision(True)
     if status == TERMINATED:
         return GateDecision(False, SubscriptionTerminatedError.code)
-    if not complete:
-        return GateDecision(False, UpdateRequiredError.code, _outstanding(complete, missing, error_fields))
+    if kind == TransactionKind.TERMINATION:
+        return GateDecision(True)
+    if kind == TransactionKind.CHANGE_OWNER:
+        if new_owner_complete is True:
+            return GateDecision(True)
+        return GateDecision(False, NewOwnerPapersRequiredError.code, (NEW_OWNER,))
+    if not complete or contract_needed:
+        return GateDecision(
+            False, UpdateRequiredError.code, _outstanding(complete, missing, error_fields, contract_needed)
+        )
     return GateDecision(True)
 
 
-def allowed_kinds(*, status: str, complete: bool) -> tuple[str, ...]:
-    """The kinds of transaction the gate lets through for this state (for the look-up card)."""
-    return tuple(k for k in TRANSACTION_KINDS if decide(k, status=status, complete=complete).allowed)
+def allowed_kinds(*, status: str, complete: bool, contract_needed: bool = False) -> tuple[str, ...]:
+    """The kinds of transaction the gate lets through for this state (for the look-up card).
+
+    A change of owner is listed whenever the line is not terminated: it goes ahead with the new
+    owner's complete papers, whatever the current record holds.
+    """
+    return tuple(
+        k
+        for k in TRANSACTION_KINDS
+        if decide(k, status=status, complete=complete, contract_needed=contract_needed, new_owner_complete=True).allowed
+    )
 
 
-def offer_update(*, status: str, complete: bool) -> bool:
-    """Whether the counter should offer the update during this visit (incomplete and not terminated)."""
-    return not complete and status != TERMINATED
+def offer_update(*, status: str, complete: bool, contract_needed: bool = False) -> bool:
+    """Whether the counter should offer the update during this visit (not complete, or a contract is
+    needed, and not terminated)."""
+    return (not complete or contract_needed) and status != TERMINATED

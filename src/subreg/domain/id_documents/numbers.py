@@ -2,9 +2,13 @@
 
 Format rules only. A CCCD number is `PPP G YY RRRRRR`: PPP the province where the
 birth was registered, G century and gender (even = male, odd = female; 0/1 = 1900s ... 8/9 = 2300s),
-YY the last two digits of the birth year, RRRRRR random. A PPP whose first digit is not 0 is a
-foreign-country code in Circular 07/2016; we do not have that table, so such codes are reported as
-`unknown_province_code` like any code outside PROVINCES.
+YY the last two digits of the birth year, RRRRRR random. PPP is "the code of the province OR of the
+country where the birth was registered" (Decree 137/2015/ND-CP Art. 13): the 63 province codes
+all start with 0, and a PPP whose first digit is not 0 is a foreign-country code (Circular
+07/2016/TT-BCA, docs/domain-facts.md §5), given to citizens whose birth was registered abroad. We do not
+hold the country table, so any such code is accepted; a code starting with 0 must be one of the 63
+(`unknown_province_code` otherwise). Numbers are assigned for life, so the 2025 province merger
+does not change them (the 63 codes stay valid).
 
 `check_id_number` runs for every record of a bulk check, so it uses slicing and dict look-ups only
 and raises nothing; error codes are returned.
@@ -16,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from subreg.domain.common.errors import FieldValueError
+from subreg.domain.id_documents.types import ND49_ID_TYPE_SPECS
 
 __all__ = [
     "ID_TYPES",
@@ -23,12 +28,14 @@ __all__ = [
     "CccdInfo",
     "cccd_consistency",
     "check_id_number",
+    "is_known_place_code",
     "make_cccd",
     "normalize_id_number",
     "parse_cccd",
 ]
 
-ID_TYPES = ("cmnd", "cccd", "passport")
+# The names of the Decree 49/2017 ID types, declared with their rules in `types.py`.
+ID_TYPES: tuple[str, ...] = tuple(spec.name for spec in ND49_ID_TYPE_SPECS)
 
 # Province of birth registration -> name: the 63 provinces before the 2025 merger
 # (the same list as `vn-provinces.json` in the public repository hongquan/vietnam-personal-id).
@@ -121,12 +128,21 @@ def _is_digits(s: str, n: int) -> bool:
     return len(s) == n and s.isdigit() and s.isascii()
 
 
+def is_known_place_code(code: str) -> bool:
+    """Whether a CCCD's first 3 digits can be a birth-registration place: one of the 63 province codes,
+    or a foreign-country code (first digit not 0)."""
+    return code in PROVINCES or code[:1] != "0"
+
+
 def parse_cccd(number: str) -> CccdInfo:
-    """Province, gender and birth year encoded in a 12-digit CCCD number; raises FieldValueError."""
+    """Place code, gender and birth year encoded in a 12-digit CCCD number; raises FieldValueError.
+
+    `province_code` is a foreign-country code when its first digit is not 0 (birth registered abroad).
+    """
     if not (isinstance(number, str) and _is_digits(number, 12)):
         raise FieldValueError("invalid_id_number")
     province = number[:3]
-    if province not in PROVINCES:
+    if not is_known_place_code(province):
         raise FieldValueError("unknown_province_code")
     g = ord(number[3]) - 48
     return CccdInfo(
@@ -147,7 +163,7 @@ def check_id_number(id_type: str, number: str) -> str | None:
     if id_type == "cccd":
         if not _is_digits(number, 12):
             return "invalid_id_number"
-        return None if number[:3] in PROVINCES else "unknown_province_code"
+        return None if number[:3] in PROVINCES or number[0] != "0" else "unknown_province_code"
     if id_type == "cmnd":
         # 9 digits (old card) or 12 digits (late CMND variant, same length as a CCCD).
         n = len(number)

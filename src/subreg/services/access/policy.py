@@ -18,6 +18,10 @@ class AuthPolicy:
     # lockout alone lets one address try a few passwords on every account (password spraying).
     max_source_failures: int = 20
     source_window_minutes: int = 15
+    # An account that signed in successfully from an address within this many days may still sign in from
+    # it while the address is held back (a store's tablets share one address behind a NAT: one mistyping
+    # tablet, or one attacker, must not lock the whole store out). 0: no such exception.
+    trusted_source_days: int = 30
     totp_roles: frozenset[str] = frozenset()
     issuer: str = "subreg"
 

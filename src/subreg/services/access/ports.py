@@ -88,6 +88,10 @@ class AuthRepository(Protocol):
         """Failed sign-ins from one source since `since` (whatever the usernames tried)."""
         ...
 
+    def signed_in_from(self, staff_id: int, source_hash: bytes, *, since: datetime) -> bool:
+        """Whether the account signed in successfully from one source since `since`."""
+        ...
+
     def add_session(self, row: Mapping[str, Any]) -> int:
         """Store a session (token_hash, staff_id, kind, csrf_hash, second_factor, expires_at); its id."""
         ...

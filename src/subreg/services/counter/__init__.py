@@ -16,6 +16,7 @@ from subreg.services.counter.documents import view_document_image
 from subreg.services.counter.id_documents import parse_id_document
 from subreg.services.counter.images import check_images
 from subreg.services.counter.lookup import lookup_by_id_document, lookup_by_msisdn
+from subreg.services.counter.ownership import change_owner
 from subreg.services.counter.registration import register_subscription
 from subreg.services.counter.suggestions import postpaid_suggestions
 from subreg.services.counter.transactions import pay_bill, transact
@@ -23,6 +24,7 @@ from subreg.services.counter.update import update_subscription
 from subreg.services.counter.visits import open_visit
 
 __all__ = [
+    "change_owner",
     "check_images",
     "lookup_by_id_document",
     "lookup_by_msisdn",

@@ -25,6 +25,7 @@ from subreg.domain.common.errors import (
 from subreg.domain.common.msisdn import msisdn_from_key, msisdn_key, parse_msisdn
 from subreg.domain.compliance.phase import phase_of
 from subreg.domain.compliance.records import flatten
+from subreg.domain.compliance.rules.base import rule_tag
 from subreg.domain.counter import gate
 from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services.common import audit_trail
@@ -71,11 +72,17 @@ def key_of(msisdn: str | int) -> int:
     return msisdn_key(e164)
 
 
-def load(uow: CounterUnitOfWork, msisdn: str | int) -> SubscriptionRow:
-    """The current line of a number (NotFoundError at `msisdn`); a terminated line stays until reissued."""
+def load(uow: CounterUnitOfWork, ctx: CounterContext, msisdn: str | int) -> SubscriptionRow:
+    """The current line of a number (NotFoundError at `msisdn`); a terminated line stays until reissued.
+
+    A verdict older than the rules or past a date it depends on (`SubscriptionRow.stale`) is checked
+    again first: the counter never answers from an expired document's or a past birthday's verdict.
+    """
     sub = uow.subscriptions.get(key_of(msisdn))
     if sub is None:
         raise NotFoundError("subscription not found", errors=[FieldError("msisdn", "not_found")])
+    if sub.status != "terminated" and sub.stale(today=ctx.today, rule_tag=rule_tag(ctx.rule_set)):
+        sub = ctx.registry.refresh(sub, uow=uow, as_of=ctx.today)
     return sub
 
 
@@ -207,14 +214,20 @@ def card(
         "phase": phase_of(sub.activated_on, ctx.phase_reference),
         "compliance": {
             "complete": sub.complete,
+            "contract_needed": sub.contract_needed,
+            "state": sub.state.label,
             "missing": list(sub.missing),
             "errors": _errors_of(sub),
             "rule_set": sub.rule_set,
             "evaluated_on": sub.evaluated_on.isoformat(),
         },
         "gate": {
-            "update_required": not sub.complete and sub.status != "terminated",
-            "allowed": list(gate.allowed_kinds(status=sub.status, complete=sub.complete)),
+            "update_required": gate.offer_update(
+                status=sub.status, complete=sub.complete, contract_needed=sub.contract_needed
+            ),
+            "allowed": list(
+                gate.allowed_kinds(status=sub.status, complete=sub.complete, contract_needed=sub.contract_needed)
+            ),
         },
         "holder": masked.get("holder"),
         "guardian": masked.get("guardian"),

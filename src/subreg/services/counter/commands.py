@@ -13,6 +13,7 @@ from typing import Any
 from subreg.domain.access.permissions import Purpose
 
 __all__ = [
+    "ChangeOwner",
     "LookUpIdDocument",
     "LookUpNumber",
     "OpenVisit",
@@ -88,6 +89,19 @@ class RegisterSubscription:
     record: Mapping[str, Any]
     images: Mapping[str, bytes] = field(default_factory=dict)
     purpose: str | None = Purpose.REGISTRATION
+    consent_accepted: bool = True
+    consent_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOwner:
+    """Pass a line to a new owner: their sections (holder, guardian, organization, subscriber type, contract
+    number) and papers' images, and the consent they were shown."""
+
+    msisdn: str | int
+    new_owner: Mapping[str, Any]
+    images: Mapping[str, bytes] = field(default_factory=dict)
+    purpose: str | None = Purpose.UPDATE
     consent_accepted: bool = True
     consent_text: str | None = None
 

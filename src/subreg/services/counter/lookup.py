@@ -21,7 +21,7 @@ def lookup_by_msisdn(cmd: LookUpNumber, *, uow: CounterUnitOfWork, ctx: CounterC
     """The look-up card of one subscription (masked per role and purpose); audited `subscription:read`."""
     with uow:
         uow.lock_for_write()
-        sub = load(uow, cmd.msisdn)
+        sub = load(uow, ctx, cmd.msisdn)
         require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
         record = ctx.registry.record_of(sub, uow=uow)
         shown = card(uow, ctx, sub, record, actor, cmd.purpose)

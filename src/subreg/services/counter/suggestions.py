@@ -30,7 +30,7 @@ def postpaid_suggestions(
     """
     with uow:
         uow.lock_for_write()
-        sub = load(uow, cmd.msisdn)
+        sub = load(uow, ctx, cmd.msisdn)
         require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
         refuse_if_restricted(uow, sub)
         uow.rollback()  # reading the card scans can take seconds (OCR): not while holding the write lock

@@ -24,11 +24,12 @@ def transact(cmd: Transact, *, uow: CounterUnitOfWork, ctx: CounterContext, acto
         raise InputError([FieldError("kind", "invalid_choice")])
     with uow:
         uow.lock_for_write()
-        sub = load(uow, cmd.msisdn)
+        sub = load(uow, ctx, cmd.msisdn)
         require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
         decision = gate.decide(
-            cmd.kind, status=sub.status, complete=sub.complete, missing=sub.missing, error_fields=error_fields(sub)
-        )
+            cmd.kind, status=sub.status, complete=sub.complete, missing=sub.missing, error_fields=error_fields(sub),
+            contract_needed=sub.contract_needed,
+        )  # fmt: skip
         outcome = "done" if decision.allowed else "refused"
         tx_id = uow.counter.add_transaction(
             {
@@ -64,7 +65,7 @@ def pay_bill(cmd: PayBill, *, uow: CounterUnitOfWork, ctx: CounterContext, actor
     require(actor, Permission.SUBSCRIPTION_READ, cmd.purpose, Scope.of(None, [actor.point_of_sale_id or 0]))
     with uow:
         uow.lock_for_write()
-        sub = load(uow, cmd.msisdn)
+        sub = load(uow, ctx, cmd.msisdn)
         payment_id = uow.counter.add_payment(
             {
                 "subscription_id": sub.id,
@@ -86,7 +87,7 @@ def pay_bill(cmd: PayBill, *, uow: CounterUnitOfWork, ctx: CounterContext, actor
                 "point_of_sale_id": actor.point_of_sale_id,
             }
         )
-        offered = gate.offer_update(status=sub.status, complete=sub.complete)
+        offered = gate.offer_update(status=sub.status, complete=sub.complete, contract_needed=sub.contract_needed)
         audit(uow, ctx, actor, COUNTER_TRANSACTION, sub, purpose=cmd.purpose,
               details={"kind": "bill_payment", "outcome": "done", "update_offered": offered})  # fmt: skip
         uow.commit()
@@ -96,5 +97,9 @@ def pay_bill(cmd: PayBill, *, uow: CounterUnitOfWork, ctx: CounterContext, actor
         "amount_vnd": amount,
         "status": sub.status,
         "update_offered": offered,
-        "missing": list(dict.fromkeys([*sub.missing, *error_fields(sub)])) if offered else [],
+        "missing": list(
+            dict.fromkeys([*sub.missing, *error_fields(sub), *(gate.CONTRACT_ITEMS if sub.contract_needed else ())])
+        )
+        if offered
+        else [],
     }

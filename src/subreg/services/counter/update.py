@@ -49,7 +49,7 @@ def update_subscription(
 
     def current(*, audit_refusal: bool) -> tuple[SubscriptionRow, dict[str, Any]]:
         """The subscription and its record with the changes applied, once access is allowed."""
-        sub = load(uow, cmd.msisdn)
+        sub = load(uow, ctx, cmd.msisdn)
         if audit_refusal:
             require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
         else:  # the first, read-only phase: the locked phase checks again and audits a refusal
@@ -68,9 +68,12 @@ def update_subscription(
         sub, record = current(audit_refusal=True)
         saved = save(record, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed, stored=sub)
         result = saved.result
-        if not result.valid:
+        # An update may be done in steps: only wrong values refuse it. The 4th line's missing contract is
+        # reported like any missing item (the gate keeps refusing other transactions until it is there).
+        refused = [e for e in result.errors if e.code != "contract_required"]
+        if refused:
             uow.rollback()
-            raise InputError(list(result.errors))
+            raise InputError(refused)
         unlock = sub.status in gate.LOCKED_STATUSES and result.complete
         if unlock:
             _queue_unlock(uow, sub, actor)

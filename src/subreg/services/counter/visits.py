@@ -31,7 +31,7 @@ def open_visit(cmd: OpenVisit, *, uow: CounterUnitOfWork, ctx: CounterContext, a
         raise InputError([FieldError("id_number", "required")])
     with uow:
         uow.lock_for_write()
-        sub = load(uow, cmd.msisdn)
+        sub = load(uow, ctx, cmd.msisdn)
         # Role, purpose and point-of-sale kind, as if the visit were already open.
         require(actor, Permission.SUBSCRIPTION_READ, cmd.purpose, Scope.of(None, [actor.point_of_sale_id or 0]))
         holder = uow.holders.get(sub.holder_id)

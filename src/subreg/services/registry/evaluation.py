@@ -1,30 +1,29 @@
-"""Compliance evaluation at scale: state, update phase and the 4th-subscription rule, set-based.
+"""Compliance evaluation at scale, incremental: only what changed, and what time changed.
 
-Every subscription carries, in clear columns that hold no personal data:
+Every line carries, in clear columns that hold no personal data, what its writer computed (the counter,
+the import, the back office: `rows.line_columns`): the rule set's verdict on its own papers
+(`complete`, `missing`, `error_codes`, `verdict`, `missing_mask`, `rule_set` = name/revision), its
+update phase, `has_contract`, the date from which that verdict may no longer hold (`valid_until`) and the
+person it counts towards (`person_key`). Writers also mark the person in `evaluation_dirty`, in the
+transaction of the change. `evaluate` then does only what is left:
 
-- `complete`, `missing` (comma-joined paths), `error_codes` - the rule set's verdict on the record,
-  written by the import (or the registry) when the record is stored;
-- `missing_mask` - the same missing paths as a bitmask over `MISSING_ITEMS` (bit i = item i; the last
-  bit, `other`, stands for paths outside the data dictionary's columns such as a user-list entry), so
-  statistics count missing items with one GROUP BY instead of splitting text;
-- `has_contract` - a signed contract document AND a contract number are on file;
-- `contract_needed` - the subscription is the 4th or later (by activation date, then number) under
-  its ID document (blind index), is an individual's, and has no contract (Decree 49, art. 17);
-- `phase` - `domain.compliance.phase`: 1 when activated less than 5 years before the reference date, 2 when 5
-  years or more, NULL without an activation date;
-- `state` - 3 invalid (any error) | 2 contract needed | 1 incomplete | 0 complete.
+1. **time**: re-check (decrypt, run the rule set) the lines whose verdict may have changed by itself at
+   `as_of`: `valid_until` reached (an index range, a few thousand lines a day at 60 M), and, after the
+   rule set's revision changed, every line of another revision; an evaluation at an EARLIER date than the
+   last one re-checks every line evaluated after it. The CPU work runs in the worker pool, one
+   transaction per page of lines;
+2. **phase**, set-based, only when the phases' reference date changed (writers use the configured one);
+3. **the 4th-subscription rule** (`lines`): re-rank the dirty people's active lines, set-based; after a
+   first load (which marks "everyone" instead of each person) every person that has enough lines;
+4. empty the dirty set and record the run, in the transaction of step 3.
 
-`evaluate()` recomputes phase, contract_needed and state with a few UPDATEs over the whole table
-(SQL window function over the blind index for the ordinal); only rows whose value changes are
-written. `recheck()` re-runs the rule set on every record after a RULE change: that needs the
-personal fields, so it decrypts every holder (batches of keyset pages, CPU in a worker pool) - its
-cost is the rule set's speed, ~30,000 records/s per core, i.e. minutes on 10 M rows, not seconds.
+A re-evaluation where nothing changed reads one index range and an empty table.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -33,91 +32,86 @@ import orjson
 
 from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.domain.compliance.phase import cutoff
-from subreg.domain.compliance.records import CSV_COLUMNS
 from subreg.domain.compliance.rules.base import RuleSet
 from subreg.services.common.ports import Vault
-from subreg.services.registry.ports import EvaluationStore, RecheckStore, WorkerPool
+from subreg.services.registry.ports import EvaluationRun, EvaluationStore, WorkerPool
+from subreg.services.registry.rows import compliance_columns, rule_tag, week_start
 
-__all__ = [
-    "MISSING_ITEMS",
-    "STATE_NAMES",
-    "EvaluationReport",
-    "evaluate",
-    "mask_of",
-    "missing_of",
-    "recheck",
-]
+__all__ = ["EvaluationReport", "evaluate"]
 
-OTHER = "other"
-MISSING_ITEMS: tuple[str, ...] = (*CSV_COLUMNS, OTHER)
-_BIT = {path: 1 << i for i, path in enumerate(MISSING_ITEMS)}
-_OTHER_BIT = _BIT[OTHER]
-STATE_NAMES = {0: "complete", 1: "incomplete", 2: "contract_needed", 3: "invalid"}
-CONTRACT_FROM_ORDINAL = 4
-
-
-def mask_of(missing: Iterable[str]) -> int:
-    """The bitmask of missing paths (unknown paths set the `other` bit)."""
-    mask = 0
-    for path in missing:
-        mask |= _BIT.get(path, _OTHER_BIT)
-    return mask
-
-
-def missing_of(mask: int) -> list[str]:
-    """The missing items named by a bitmask."""
-    return [path for path, bit in _BIT.items() if mask & bit]
+_PAGE_COLUMNS = (
+    "msisdn", "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "contract_number",
+    "purpose", "status", "complete", "missing", "error_codes", "rule_set", "verdict", "valid_until", "document_refs",
+)  # fmt: skip
 
 
 @dataclass
 class EvaluationReport:
-    """Rows changed per step and seconds spent."""
+    """What one evaluation did: lines changed per step, seconds per step, and whether it re-ranked everyone."""
 
+    as_of: date
     reference: date
+    full: bool = False
     changed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> Mapping[str, Any]:
-        return {"reference": self.reference.isoformat(), "changed": self.changed, "seconds": self.seconds}
+        """JSON-friendly form."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "reference": self.reference.isoformat(),
+            "full": self.full,
+            "changed": self.changed,
+            "seconds": self.seconds,
+        }
 
 
-def evaluate(store: EvaluationStore, *, reference: date) -> EvaluationReport:
-    """Recompute masks (rows stored one by one), province, phase, contract_needed and state, in one transaction."""
-    report = EvaluationReport(reference)
+def evaluate(
+    store: EvaluationStore,
+    *,
+    as_of: date,
+    reference: date,
+    rule_set: RuleSet,
+    vault: Vault,
+    pool: WorkerPool,
+    page_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> EvaluationReport:
+    """Bring every line's compliance up to `as_of` (see the module docstring); the report."""
+    report = EvaluationReport(as_of, reference)
+    tag = rule_tag(rule_set)
+    last = store.last_run()
 
-    def step(name: str, fn: Any) -> None:
-        t = time.perf_counter()
+    def step(name: str, fn: Callable[[], int]) -> None:
+        started = time.perf_counter()
         report.changed[name] = int(fn())
-        report.seconds[name] = round(time.perf_counter() - t, 3)
+        report.seconds[name] = round(time.perf_counter() - started, 3)
 
+    if last is None or last.rule_set != tag:
+        scan = "rule_set"  # a new revision of the rules: every stored verdict is stale
+    elif as_of < last.as_of:
+        scan = "earlier"  # answers computed for a later date
+    else:
+        scan = "none"
+    step("rechecked", lambda: _recheck(store, vault, rule_set, as_of, tag, scan, pool, page_size, progress))
     store.begin()
-    step("province", store.fill_province)
-    step("missing_mask", lambda: _fill_masks(store))
-    step("phase", lambda: store.evaluate_phase(cutoff(reference)))
-    step("contract_needed", lambda: store.evaluate_contracts(CONTRACT_FROM_ORDINAL))
-    step("state", store.evaluate_state)
+    if last is None or last.phase_reference != reference:
+        step("phase", lambda: store.evaluate_phase(cutoff(reference)))
+    report.full = last is None or store.everyone_dirty()
+    step("contract_needed", lambda: _contracts(store, rule_set, report.full))
+    store.clear_dirty()
+    store.record_run(EvaluationRun(as_of, reference, tag), full=report.full, report=report.as_dict())
     store.commit()
     return report
 
 
-def _fill_masks(store: EvaluationStore) -> int:
-    # Rows written by the one-by-one registry path have no mask yet; imported rows always have one.
-    done = 0
-    while True:
-        rows = store.unmasked(10_000)
-        if not rows:
-            return done
-        store.set_masks([(mask_of(m for m in missing.split(",") if m), key) for key, missing in rows])
-        done += len(rows)
+def _contracts(store: EvaluationStore, rule_set: RuleSet, everyone: bool) -> int:
+    if not everyone and store.dirty_count() == 0:
+        return 0
+    return store.evaluate_contracts(rule_set.contract_from_ordinal, everyone=everyone)
 
 
-# --- re-check after a rule change (decrypts) ------------------------------------------------------
-
-_PAGE_COLUMNS = (
-    "msisdn",
-    "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "contract_number",
-    "purpose", "status", "complete", "missing", "error_codes", "rule_set", "document_refs",
-)  # fmt: skip
+# --- re-check (decrypts) --------------------------------------------------------------------------
 
 
 @dataclass
@@ -125,83 +119,30 @@ class _RecheckContext:
     vault: Vault
     rule_set: RuleSet
     as_of: date
+    tag: str
 
 
-def _recheck_page(ctx: _RecheckContext, rows: list[tuple[Any, ...]]) -> tuple[int, list[tuple[Any, ...]]]:
-    """(records checked, update rows for those whose verdict changed); runs in a worker."""
-    checked = 0
-    updates: list[tuple[Any, ...]] = []
-    n = len(_PAGE_COLUMNS)
-    for row in rows:
-        key, clear = row[0], dict(zip(_PAGE_COLUMNS, row[1 : 1 + n], strict=True))
-        kek_id, wrapped, aad_ref, payload = row[1 + n : 5 + n]
-        if wrapped is None:
-            continue  # crypto-shredded: nothing left to check
-        personal = orjson.loads(ctx.vault.open(ctx.vault.unwrap(kek_id, wrapped), payload, b"holder:" + bytes(aad_ref)))
-        activated = clear["activated_on"]
-        record: dict[str, Any] = {
-            "msisdn": msisdn_from_key(int(clear["msisdn"])),
-            "subscriber_type": clear["subscriber_type"],
-            "payment_type": clear["payment_type"],
-            "activated_on": activated.isoformat() if isinstance(activated, date) else activated,
-            "channel": clear["channel"],
-            "point_of_sale": clear["point_of_sale_code"],
-            "contract_number": clear["contract_number"],
-            "purpose": clear["purpose"],
-            "status": clear["status"],
-            **personal,
-        }
-        if clear["document_refs"]:
-            record["documents"] = orjson.loads(clear["document_refs"])
-        record = {k: v for k, v in record.items() if v is not None}
-        result = ctx.rule_set.check(record, as_of=ctx.as_of, ordinal=1)
-        checked += 1
-        missing = ",".join(result.missing)
-        errors = ",".join(f"{e.field}:{e.code}" for e in result.errors)
-        if (
-            bool(clear["complete"]) != result.complete
-            or clear["missing"] != missing
-            or clear["error_codes"] != errors
-            or clear["rule_set"] != ctx.rule_set.name
-        ):
-            updates.append(
-                (
-                    result.complete,
-                    missing,
-                    errors,
-                    mask_of(result.missing),
-                    ctx.rule_set.name,
-                    ctx.as_of.isoformat(),
-                    key,
-                )
-            )
-    return checked, updates
-
-
-def recheck(
-    store: RecheckStore,
-    *,
+def _recheck(
+    store: EvaluationStore,
     vault: Vault,
     rule_set: RuleSet,
     as_of: date,
+    tag: str,
+    scan: str,
     pool: WorkerPool,
-    page_size: int = 5000,
-    progress: Callable[[int], None] | None = None,
-) -> dict[str, int]:
-    """Re-run the rule set on every stored record (decrypting it) and write the changed verdicts.
-
-    Keyset pages by MSISDN; the CPU work (decrypt + check) runs in the worker pool, the writes in this
-    process, one transaction per page. Run `evaluate` afterwards for contract_needed and state.
-    """
+    page_size: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Re-run the rule set on every line due, by keyset pages; lines whose verdict row changed."""
     checked = changed = 0
 
     def pages() -> Iterator[list[tuple[Any, ...]]]:
         after = 0
-        while rows := store.page(after, page_size, _PAGE_COLUMNS):
+        while rows := store.due_for_recheck(after, page_size, _PAGE_COLUMNS, as_of=as_of, rule_tag=tag, scan=scan):
             after = int(rows[-1][0])
             yield rows
 
-    context = _RecheckContext(vault, rule_set, as_of)
+    context = _RecheckContext(vault, rule_set, as_of, tag)
     for n, updates in pool.imap(_recheck_page, context, pages(), window=max(2, pool.workers * 2)):
         checked += n
         if updates:
@@ -211,4 +152,57 @@ def recheck(
             changed += len(updates)
         if progress is not None:
             progress(checked)
-    return {"checked": checked, "changed": changed}
+    return changed
+
+
+def _recheck_page(ctx: _RecheckContext, rows: list[tuple[Any, ...]]) -> tuple[int, list[tuple[Any, ...]]]:
+    """(lines checked, verdict rows for those whose stored answer changed); runs in a worker."""
+    checked = 0
+    updates: list[tuple[Any, ...]] = []
+    n = len(_PAGE_COLUMNS)
+    for row in rows:
+        line, clear = row[0], dict(zip(_PAGE_COLUMNS, row[1 : 1 + n], strict=True))
+        kek_id, wrapped, aad_ref, payload = row[1 + n : 5 + n]
+        if wrapped is None:
+            continue  # crypto-shredded: nothing left to check
+        personal = orjson.loads(ctx.vault.open(ctx.vault.unwrap(kek_id, wrapped), payload, b"holder:" + bytes(aad_ref)))
+        record = _record(clear, personal)
+        result = ctx.rule_set.check(record, as_of=ctx.as_of)
+        checked += 1
+        columns = compliance_columns(result, ctx.rule_set, ctx.as_of)
+        valid_until = week_start(ctx.rule_set.valid_until(record, as_of=ctx.as_of))
+        fresh = (columns["complete"], columns["missing"], columns["error_codes"], columns["verdict"])
+        stored = (bool(clear["complete"]), clear["missing"], clear["error_codes"], clear["verdict"])
+        if fresh != stored or clear["rule_set"] != ctx.tag or _day(clear["valid_until"]) != valid_until:
+            updates.append((*fresh, columns["missing_mask"], _iso(valid_until), ctx.tag, ctx.as_of.isoformat(), line))
+    return checked, updates
+
+
+def _record(clear: Mapping[str, Any], personal: Mapping[str, Any]) -> dict[str, Any]:
+    """The line's record as the rule set reads it (the registry's `record_of`, from clear columns)."""
+    activated = clear["activated_on"]
+    record: dict[str, Any] = {
+        "msisdn": msisdn_from_key(int(clear["msisdn"])),
+        "subscriber_type": clear["subscriber_type"],
+        "payment_type": clear["payment_type"],
+        "activated_on": activated.isoformat() if isinstance(activated, date) else activated,
+        "channel": clear["channel"],
+        "point_of_sale": clear["point_of_sale_code"],
+        "contract_number": clear["contract_number"],
+        "purpose": clear["purpose"],
+        "status": clear["status"],
+        **personal,
+    }
+    if clear["document_refs"]:
+        record["documents"] = orjson.loads(clear["document_refs"])
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()

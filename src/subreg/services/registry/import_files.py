@@ -9,6 +9,7 @@ rows: 5.0 s after the index build, 6.4 s before it).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ def import_files(
     store = session()
     # A first load builds its random-key indexes at the end (a kill -9 leaves them for the resume to build).
     deferred = False if cmd.options.dry_run else store.defer_indexes()
+    # A first load is evaluated whole afterwards: it marks "everyone" rather than each person.
+    options = dataclasses.replace(cmd.options, whole_base_dirty=deferred)
     try:
         for path in cmd.files:
             source = files.open_source(path, cmd.fmt, cmd.encoding, mapping)
@@ -100,7 +103,7 @@ def import_files(
                 store=store,
                 vault=vault,
                 rule_set=rule_set,
-                options=cmd.options,
+                options=options,
                 fingerprint=fingerprint,
                 pool=pool,
                 open_rejects=lambda committed, target=rejects: files.open_rejects(target, committed),
@@ -116,7 +119,10 @@ def import_files(
         started = time.perf_counter()
         store = session()
         try:
-            report.evaluation = evaluate(store, reference=cmd.options.phase_reference)
+            report.evaluation = evaluate(
+                store, as_of=cmd.options.as_of, reference=cmd.options.phase_reference, rule_set=rule_set,
+                vault=vault, pool=pool,
+            )  # fmt: skip
         finally:
             store.close()
         report.evaluation_seconds = time.perf_counter() - started

@@ -42,34 +42,28 @@ from typing import Any
 import orjson
 
 from subreg.domain.common.errors import FieldError
-from subreg.domain.compliance.phase import phase_of
-from subreg.domain.compliance.records import flatten, is_absent
+from subreg.domain.compliance.records import flatten
 from subreg.domain.compliance.rules.base import RuleSet, cached_message
+from subreg.domain.compliance.state import ComplianceState
 from subreg.services.common.ports import Vault
-from subreg.services.registry.evaluation import mask_of
 from subreg.services.registry.ports import ImportSource, ImportStore, RejectSink, WorkerPool
 from subreg.services.registry.rows import (
-    clear_columns,
-    document_refs,
+    LINE_COLUMNS,
+    document_keys_of,
     dumps_sorted,
     e164_key,
     holder_aad,
     holder_kind,
     id_type_of,
+    line_columns,
     personal_part,
     province_code_of,
-    text_or_none,
+    rule_tag,
 )
 
 __all__ = ["HOLDER_COLUMNS", "SUB_COLUMNS", "ImportOptions", "ImportSummary", "run_import"]
 
-SUB_COLUMNS = (
-    "id", "msisdn", "generation", "holder_id", "subscriber_type", "payment_type", "activated_on", "channel",
-    "point_of_sale_id", "point_of_sale_code",
-    "contract_number", "purpose", "status", "complete", "missing", "error_codes",
-    "rule_set", "evaluated_on", "version", "state", "phase", "missing_mask", "has_contract",
-    "contract_needed", "province_code", "source_hash", "document_refs",
-)  # fmt: skip
+SUB_COLUMNS = ("id", "msisdn", "generation", "holder_id", *LINE_COLUMNS, "version", "contract_needed", "source_hash")
 HOLDER_COLUMNS = ("id", "kind", "id_type", "id_blind", "province_code", "aad_ref", "kek_id", "wrapped_dek", "payload")
 # Non-personal columns compared for the history of an update (clear values may appear in history).
 _DIFF_COLUMNS = (
@@ -78,7 +72,9 @@ _DIFF_COLUMNS = (
 )  # fmt: skip
 _SUB_INDEX = {c: i for i, c in enumerate(SUB_COLUMNS)}
 _UPDATE_COLUMNS = tuple(c for c in SUB_COLUMNS if c not in ("id", "msisdn", "generation"))
-_ID, _HOLDER_ID, _GENERATION, _STATUS = (_SUB_INDEX[c] for c in ("id", "holder_id", "generation", "status"))
+_ID, _HOLDER_ID, _GENERATION, _STATUS, _VERDICT, _PERSON = (
+    _SUB_INDEX[c] for c in ("id", "holder_id", "generation", "status", "verdict", "person_key")
+)
 _HOLDER_UPDATE = tuple(c for c in HOLDER_COLUMNS if c != "id")
 _OK, _REJECT = 0, 1
 
@@ -94,6 +90,9 @@ class ImportOptions:
     channel: str = "legacy_import"
     lang: str = "vi"
     dry_run: bool = False
+    # A first load evaluates the whole base afterwards anyway: it then marks "everyone" once instead of
+    # each person (millions of rows in the dirty set for nothing).
+    whole_base_dirty: bool = False
 
 
 @dataclass
@@ -138,9 +137,13 @@ class _Context:
 
 
 def _prepare(ctx: _Context, batch: list[Any]) -> list[tuple[Any, ...]]:
-    """Prepared rows for a batch of records or (field, code) line errors, in order (runs in a worker)."""
+    """Prepared rows for a batch of records or (field, code) line errors, in order (runs in a worker).
+
+    A record's row is (OK, number, source hash, line columns, holder columns, personal plaintext, the
+    blind indexes of its document keys); the writer adds the ids and the person key.
+    """
     vault, rule_set, as_of = ctx.vault, ctx.rule_set, ctx.as_of
-    name = rule_set.name.encode()
+    tag = rule_tag(rule_set).encode()
     out: list[tuple[Any, ...]] = []
     parse = ctx.parse
     for item in batch:
@@ -160,57 +163,32 @@ def _prepare(ctx: _Context, batch: list[Any]) -> list[tuple[Any, ...]]:
             continue
         personal = personal_part(normalized)
         plain = dumps_sorted(personal)
-        digest = hashlib.blake2b(dumps_sorted(normalized) + name, key=ctx.hash_key, digest_size=16).digest()
-        doc_key = rule_set.document_key(item)
-        blind = vault.blind(doc_key) if doc_key else None
+        digest = hashlib.blake2b(dumps_sorted(normalized) + tag, key=ctx.hash_key, digest_size=16).digest()
+        blinds = tuple(vault.blind(k) for k in document_keys_of(rule_set, item))
         dek, kek_id, wrapped = vault.new_data_key()
         aad_ref = secrets.token_bytes(16)
         holder = (
             holder_kind(normalized),
             id_type_of(normalized),
-            blind,
+            blinds[0] if blinds else None,
             province_code_of(normalized),
             aad_ref,
             kek_id,
             wrapped,
             vault.seal(dek, plain, holder_aad(aad_ref)),
         )
-        clear = clear_columns(normalized, ctx.pos_ids.get)
-        docs = document_refs(normalized)
-        activated = clear["activated_on"]
-        errors = result.errors
-        state = 3 if errors else (0 if result.complete else 1)
-        sub = (
-            None,  # the line's id, given by the writer
-            key,
-            1,
-            None,  # the holder's id, given by the writer
-            clear["subscriber_type"],
-            clear["payment_type"],
-            activated.isoformat() if activated else None,
-            clear["channel"] or ctx.channel,
-            clear["point_of_sale_id"],
-            clear["point_of_sale_code"],
-            clear["contract_number"],
-            clear["purpose"],
-            text_or_none(normalized.get("status"), 16) or "active",
-            result.complete,
-            ",".join(result.missing),
-            ",".join(f"{e.field}:{e.code}" for e in errors),
-            rule_set.name,
-            as_of.isoformat(),
-            1,
-            state,
-            phase_of(activated, ctx.reference),
-            mask_of(result.missing),
-            "contract" in docs and not is_absent(normalized.get("contract_number")),
-            False,
-            holder[3],
-            digest,
-            orjson.dumps(docs, option=orjson.OPT_SORT_KEYS).decode() if docs else None,
-        )
-        out.append((_OK, key, digest, sub, holder, plain))
+        columns = line_columns(
+            normalized, result, rule_set=rule_set, as_of=as_of, phase_reference=ctx.reference, channel=ctx.channel,
+            pos_ids=ctx.pos_ids.get, person_key=None,
+        )  # fmt: skip
+        sub = (None, key, 1, None, *(_plain(columns[c]) for c in LINE_COLUMNS), 1, False, digest)
+        out.append((_OK, key, digest, sub, holder, plain, blinds))
     return out
+
+
+def _plain(value: Any) -> Any:
+    # Rows travel between processes and into COPY: dates as ISO text (the database reads them back).
+    return value.isoformat() if value.__class__ is date else value
 
 
 # --- the writer -----------------------------------------------------------------------------------
@@ -225,11 +203,14 @@ def _doc_refs(text: Any) -> dict[str, str]:
 
 
 class _Writer:
-    def __init__(self, store: ImportStore, vault: Vault, summary: ImportSummary, channel: str) -> None:
+    def __init__(
+        self, store: ImportStore, vault: Vault, summary: ImportSummary, channel: str, whole_base_dirty: bool
+    ) -> None:
         self.store = store
         self.vault = vault
         self.summary = summary
         self.channel = channel
+        self.whole_base_dirty = whole_base_dirty
 
     def write(self, prepared: list[tuple[Any, ...]]) -> None:
         segment: list[tuple[Any, ...]] = []
@@ -246,11 +227,12 @@ class _Writer:
         if not rows:
             return
         store, summary = self.store, self.summary
+        rows = self._with_people(rows)
         current = store.existing([r[1] for r in rows])
         new: list[tuple[tuple[Any, ...], int]] = []  # (row, generation)
         changed: list[tuple[tuple[Any, ...], int]] = []  # (row, line id)
         for row in rows:
-            if row[3][_SUB_INDEX["state"]] != 0:
+            if row[3][_VERDICT] != ComplianceState.COMPLETE:
                 summary.incomplete += 1
             line = current.get(row[1])
             if line is None:
@@ -274,6 +256,35 @@ class _Writer:
             summary.imported += len(new)
         if changed:
             self._update(changed)
+        if not self.whole_base_dirty:
+            people = {row[3][_PERSON] for row in rows} | {current[r[1]].person_key for r in rows if r[1] in current}
+            store.mark_dirty(people)
+
+    def _with_people(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows with the person key each line counts towards (`writer.person_key_of`, for a batch: one
+        query for the links of the batch's documents); new links are recorded, moving the lines they name."""
+        links = self.store.persons_of_documents([k for row in rows for k in row[6]])
+        made: dict[bytes, bytes] = {}
+        out = []
+        for row in rows:
+            blinds = row[6]
+            person: bytes | None = None
+            if blinds:
+                own = blinds[0]
+                if len(blinds) > 1:
+                    person = made.get(blinds[1]) or links.get(blinds[1]) or blinds[1]
+                    if (made.get(own) or links.get(own)) != person:
+                        made[own] = person
+                else:
+                    person = made.get(own) or links.get(own) or own
+            sub = list(row[3])
+            sub[_PERSON] = person
+            out.append((*row[:3], tuple(sub), *row[4:]))
+        if made:
+            self.store.link_documents(made)
+            if not self.whole_base_dirty:
+                self.store.mark_dirty([*made, *made.values()])
+        return out
 
     def _update(self, rows: list[tuple[tuple[Any, ...], int]]) -> None:
         store, vault = self.store, self.vault
@@ -379,7 +390,7 @@ def run_import(
         channel=options.channel,
         parse=source.parse,
     )
-    writer = _Writer(store, vault, summary, options.channel)
+    writer = _Writer(store, vault, summary, options.channel, options.whole_base_dirty)
     metas: deque[list[Any]] = deque()
 
     def items() -> Iterator[list[Any]]:
@@ -403,6 +414,8 @@ def run_import(
                 else:
                     ok.append(row)
             store.begin()
+            if options.whole_base_dirty:
+                store.mark_everyone_dirty()  # in each batch's transaction: a killed load still evaluates all
             writer.write(ok)
             if rejects is not None:
                 rejects.add(bad)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from subreg.domain.compliance.rules.base import CheckResult
+from subreg.domain.compliance.state import ComplianceState, state_of
 from subreg.domain.registry.column_mapping import ColumnMapping
 from subreg.services.common.ports import UnitOfWork
 
@@ -21,6 +22,7 @@ __all__ = [
     "CurrentLine",
     "DocumentRepository",
     "DocumentRow",
+    "EvaluationRun",
     "EvaluationStore",
     "HistoryRepository",
     "HistoryRow",
@@ -29,9 +31,9 @@ __all__ = [
     "ImportFiles",
     "ImportSource",
     "ImportStore",
+    "PeopleRepository",
     "PointOfSaleRepository",
     "PointOfSaleRow",
-    "RecheckStore",
     "RegistryUnitOfWork",
     "RejectSink",
     "SealedImages",
@@ -82,6 +84,20 @@ class SubscriptionRow:
     rule_set: str
     evaluated_on: date
     version: int
+    contract_needed: bool = False
+    valid_until: date | None = None
+    person_key: bytes | None = None
+    has_contract: bool = False
+
+    @property
+    def state(self) -> ComplianceState:
+        """The line's compliance state: its verdict and the 4th-subscription rule together."""
+        return state_of(valid=not self.error_codes, complete=self.complete, contract_needed=self.contract_needed)
+
+    def stale(self, *, today: date, rule_tag: str) -> bool:
+        """Whether the stored verdict may no longer hold: a date it depends on is reached, or it was
+        computed by another revision of the rules (the gate then checks the record again)."""
+        return self.rule_set != rule_tag or (self.valid_until is not None and self.valid_until <= today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +266,32 @@ class PointOfSaleRepository(Protocol):
         ...
 
 
+class PeopleRepository(Protocol):
+    """Who a line counts towards (person keys), the documents linked to a person, and the people whose
+    active lines changed since the last evaluation (written in the transaction of the change)."""
+
+    def person_of_document(self, document_key: bytes) -> bytes | None:
+        """The person key a document (blind index) is linked to, if any."""
+        ...
+
+    def persons_of_documents(self, document_keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """Links of several documents at once: document key -> person key."""
+        ...
+
+    def link(self, document_key: bytes, person_key: bytes) -> int:
+        """Count `document_key`'s lines towards `person_key` from now on (the lines already stored under it
+        move too); how many lines moved."""
+        ...
+
+    def lines_of_person(self, person_key: bytes) -> list[SubscriptionRow]:
+        """Every line counted towards a person (terminated ones too), by number and generation."""
+        ...
+
+    def mark_dirty(self, person_keys: Iterable[bytes | None]) -> None:
+        """Record that these people's active lines changed (None values are ignored)."""
+        ...
+
+
 class RegistryUnitOfWork(UnitOfWork, Protocol):
     """The central database as the registry sees it: subscriptions, holders, documents, history."""
 
@@ -258,6 +300,7 @@ class RegistryUnitOfWork(UnitOfWork, Protocol):
     documents: DocumentRepository
     history: HistoryRepository
     points_of_sale: PointOfSaleRepository
+    people: PeopleRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +347,10 @@ class SubscriptionWriter(Protocol):
         """Content type and decrypted bytes of a stored document image."""
         ...
 
+    def refresh(self, sub: SubscriptionRow, *, uow: RegistryUnitOfWork, as_of: date) -> SubscriptionRow:
+        """The line with its verdict checked again at `as_of` (stored when it changed)."""
+        ...
+
 
 # --- set-based work: bulk import, evaluation, statistics (adapters.db.bulk.BulkSession) ---------------------
 
@@ -317,6 +364,7 @@ class CurrentLine:
     status: str
     source_hash: bytes | None
     holder_id: int
+    person_key: bytes | None
 
 
 class ImportStore(Protocol):
@@ -329,6 +377,10 @@ class ImportStore(Protocol):
     def old_rows(self, line_ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]: ...
     def holder_ids(self, n: int) -> list[int]: ...
     def subscription_ids(self, n: int) -> list[int]: ...
+    def persons_of_documents(self, document_keys: Sequence[bytes]) -> dict[bytes, bytes]: ...
+    def link_documents(self, links: Mapping[bytes, bytes]) -> None: ...
+    def mark_dirty(self, person_keys: Iterable[bytes | None]) -> None: ...
+    def mark_everyone_dirty(self) -> None: ...
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def update(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def points_of_sale(self) -> dict[str, int]: ...
@@ -354,32 +406,38 @@ class ImportSource(Protocol):
     def raw_text(self, data: bytes | str) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class EvaluationRun:
+    """What an evaluation answered for: its date, the phases' reference date, the rule set (name/revision)."""
+
+    as_of: date
+    phase_reference: date
+    rule_set: str
+
+
 class EvaluationStore(Protocol):
     """What evaluation needs from storage (adapters.db.bulk.BulkSession)."""
 
     def begin(self) -> None: ...
     def commit(self) -> None: ...
-    def evaluate_phase(self, cutoff: date) -> int: ...
-    def evaluate_contracts(self, from_ordinal: int) -> int: ...
-    def evaluate_state(self) -> int: ...
-    def fill_province(self) -> int: ...
-    def unmasked(self, limit: int) -> list[tuple[int, str]]: ...
-    def set_masks(self, rows: Sequence[tuple[int, int]]) -> None: ...
-
-
-class RecheckStore(Protocol):
-    """Keyset pages of subscriptions with their holder's ciphertext, and batched updates."""
-
-    def begin(self) -> None: ...
-    def commit(self) -> None: ...
-    def page(self, after: int, limit: int, columns: Sequence[str]) -> list[tuple[Any, ...]]: ...
+    def last_run(self) -> EvaluationRun | None: ...
+    def record_run(self, run: EvaluationRun, *, full: bool, report: Mapping[str, Any]) -> None: ...
+    def everyone_dirty(self) -> bool: ...
+    def dirty_count(self) -> int: ...
+    def clear_dirty(self) -> None: ...
+    def due_for_recheck(
+        self, after: int, limit: int, columns: Sequence[str], *, as_of: date, rule_tag: str, scan: str
+    ) -> list[tuple[Any, ...]]: ...
     def write_verdicts(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+    def evaluate_phase(self, cutoff: date) -> int: ...
+    def evaluate_contracts(self, from_ordinal: int, *, everyone: bool) -> int: ...
 
 
 class StatsStore(Protocol):
     """What statistics need from storage (adapters.db.bulk.BulkSession)."""
 
     def stats_groups(self, cutoff: date | None) -> list[tuple[Any, ...]]: ...
+    def contract_needed_by_verdict(self) -> dict[int | None, int]: ...
     def over_limit(self, minimum: int, limit: int) -> list[tuple[bytes, int, int, int]]: ...
 
 
@@ -417,7 +475,7 @@ class WorkerPool(Protocol):
         ...
 
 
-class BulkStore(ImportStore, EvaluationStore, RecheckStore, StatsStore, Protocol):
+class BulkStore(ImportStore, EvaluationStore, StatsStore, Protocol):
     """One raw connection for set-based work (`adapters.db.bulk.BulkSession`), closed when done."""
 
     def defer_indexes(self) -> bool:

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
 
 from subreg.domain.common.msisdn import msisdn_key, parse_msisdn
+from subreg.domain.compliance.missing_mask import mask_of
+from subreg.domain.compliance.phase import phase_of
 from subreg.domain.compliance.records import flatten, is_absent
-from subreg.domain.compliance.rules.base import CheckResult, RuleSet
+from subreg.domain.compliance.rules.base import CheckResult, RuleSet, rule_tag
+from subreg.domain.compliance.state import ComplianceState, state_of
 from subreg.services.common.ports import BlobStore, Vault
 from subreg.services.registry.ports import DocumentRow
 
 __all__ = [
+    "LINE_COLUMNS",
     "PERSONAL_KEYS",
     "as_date",
     "changed_paths",
@@ -35,21 +39,27 @@ __all__ = [
     "content_type_of",
     "created_fields",
     "document_aad",
+    "document_keys_of",
     "document_refs",
     "dumps_sorted",
     "e164_key",
+    "has_contract",
     "history_row",
     "holder_aad",
     "holder_kind",
     "id_type_of",
     "jsonable",
     "latest_documents",
+    "line_columns",
     "owns_document_key",
     "personal_part",
     "province_code_of",
     "ref_of",
+    "rule_tag",
     "store_images",
     "text_or_none",
+    "verdict_of",
+    "week_start",
 ]
 
 PERSONAL_KEYS = ("holder", "guardian", "organization")
@@ -144,13 +154,84 @@ def province_code_of(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+def week_start(day: date | None) -> date | None:
+    """The Monday of `day`'s week: `valid_until` is kept this coarse so that it never shows a birth date
+    (a line is then re-checked up to six days early, and finds its answer unchanged)."""
+    return None if day is None else day - timedelta(days=day.weekday())
+
+
+def document_keys_of(rule_set: RuleSet, record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The record's document keys whatever its status: a terminated line keeps its holder and its person
+    (the rule set's keys leave terminated lines out of the count; storage still needs to know whose they are)."""
+    if record.get("status") is None:
+        return rule_set.document_keys(record)
+    return rule_set.document_keys({**record, "status": None})
+
+
+def has_contract(record: Mapping[str, Any]) -> bool:
+    """A signed contract on file: the contract document AND its number (what the 4th line needs)."""
+    return "contract" in document_refs(record) and not is_absent(record.get("contract_number"))
+
+
+def verdict_of(result: CheckResult) -> ComplianceState:
+    """The state the rule set's answer on the line's own papers gives (the 4th-subscription rule apart)."""
+    return state_of(valid=result.valid, complete=result.complete, contract_needed=False)
+
+
 def compliance_columns(result: CheckResult, rule_set: RuleSet, as_of: date) -> dict[str, Any]:
     return {
         "complete": result.complete,
         "missing": ",".join(result.missing),
         "error_codes": ",".join(f"{e.field}:{e.code}" for e in result.errors),
-        "rule_set": rule_set.name,
+        "rule_set": rule_tag(rule_set),
         "evaluated_on": as_of,
+        "verdict": int(verdict_of(result)),
+        "missing_mask": mask_of(result.missing, rule_set.missing_items),
+    }
+
+
+# The columns `line_columns` gives, in the order bulk writers lay them out.
+LINE_COLUMNS = (
+    "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "point_of_sale_id",
+    "contract_number", "purpose", "status", "complete", "missing", "error_codes", "rule_set", "evaluated_on",
+    "verdict", "missing_mask", "phase", "has_contract", "province_code", "valid_until", "person_key",
+    "document_refs",
+)  # fmt: skip
+
+
+def line_columns(
+    normalized: Mapping[str, Any],
+    result: CheckResult,
+    *,
+    rule_set: RuleSet,
+    as_of: date,
+    phase_reference: date,
+    channel: str,
+    pos_ids: Callable[[str], int | None],
+    person_key: bytes | None,
+    documents: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Every column of a subscription line that follows from its record: THE builder of line rows.
+
+    `result` is the rule set's answer at `as_of` on the line's own papers (ordinal 1: the 4th-subscription
+    rule is `contract_needed`, set by the caller or the evaluation). `documents`: the document kinds the
+    line will hold and their references (default: the record's), kept so that a re-check without the
+    documents table sees the same papers.
+    """
+    columns = clear_columns(normalized, pos_ids)
+    if columns["channel"] is None:
+        columns["channel"] = channel
+    docs = dict(document_refs(normalized) if documents is None else documents)
+    return {
+        **columns,
+        "status": text_or_none(normalized.get("status"), 16) or "active",
+        **compliance_columns(result, rule_set, as_of),
+        "phase": phase_of(columns["activated_on"], phase_reference),
+        "has_contract": "contract" in docs and not is_absent(normalized.get("contract_number")),
+        "province_code": province_code_of(normalized),
+        "valid_until": week_start(rule_set.valid_until(normalized, as_of=as_of)),
+        "person_key": person_key,
+        "document_refs": orjson.dumps(docs, option=orjson.OPT_SORT_KEYS).decode() if docs else None,
     }
 
 

@@ -22,25 +22,33 @@ fsyncs do not hold the write lock.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import orjson
 
-from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.common.errors import FieldError, InputError, NotFoundError
+from subreg.domain.compliance.phase import DEFAULT_REFERENCE
 from subreg.domain.compliance.records import DOCUMENT_KINDS, MAX_REF, flatten
 from subreg.domain.compliance.rules.base import CheckResult, RuleSet
 from subreg.services.common.ports import BlobStore, Vault
-from subreg.services.registry.ports import HolderRow, RegistryUnitOfWork, SealedImages, SubscriptionRow
+from subreg.services.registry.lines import needs_contract, ordinal_of
+from subreg.services.registry.ports import (
+    HolderRow,
+    PeopleRepository,
+    RegistryUnitOfWork,
+    SealedImages,
+    SubscriptionRow,
+)
 from subreg.services.registry.reading import read_document, record_of
 from subreg.services.registry.rows import (
     as_date,
     changed_paths,
-    clear_columns,
     compliance_columns,
     created_fields,
+    document_keys_of,
     document_refs,
     dumps_sorted,
     e164_key,
@@ -49,29 +57,35 @@ from subreg.services.registry.rows import (
     holder_kind,
     id_type_of,
     latest_documents,
+    line_columns,
     owns_document_key,
     personal_part,
     province_code_of,
     ref_of,
     store_images,
     text_or_none,
+    week_start,
 )
 
-__all__ = ["Registry", "seal_images", "store_subscription"]
+__all__ = ["Registry", "person_key_of", "seal_images", "store_subscription"]
 
 
-def _ordinal(uow: RegistryUnitOfWork, holders: list[HolderRow], msisdn: int | None, activated_on: date | None) -> int:
-    """Position of this subscription among those under the same ID document (1-based).
+def person_key_of(blinds: Sequence[bytes], people: PeopleRepository) -> tuple[bytes | None, bytes | None]:
+    """(the person key a line counts towards, the document to link to it now or None).
 
-    Existing subscriptions count when they were activated earlier (ties: smaller number first), so
-    re-storing the 2nd subscription of someone who now has 5 keeps it the 2nd (no contract needed).
+    `blinds` are the blind indexes of the record's document keys (`rule_set.document_keys`): its own
+    document first, then the previous CMND a CCCD names. A previous document makes the person its key
+    (followed one link further when that document is itself linked), and links the own document to it;
+    otherwise an own document already linked counts towards its person, else towards itself.
     """
-    subs = uow.subscriptions.list_by_holders([h.id for h in holders]) if holders else []
-    subs = [s for s in subs if s.status != "terminated"]  # a terminated line is no longer held under the document
-    if activated_on is None:
-        return 1 + sum(1 for s in subs if s.msisdn != msisdn)
-    me = (activated_on, msisdn or 0)
-    return 1 + sum(1 for s in subs if s.msisdn != msisdn and (s.activated_on or date.min, s.msisdn) < me)
+    if not blinds:
+        return None, None
+    own = blinds[0]
+    linked = people.person_of_document(own)
+    if len(blinds) > 1:
+        person = people.person_of_document(blinds[1]) or blinds[1]
+        return person, (own if linked != person else None)
+    return (linked or own), None
 
 
 def store_subscription(
@@ -85,11 +99,15 @@ def store_subscription(
     channel: str,
     images: Mapping[str, bytes] | None = None,
     rule_set: RuleSet,
+    phase_reference: date = DEFAULT_REFERENCE,
     sealed: SealedImages | None = None,
     stored: SubscriptionRow | None = None,
 ) -> CheckResult:
-    """Normalize, encrypt and store one subscription (holder, documents, history) in the caller's UoW.
+    """Normalize, encrypt and store one subscription line (holder, documents, history) in the caller's UoW.
 
+    The answer returned is the rule set's for this line's place among the person's active lines (the 4th
+    needs a contract: `contract_required`); the line keeps the answer on its own papers and the
+    4th-subscription rule in `contract_needed`, and its person is marked for the next evaluation.
     `sealed`: the images as `seal_images` already stored them; used when the holder resolved here still
     has the key they were sealed with, else the images are sealed again (the prepared blobs are orphans).
     `stored`: the subscription's row as the caller read it in this transaction (not read again).
@@ -103,44 +121,20 @@ def store_subscription(
     match = _match_holder(to_check, uow=uow, vault=vault, rule_set=rule_set)
     candidates = match.candidates
     usable = sealed if sealed is not None and _sealed_for(sealed, candidates) else None
-    ordinal = _ordinal(uow, match.same_document, raw_key, as_date(record.get("activated_on")))
+    blinds = [vault.blind(k) for k in document_keys_of(rule_set, to_check)]
+    person, link = person_key_of(blinds, uow.people)
+    others = uow.people.lines_of_person(person) if person is not None else []
+    if link is not None:
+        others += [s for s in uow.people.lines_of_person(link) if s.id not in {o.id for o in others}]
+    ordinal = ordinal_of(as_date(record.get("activated_on")), raw_key or 0, others)
     normalized, result = rule_set.normalize(to_check, as_of=as_of, ordinal=ordinal)
+    own = result if ordinal < rule_set.contract_from_ordinal else rule_set.check(to_check, as_of=as_of)
     key = e164_key(normalized.get("msisdn"))
     if key is None:
         raise InputError([FieldError("msisdn", "invalid_msisdn")])
+    holder_id, dek, old_personal, personal = _store_holder(normalized, match, usable, uow=uow, vault=vault)
 
-    # Holder: find by blind index, else create with a fresh DEK.
-    personal = personal_part(normalized)
-    payload_plain = dumps_sorted(personal)
-    province = province_code_of(normalized)
-    old_personal: dict[str, Any] = {}
-    if candidates:
-        holder = candidates[0]
-        dek = usable.dek if usable else vault.unwrap(holder.kek_id, holder.wrapped_dek)
-        old_plain = vault.open(dek, holder.payload, holder_aad(holder.aad_ref))
-        old_personal = orjson.loads(old_plain)
-        if old_plain != payload_plain:
-            uow.holders.update_payload(
-                holder.id, vault.seal(dek, payload_plain, holder_aad(holder.aad_ref)), province_code=province
-            )
-        holder_id = holder.id
-    else:
-        dek, kek_id, wrapped = (usable.dek, usable.kek_id, usable.wrapped_dek) if usable else vault.new_data_key()
-        aad_ref = secrets.token_bytes(16)
-        holder_id = uow.holders.add(
-            {
-                "kind": match.kind,
-                "id_type": match.id_type,
-                "id_blind": match.blind,
-                "province_code": province,
-                "aad_ref": aad_ref,
-                "kek_id": kek_id,
-                "wrapped_dek": wrapped,
-                "payload": vault.seal(dek, payload_plain, holder_aad(aad_ref)),
-            }
-        )
-
-    # Subscription row with its compliance columns.
+    # The line, with every column its record gives (rows.line_columns) and the 4th-subscription rule.
     def pos_id(code: str) -> int | None:
         pos = uow.points_of_sale.get_by_code(code)
         return pos.id if pos else None
@@ -151,50 +145,123 @@ def store_subscription(
     # (the next generation); the terminated line keeps its history, documents and audit trail.
     reissued = current is not None and current.status == "terminated" and given_status != "terminated"
     existing = None if reissued else current
-    columns = clear_columns(normalized, pos_id)
-    if columns["channel"] is None:
-        columns["channel"] = channel
-    status = given_status or (existing.status if existing else "active")
-    values = {"holder_id": holder_id, **columns, "status": status, **compliance_columns(result, rule_set, as_of)}
-    history: list[dict[str, Any]] = []
+    values = line_columns(
+        normalized, own, rule_set=rule_set, as_of=as_of, phase_reference=phase_reference, channel=channel,
+        pos_ids=pos_id, person_key=person,
+    )  # fmt: skip
+    values["holder_id"] = holder_id
+    values["status"] = given_status or (existing.status if existing else "active")
+    values["contract_needed"] = needs_contract(
+        status=values["status"],
+        ordinal=ordinal, subscriber_type=values["subscriber_type"], has_contract=values["has_contract"],
+        from_ordinal=rule_set.contract_from_ordinal,
+    )  # fmt: skip
     if existing is None:
         generation = current.generation + 1 if current is not None else 1
         line = uow.subscriptions.add({"msisdn": key, "generation": generation, **values, "version": 1})
-        history.append(history_row(line, actor, channel, "created", created_fields(normalized), {}))
+        history = [history_row(line, actor, channel, "created", created_fields(normalized), {})]
     else:
         line = existing.id
-        before = {
-            "holder_id": existing.holder_id,
-            "subscriber_type": existing.subscriber_type,
-            "payment_type": existing.payment_type,
-            "activated_on": existing.activated_on,
-            "channel": existing.channel,
-            "point_of_sale_id": existing.point_of_sale_id,
-            "point_of_sale_code": existing.point_of_sale_code,
-            "contract_number": existing.contract_number,
-            "purpose": existing.purpose,
-            "status": existing.status,
-            "complete": existing.complete,
-            "missing": ",".join(existing.missing),
-            "error_codes": ",".join(existing.error_codes),
-            "rule_set": existing.rule_set,
-            "evaluated_on": existing.evaluated_on,
-        }
-        clear = {k: [before[k], values[k]] for k in before if before[k] != values[k] and k != "evaluated_on"}
-        if existing.holder_id != holder_id:
-            old_personal = {}
-        personal_paths = changed_paths(old_personal, personal) if existing.holder_id == holder_id else []
-        if existing.holder_id != holder_id:
-            personal_paths = sorted(flatten(personal))
-        uow.subscriptions.update(line, values, expected_version=existing.version)
-        if clear or personal_paths:
-            action = "status_changed" if set(clear) == {"status"} and not personal_paths else "updated"
-            history.append(history_row(line, actor, channel, action, sorted({*clear, *personal_paths}), clear))
+        history = _update_line(existing, values, old_personal, personal, uow=uow, actor=actor, channel=channel)
+    if link is not None and person is not None:
+        uow.people.link(link, person)
+    uow.people.mark_dirty([person, link, existing.person_key if existing is not None else None])
+    history += _store_documents(
+        line, normalized, images, usable, existing is not None, uow=uow, vault=vault, blobs=blobs, dek=dek,
+        actor=actor, channel=channel, staff_pos=values["point_of_sale_id"],
+    )  # fmt: skip
+    uow.history.append_many(history)
+    return result
 
-    # Documents: uploaded images (encrypted) and references to documents held elsewhere.
-    latest = latest_documents(uow.documents.list_for(line)) if existing else {}
+
+# The clear columns whose change an update's history shows with their old and new values.
+_COMPARED = (
+    "holder_id", "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_id",
+    "point_of_sale_code", "contract_number", "purpose", "status", "complete", "missing", "error_codes", "rule_set",
+)  # fmt: skip
+
+
+def _store_holder(
+    normalized: Mapping[str, Any],
+    match: _HolderMatch,
+    usable: SealedImages | None,
+    *,
+    uow: RegistryUnitOfWork,
+    vault: Vault,
+) -> tuple[int, bytes, dict[str, Any], dict[str, Any]]:
+    """The holder, found by blind index (payload rewritten when it changed) or created with a fresh DEK:
+    (holder id, its DEK, the personal data it held, the personal data it holds now)."""
+    personal = personal_part(normalized)
+    payload_plain = dumps_sorted(personal)
+    province = province_code_of(normalized)
+    if match.candidates:
+        holder = match.candidates[0]
+        dek = usable.dek if usable else vault.unwrap(holder.kek_id, holder.wrapped_dek)
+        old_plain = vault.open(dek, holder.payload, holder_aad(holder.aad_ref))
+        if old_plain != payload_plain:
+            sealed = vault.seal(dek, payload_plain, holder_aad(holder.aad_ref))
+            uow.holders.update_payload(holder.id, sealed, province_code=province)
+        return holder.id, dek, orjson.loads(old_plain), personal
+    dek, kek_id, wrapped = (usable.dek, usable.kek_id, usable.wrapped_dek) if usable else vault.new_data_key()
+    aad_ref = secrets.token_bytes(16)
+    holder_id = uow.holders.add(
+        {
+            "kind": match.kind,
+            "id_type": match.id_type,
+            "id_blind": match.blind,
+            "province_code": province,
+            "aad_ref": aad_ref,
+            "kek_id": kek_id,
+            "wrapped_dek": wrapped,
+            "payload": vault.seal(dek, payload_plain, holder_aad(aad_ref)),
+        }
+    )
+    return holder_id, dek, {}, personal
+
+
+def _update_line(
+    existing: SubscriptionRow,
+    values: dict[str, Any],
+    old_personal: Mapping[str, Any],
+    personal: Mapping[str, Any],
+    *,
+    uow: RegistryUnitOfWork,
+    actor: int | None,
+    channel: str,
+) -> list[dict[str, Any]]:
+    """Write the new values of a stored line; the history entry naming what changed (paths, clear values)."""
+    before = {c: getattr(existing, c) for c in _COMPARED}
+    before["missing"], before["error_codes"] = ",".join(existing.missing), ",".join(existing.error_codes)
+    clear = {k: [before[k], values[k]] for k in _COMPARED if before[k] != values[k]}
+    if existing.holder_id == values["holder_id"]:
+        personal_paths = changed_paths(old_personal, personal)
+    else:
+        personal_paths = sorted(flatten(personal))  # another holder: everything personal is new to this line
+    uow.subscriptions.update(existing.id, values, expected_version=existing.version)
+    if not clear and not personal_paths:
+        return []
+    action = "status_changed" if set(clear) == {"status"} and not personal_paths else "updated"
+    return [history_row(existing.id, actor, channel, action, sorted({*clear, *personal_paths}), clear)]
+
+
+def _store_documents(
+    line: int,
+    normalized: Mapping[str, Any],
+    images: Mapping[str, bytes],
+    usable: SealedImages | None,
+    updating: bool,
+    *,
+    uow: RegistryUnitOfWork,
+    vault: Vault,
+    blobs: BlobStore,
+    dek: bytes,
+    actor: int | None,
+    channel: str,
+    staff_pos: int | None,
+) -> list[dict[str, Any]]:
+    """Uploaded images (encrypted) and references to documents held elsewhere; the history entry if any."""
+    latest = latest_documents(uow.documents.list_for(line)) if updating else {}
     added: list[str] = []
-    staff_pos = columns["point_of_sale_id"]
     refs = {k: ref for k, ref in sorted(document_refs(normalized).items()) if k in DOCUMENT_KINDS}
     uploads = {k: images[k] for k in refs if k in images}
     stored = usable.blobs if usable else store_images(blobs, vault, dek, uploads)
@@ -217,10 +284,9 @@ def store_subscription(
             row.update(external_ref=ref)
         uow.documents.add(row)
         added.append(f"documents.{kind_name}")
-    if added and existing is not None:
-        history.append(history_row(line, actor, channel, "documents_added", added, {}))
-    uow.history.append_many(history)
-    return result
+    if added and updating:
+        return [history_row(line, actor, channel, "documents_added", added, {})]
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,20 +309,15 @@ def _with_uploads(record: Mapping[str, Any], images: Mapping[str, bytes]) -> dic
 def _match_holder(
     to_check: Mapping[str, Any], *, uow: RegistryUnitOfWork, vault: Vault, rule_set: RuleSet
 ) -> _HolderMatch:
-    doc_key = rule_set.document_key(to_check)
+    keys = document_keys_of(rule_set, to_check)
+    doc_key = keys[0] if keys else None
     blind = vault.blind(doc_key) if doc_key else None
     kind, id_type = holder_kind(to_check), id_type_of(to_check)
     same_document = uow.holders.find_by_blind(blind) if blind else []
-    # A terminated line no longer counts under its ID document (no document key, ordinal 1), but it is still its
-    # holder's: stored again (a termination, an update at the counter) it must find that holder, not a new one
-    # without a blind index, which would leave the line's images sealed under a key it no longer has.
-    if doc_key is None and to_check.get("status") == "terminated":
-        own_key = rule_set.document_key({k: v for k, v in to_check.items() if k != "status"})
-        own = uow.holders.find_by_blind(vault.blind(own_key)) if own_key else []
-    else:
-        own = same_document
     owns = owns_document_key(to_check)
-    candidates = [h for h in own if owns and h.kind == kind and h.id_type == id_type and h.wrapped_dek is not None]
+    candidates = [
+        h for h in same_document if owns and h.kind == kind and h.id_type == id_type and h.wrapped_dek is not None
+    ]
     return _HolderMatch(blind, kind, id_type, same_document, candidates)
 
 
@@ -296,10 +357,11 @@ def seal_images(
 class Registry:
     """`SubscriptionWriter` bound to the vault, the blob store and the rule set in force."""
 
-    def __init__(self, vault: Vault, blobs: BlobStore, rule_set: RuleSet) -> None:
+    def __init__(self, vault: Vault, blobs: BlobStore, rule_set: RuleSet, *, phase_reference: date) -> None:
         self.vault = vault
         self.blobs = blobs
         self.rule_set = rule_set
+        self.phase_reference = phase_reference
 
     def store(
         self,
@@ -316,7 +378,7 @@ class Registry:
         """`store_subscription` with this registry's vault, blob store and rule set."""
         return store_subscription(
             record, uow=uow, vault=self.vault, blobs=self.blobs, as_of=as_of, actor=actor, channel=channel,
-            images=images, rule_set=self.rule_set, sealed=sealed, stored=stored,
+            images=images, rule_set=self.rule_set, phase_reference=self.phase_reference, sealed=sealed, stored=stored,
         )  # fmt: skip
 
     def seal_images(
@@ -332,3 +394,25 @@ class Registry:
     def read_document(self, document_id: int, *, uow: RegistryUnitOfWork) -> tuple[str, bytes]:
         """`read_document` with this registry's vault and blob store."""
         return read_document(document_id, uow=uow, vault=self.vault, blobs=self.blobs)
+
+    def refresh(self, sub: SubscriptionRow, *, uow: RegistryUnitOfWork, as_of: date) -> SubscriptionRow:
+        """`refresh_verdict` with this registry's vault and rule set."""
+        return refresh_verdict(sub, uow=uow, vault=self.vault, rule_set=self.rule_set, as_of=as_of)
+
+
+def refresh_verdict(
+    sub: SubscriptionRow, *, uow: RegistryUnitOfWork, vault: Vault, rule_set: RuleSet, as_of: date
+) -> SubscriptionRow:
+    """Check a stored line's record again at `as_of` and store the new verdict when it differs (the gate
+    never decides on an answer older than the rules or the dates it depends on)."""
+    record = record_of(sub, uow=uow, vault=vault)
+    result = rule_set.check(record, as_of=as_of)
+    values = {
+        **compliance_columns(result, rule_set, as_of),
+        "valid_until": week_start(rule_set.valid_until(record, as_of=as_of)),
+    }
+    uow.subscriptions.update(sub.id, values, expected_version=sub.version)
+    fresh = uow.subscriptions.get_by_id(sub.id)
+    if fresh is None:  # the update above found the row: it cannot vanish in this transaction
+        raise NotFoundError("subscription not found")
+    return fresh

@@ -7,13 +7,18 @@ under the rules in force when they were captured:
 * population-DB matching (PM Decision 06/2022, 2022-23): `class Pdb2022RuleSet(Nd49RuleSet)` with
   `name = "pdb-2022"`, overriding `extra_checks` to require a match result (e.g. a
   `population_db.matched` field) and to report mismatches of name / date of birth / ID number;
-* Decree 163/2024: a subclass that widens `ID_TYPES` (e.g. `can_cuoc`, `e_id`) and changes
-  `CONTRACT_FROM_ORDINAL` or the signer's documents by overriding `_signer_documents`;
+* Decree 163/2024: a subclass that widens `ID_TYPE_SPECS` (e.g. `can_cuoc`, `e_id`: one
+  `IdTypeSpec` each, id_documents/types.py), declares the fields it adds (`HOLDER_FIELDS`, ... and
+  `EXTRA_MISSING_ITEMS`), and changes `CONTRACT_FROM_ORDINAL` or the signer's documents by
+  overriding `_signer_documents`;
 * face biometrics (Circular 08/2026): a subclass of the 163 set whose `extra_checks` requires a face
   match against the national database.
 
 A subclass inherits every Decree 49 check; composition works too (wrap an `Nd49RuleSet` and merge
-its `CheckResult` with your own). Register the new class in `_REGISTRY` below; nothing else changes.
+its `CheckResult` with your own). Register the new class in `_REGISTRY` below; nothing else changes:
+forms, storage, statistics and the CSV shape read the vocabulary from the rule set (`id_types`,
+`holder_fields`, `typed_holder_fields`, `csv_columns`, `missing_items`), and normalization keeps
+exactly the declared fields. A hook that depends on `as_of` must also extend `valid_until`.
 Rule sets are stateless, so one instance per name is shared.
 """
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from subreg.domain.common.errors import FieldError
 from subreg.domain.common.messages import message_for
 
-__all__ = ["CheckResult", "RuleSet", "cached_message"]
+__all__ = ["CheckResult", "RuleSet", "cached_message", "missing_item", "rule_tag"]
 
 
 @lru_cache(maxsize=4096)
@@ -74,14 +74,73 @@ _set_missing = CheckResult.missing.__set__  # type: ignore[attr-defined]
 _set_derived = CheckResult.derived.__set__  # type: ignore[attr-defined]
 
 
+def missing_item(path: str) -> str:
+    """The `missing_items` entry of a missing path: an organization user's index is dropped.
+
+    `organization.users[3].id_number` -> `organization.users[].id_number`; other paths are unchanged.
+    """
+    head, bracket, rest = path.partition("[")
+    if not bracket:
+        return path
+    _, closing, tail = rest.partition("]")
+    return f"{head}[]{tail}" if closing else path
+
+
 class RuleSet(Protocol):
     """A completeness regime: validates, lists what is missing, derives, and normalizes records.
 
     `ordinal` is the position (1-based) of this subscription among those under the same ID document
-    at this operator; `document_key` gives the key callers count subscriptions by.
+    at this operator; `document_key` gives the key callers count subscriptions by, and
+    `document_keys` every key of the same holder (the previous CMND's too): storage counts the
+    holder's active lines across all of them.
+
+    The rule set owns its vocabulary: the ID types it accepts, the fields of each person, the flat
+    (CSV) columns and every missing item it can report. Forms, storage, statistics and the CSV shape
+    read these instead of fixed lists, so a later regime (a new ID type, verification evidence) is
+    one new rule-set module; `normalize` keeps exactly the declared fields.
+
+    Time: every answer is for the evaluation date `as_of` passed in, never the date the record was
+    written; `valid_until` says until when that answer holds, so stored verdicts can be refreshed.
     """
 
     name: str
+    revision: int  # bumped when an answer changes for the same record and date (stored verdicts go stale)
+
+    @property
+    def id_types(self) -> tuple[str, ...]:
+        """The `id_type` values this rule set accepts."""
+        ...
+
+    @property
+    def holder_fields(self) -> tuple[str, ...]:
+        """Every field of a holder (and of an organization's listed user) that storage keeps."""
+        ...
+
+    @property
+    def guardian_fields(self) -> tuple[str, ...]:
+        """Every field of a guardian that storage keeps."""
+        ...
+
+    @property
+    def typed_holder_fields(self) -> tuple[str, ...]:
+        """What a form asks staff to type for a holder: `holder_fields` minus the derived-only ones."""
+        ...
+
+    @property
+    def csv_columns(self) -> tuple[str, ...]:
+        """The flat (CSV) shape's columns, in a stable order."""
+        ...
+
+    @property
+    def missing_items(self) -> tuple[str, ...]:
+        """Every path `missing` can hold (users' paths as `organization.users[].<field>`, see
+        `missing_item`), in a stable order: statistics give each one bit of a mask."""
+        ...
+
+    @property
+    def contract_from_ordinal(self) -> int:
+        """The ordinal from which a subscription needs a standard-form contract (Decree 49: the 4th)."""
+        ...
 
     def check(self, record: Mapping[str, Any], *, as_of: date, ordinal: int = 1) -> CheckResult:
         """Validate `record` at `as_of` and list what is missing."""
@@ -114,5 +173,30 @@ class RuleSet(Protocol):
         ...
 
     def document_key(self, record: Mapping[str, Any]) -> str | None:
-        """The key of the ID document this subscription is registered under, or None when unknown."""
+        """The key of the ID document this subscription is registered under, or None when unknown.
+
+        Equal numbers of different ID types give different keys."""
         ...
+
+    def document_keys(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every key the holder is known by: `document_key` first, then the previous CMND's; () when none."""
+        ...
+
+    def document_expiry(self, record: Mapping[str, Any]) -> date | None:
+        """The earliest effective expiry (given or derived by law) among the record's ID documents."""
+        ...
+
+    def valid_until(self, record: Mapping[str, Any], *, as_of: date) -> date | None:
+        """The first day after `as_of` on which `check(record)` can answer otherwise; None if never.
+
+        The answer at `as_of` holds on every day d with as_of <= d < valid_until (document expiry,
+        the holder's 14th birthday, a guardian's 18th, the CMND cut-off 1/1/2025, future dates)."""
+        ...
+
+
+def rule_tag(rule_set: RuleSet) -> str:
+    """What a stored verdict says it was computed by: the rule set's name and revision (`nd49-2017/2`).
+
+    A verdict of another revision is stale: the counter re-checks the line, the evaluation every line.
+    """
+    return f"{rule_set.name}/{rule_set.revision}"
