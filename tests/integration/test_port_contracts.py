@@ -594,6 +594,27 @@ class TestAuth:
             assert uow.auth.failures_from(there, since=t0) == 1
             assert uow.auth.failures_from(b"n" * 16, since=t0) == 0
 
+    def test_a_source_is_trusted_by_the_accounts_that_signed_in_from_it_within_the_window(self, backend):
+        t0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        here, there = b"h" * 16, b"t" * 16
+        with backend.uow() as uow:
+            lan, an, mai = staff(uow, "lan"), staff(uow, "an"), staff(uow, "mai")
+            for minute, (who, success, reason, source) in enumerate(
+                [(lan, True, "ok", here), (an, False, "bad_password", here), (an, True, "ok", there),
+                 (mai, False, "totp_required", here), (lan, True, "ok", None), (mai, True, "ok", here)]
+            ):  # fmt: skip
+                uow.auth.add_attempt(at=t0 + timedelta(minutes=minute), username="u", staff_id=who, success=success,
+                                     reason=reason, source_hash=source)  # fmt: skip
+            uow.commit()
+        with backend.uow() as uow:
+            assert uow.auth.signed_in_from(lan, here, since=t0) is True  # `since` itself counts
+            assert uow.auth.signed_in_from(lan, here, since=t0 + timedelta(seconds=1)) is False
+            assert uow.auth.signed_in_from(lan, there, since=t0) is False
+            assert uow.auth.signed_in_from(an, here, since=t0) is False  # a failure trusts nothing
+            assert uow.auth.signed_in_from(an, there, since=t0) is True
+            assert uow.auth.signed_in_from(mai, here, since=t0 + timedelta(minutes=4)) is True
+            assert uow.auth.signed_in_from(mai, here, since=t0 + timedelta(minutes=6)) is False
+
     def test_sessions_are_found_by_token_hash_changed_and_revoked(self, backend):
         t0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
         with backend.uow() as uow:

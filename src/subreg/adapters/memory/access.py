@@ -105,6 +105,14 @@ class MemoryAuthRepository:
 
         return sum(1 for _ in self._tx().scan("login_attempts", counted))
 
+    def signed_in_from(self, staff_id: int, source_hash: bytes, *, since: datetime) -> bool:
+        """Whether the account signed in successfully from one source since `since`."""
+
+        def signed_in(r: Row) -> bool:
+            return r["staff_id"] == staff_id and r["source_hash"] == source_hash and r["success"] and r["at"] >= since
+
+        return any(True for _ in self._tx().scan("login_attempts", signed_in))
+
     def add_session(self, row: Mapping[str, Any]) -> int:
         """Store a session; its id."""
         return int(self._tx().insert("auth_sessions", dict(row)))
