@@ -2,9 +2,10 @@
 
 The tables mirror `adapters.db.tables` where the repositories can see it: the same column names, the same
 defaults (`server_default`), NOT NULL columns, UNIQUE constraints and foreign keys, so a fake refuses what
-the database refuses (`ConstraintError` where SQLAlchemy raises `IntegrityError`). Only the columns the
-repositories read or write are declared; an unknown column is a programming error (`ValueError`), as the
-SQL statements refuse it.
+the database refuses (`ConstraintError` where SQLAlchemy raises `IntegrityError`); `tests/unit/test_memory_store.py`
+compares them with the real tables. Only the tables and columns the repositories read or write are declared
+(not the import's and evaluation's own tables); an unknown column is a programming error (`ValueError`), as
+the SQL statements refuse it.
 
 Transactions work on a copy of each table taken when they first touch it (copy-on-read): rows are never
 changed in place but replaced, so copying a table is copying its dict of rows. Commit writes the rows the
@@ -109,12 +110,15 @@ TABLES: dict[str, Table] = {
                 "point_of_sale_code": _c(), "contract_number": _c(), "purpose": _c(), "status": _nn("active"),
                 "complete": _nn(), "missing": _nn(""), "error_codes": _nn(""), "rule_set": _nn(),
                 "evaluated_on": _nn(), "version": _nn(1), "created_at": _nn(NOW), "updated_at": _nn(NOW),
-                "state": _c(), "phase": _c(), "missing_mask": _c(), "has_contract": _c(), "contract_needed": _c(),
-                "province_code": _c(), "source_hash": _c(), "document_refs": _c(),
+                "verdict": _c(), "phase": _c(), "missing_mask": _c(), "has_contract": _c(), "contract_needed": _c(),
+                "province_code": _c(), "source_hash": _c(), "document_refs": _c(), "valid_until": _c(),
+                "person_key": _c(),
             },
             unique=(("msisdn", "generation"),),
             references={"holder_id": "holders", "point_of_sale_id": "points_of_sale"},
         ),
+        Table("document_links", {"document_key": _nn(), "person_key": _nn()}, key="document_key", auto_key=False),
+        Table("evaluation_dirty", {"person_key": _nn()}, key="person_key", auto_key=False),
         Table(
             "documents",
             {
