@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from subreg.adapters.blob.local import LocalBlobStore
@@ -39,11 +39,12 @@ from subreg.adapters.db.registry_repo import (
     SqlDocumentRepository,
     SqlHistoryRepository,
     SqlHolderRepository,
+    SqlPeopleRepository,
     SqlPointOfSaleRepository,
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
-from subreg.adapters.db.tables import key_encryption_keys
+from subreg.adapters.db.tables import key_encryption_keys, metadata
 from subreg.adapters.db.uow import SqlUnitOfWork
 from subreg.adapters.memory import (
     ConstraintError,
@@ -60,37 +61,43 @@ from subreg.adapters.memory.registry import (
     MemoryDocumentRepository,
     MemoryHistoryRepository,
     MemoryHolderRepository,
+    MemoryPeopleRepository,
     MemoryPointOfSaleRepository,
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
 from subreg.domain.common.errors import ConflictError, CryptoError, NotFoundError
 from subreg.domain.privacy.audit_chain import START, AuditDraft, AuditEntry, Checkpoint, seal, utc_timestamp
-from subreg.services.access.ports import AuthRepository, StaffRepository
+from subreg.services.access.ports import AccessUnitOfWork, AuthRepository, StaffRepository
 from subreg.services.common.ports import AuditFilter, AuditRepository, BlobStore, Clock, UnitOfWork
-from subreg.services.counter.ports import CounterRepository
-from subreg.services.privacy.ports import PrivacyRepository
+from subreg.services.counter.ports import CounterRepository, CounterUnitOfWork
+from subreg.services.privacy.ports import PrivacyRepository, PrivacyUnitOfWork
 from subreg.services.registry.ports import (
     DocumentRepository,
     HistoryRepository,
     HolderRepository,
+    PeopleRepository,
     PointOfSaleRepository,
+    RegistryUnitOfWork,
     SubscriptionRepository,
 )
 from tests.conftest import fresh_database
 
 AUDIT_KEY = b"k" * 32
 N1, N2, N3 = 84901234567, 84901234568, 84901234569
+DOCUMENT, PERSON, OTHER = b"d" * 32, b"p" * 32, b"o" * 32  # blind indexes: a document's, people's
 
 
 @dataclass
 class Backend:
-    """A unit-of-work factory on one backend, and what that backend raises for a refused constraint."""
+    """A unit-of-work factory on one backend, what that backend raises for a refused constraint, and a reader
+    of a table's committed rows (for what no port reads back, such as the evaluation's dirty set)."""
 
     name: str
     uow: Callable[..., Any]
     constraint_error: type[Exception]
     kek_id: int
+    rows: Callable[[str], list[dict[str, Any]]]
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -98,7 +105,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     """The in-memory fake, or a migrated SQL database (with one key-encryption key row for holders)."""
     if request.param == "memory":
         db = MemoryDatabase()
-        yield Backend("memory", lambda key=AUDIT_KEY: MemoryUnitOfWork(db, audit_key=key), ConstraintError, 1)
+        yield Backend("memory", lambda key=AUDIT_KEY: MemoryUnitOfWork(db, audit_key=key), ConstraintError, 1, db.rows)
         return
     with fresh_database(request.param, tmp_path) as url:
         engine = create_engine_for(url)
@@ -108,8 +115,13 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
                 row = {"wrapped_key": b"x" * 60, "master_key_id": "m", "purpose": "data", "active": True}
                 kek = c.execute(insert(key_encryption_keys).values(row).returning(key_encryption_keys.c.id))
                 kek_id = int(kek.scalar_one())
+
+            def rows(table: str) -> list[dict[str, Any]]:
+                with engine.connect() as c:
+                    return [dict(r._mapping) for r in c.execute(select(metadata.tables[table]))]
+
             yield Backend(
-                request.param, lambda key=AUDIT_KEY: SqlUnitOfWork(engine, audit_key=key), IntegrityError, kek_id
+                request.param, lambda key=AUDIT_KEY: SqlUnitOfWork(engine, audit_key=key), IntegrityError, kek_id, rows
             )
         finally:
             engine.dispose()
@@ -184,23 +196,29 @@ def _members(protocol: type) -> dict[str, inspect.Signature | None]:
     return out
 
 
+PORTS: dict[type, tuple[type, ...]] = {
+    SubscriptionRepository: (MemorySubscriptionRepository, SqlSubscriptionRepository),
+    HolderRepository: (MemoryHolderRepository, SqlHolderRepository),
+    DocumentRepository: (MemoryDocumentRepository, SqlDocumentRepository),
+    HistoryRepository: (MemoryHistoryRepository, SqlHistoryRepository),
+    PointOfSaleRepository: (MemoryPointOfSaleRepository, SqlPointOfSaleRepository),
+    PeopleRepository: (MemoryPeopleRepository, SqlPeopleRepository),
+    StaffRepository: (MemoryStaffRepository, SqlStaffRepository),
+    AuthRepository: (MemoryAuthRepository, SqlAuthRepository),
+    CounterRepository: (MemoryCounterRepository, SqlCounterRepository),
+    PrivacyRepository: (MemoryPrivacyRepository, SqlPrivacyRepository),
+    AuditRepository: (MemoryAuditRepository, SqlAuditRepository),
+    UnitOfWork: (MemoryUnitOfWork, SqlUnitOfWork),
+    BlobStore: (MemoryBlobStore, LocalBlobStore),
+    Clock: (FixedClock, SystemClock),
+}
+# The units of work the services are given: their repositories must be the implementations above.
+UNITS_OF_WORK = (RegistryUnitOfWork, CounterUnitOfWork, PrivacyUnitOfWork, AccessUnitOfWork)
+
+
 @pytest.mark.parametrize(
     ("protocol", "implementations"),
-    [
-        (SubscriptionRepository, (MemorySubscriptionRepository, SqlSubscriptionRepository)),
-        (HolderRepository, (MemoryHolderRepository, SqlHolderRepository)),
-        (DocumentRepository, (MemoryDocumentRepository, SqlDocumentRepository)),
-        (HistoryRepository, (MemoryHistoryRepository, SqlHistoryRepository)),
-        (PointOfSaleRepository, (MemoryPointOfSaleRepository, SqlPointOfSaleRepository)),
-        (StaffRepository, (MemoryStaffRepository, SqlStaffRepository)),
-        (AuthRepository, (MemoryAuthRepository, SqlAuthRepository)),
-        (CounterRepository, (MemoryCounterRepository, SqlCounterRepository)),
-        (PrivacyRepository, (MemoryPrivacyRepository, SqlPrivacyRepository)),
-        (AuditRepository, (MemoryAuditRepository, SqlAuditRepository)),
-        (UnitOfWork, (MemoryUnitOfWork, SqlUnitOfWork)),
-        (BlobStore, (MemoryBlobStore, LocalBlobStore)),
-        (Clock, (FixedClock, SystemClock)),
-    ],
+    list(PORTS.items()),
     ids=lambda v: v.__name__ if isinstance(v, type) else "",
 )
 def test_every_implementation_has_every_member_of_its_port_with_the_same_parameters(protocol, implementations):
@@ -216,6 +234,17 @@ def test_every_implementation_has_every_member_of_its_port_with_the_same_paramet
             assert params == [(p.name, p.kind) for p in signature.parameters.values()], (
                 f"{implementation.__name__}.{name}"
             )
+
+
+@pytest.mark.parametrize("protocol", UNITS_OF_WORK, ids=lambda p: p.__name__)
+def test_every_unit_of_work_has_every_repository_its_port_declares(protocol, backend):
+    """A repository a unit-of-work Protocol declares (`people: PeopleRepository`) is there, and is one of the
+    implementations checked above: a repository added to a port and to one unit of work only is caught."""
+    with backend.uow() as uow:
+        for name, port in get_type_hints(protocol).items():
+            repository = getattr(uow, name, None)
+            assert repository is not None, f"{backend.name}: {protocol.__name__}.{name}"
+            assert type(repository) in PORTS[port], f"{backend.name}: {protocol.__name__}.{name}"
 
 
 class TestUnitOfWork:
@@ -303,6 +332,37 @@ class TestSubscriptions:
         assert (sub.complete, sub.status, sub.point_of_sale_code, sub.rule_set) == (
             False, "active", "HCM-Q1-01", "nd49-2017"
         )  # fmt: skip
+
+    def test_the_evaluation_columns_round_trip_and_default_to_nothing_needed(self, backend):
+        with backend.uow() as uow:
+            hid = uow.holders.add(holder(backend))
+            plain = uow.subscriptions.add(line(N1, hid))
+            tagged = uow.subscriptions.add(
+                line(N2, hid, verdict=1, contract_needed=True, valid_until=date(2026, 11, 30), person_key=PERSON,
+                     has_contract=True)
+            )  # fmt: skip
+            uow.commit()
+        with backend.uow() as uow:
+            first, second = uow.subscriptions.get_by_id(plain), uow.subscriptions.get_by_id(tagged)
+            uow.subscriptions.update(
+                plain, {"contract_needed": True, "valid_until": date(2027, 1, 4), "person_key": OTHER},
+                expected_version=1,
+            )  # fmt: skip
+            uow.subscriptions.update(
+                tagged, {"contract_needed": False, "valid_until": None, "person_key": None}, expected_version=1
+            )
+            uow.commit()
+            updated = uow.subscriptions.get_by_id(plain), uow.subscriptions.get_by_id(tagged)
+        assert (first.contract_needed, first.valid_until, first.person_key, first.has_contract) == (
+            False, None, None, False
+        )  # fmt: skip
+        assert (second.contract_needed, second.valid_until, second.person_key, second.has_contract) == (
+            True, date(2026, 11, 30), PERSON, True
+        )  # fmt: skip
+        assert type(second.person_key) is bytes
+        assert [(s.contract_needed, s.valid_until, s.person_key, s.version) for s in updated] == [
+            (True, date(2027, 1, 4), OTHER, 2), (False, None, None, 2)
+        ]  # fmt: skip
 
     def test_a_reissued_number_shows_its_latest_line_and_keeps_the_old_one(self, backend):
         with backend.uow() as uow:
@@ -395,6 +455,66 @@ class TestSubscriptions:
                 uow.subscriptions.add(line(N1, hid))
         with backend.uow() as uow, pytest.raises(backend.constraint_error):
             uow.subscriptions.add(line(N2, hid + 1000))
+
+
+class TestPeople:
+    def test_a_document_counts_towards_itself_until_linked_and_a_link_moves_its_lines(self, backend):
+        with backend.uow() as uow:
+            hid = uow.holders.add(holder(backend))
+            ids = uow.subscriptions.add_many(
+                [line(N3, hid, person_key=DOCUMENT, generation=1),
+                 line(N1, hid, person_key=DOCUMENT, generation=1, status="terminated"),
+                 line(N1, hid, person_key=DOCUMENT, generation=2), line(N2, hid, person_key=PERSON, generation=1),
+                 line(N3, hid, person_key=None, generation=2)]
+            )  # fmt: skip
+            uow.commit()
+        by_id = dict(zip(ids, ["N3/1", "N1/1", "N1/2", "N2/1", "N3/2"], strict=True))
+        with backend.uow() as uow:
+            assert uow.people.person_of_document(DOCUMENT) is None
+            assert uow.people.persons_of_documents([DOCUMENT, PERSON]) == {}
+            assert [by_id[s.id] for s in uow.people.lines_of_person(DOCUMENT)] == ["N1/1", "N1/2", "N3/1"]
+            assert uow.people.link(DOCUMENT, PERSON) == 3  # terminated lines move too
+            uow.commit()
+        with backend.uow() as uow:
+            assert uow.people.person_of_document(DOCUMENT) == PERSON
+            assert uow.people.lines_of_person(DOCUMENT) == []
+            moved = uow.people.lines_of_person(PERSON)
+            assert [by_id[s.id] for s in moved] == ["N1/1", "N1/2", "N2/1", "N3/1"]  # by number, then generation
+            assert {(s.person_key, s.version) for s in moved} == {(PERSON, 1)}  # moved without a new version
+            # Linked again elsewhere: the link moves; the lines already moved stay with their person.
+            assert uow.people.link(DOCUMENT, OTHER) == 0
+            assert uow.people.link(OTHER, PERSON) == 0  # a key with no lines of its own
+            uow.commit()
+        with backend.uow() as uow:
+            found = uow.people.persons_of_documents([DOCUMENT, OTHER, DOCUMENT, b"z" * 32])
+            assert found == {DOCUMENT: OTHER, OTHER: PERSON}
+            assert all(type(k) is bytes and type(v) is bytes for k, v in found.items())
+            assert len(uow.people.lines_of_person(PERSON)) == 4
+            assert uow.people.persons_of_documents([]) == {}
+
+    def test_a_link_is_kept_only_when_committed(self, backend):
+        with backend.uow() as uow:
+            uow.people.link(DOCUMENT, PERSON)
+            uow.rollback()
+            assert uow.people.person_of_document(DOCUMENT) is None
+            uow.people.link(DOCUMENT, OTHER)
+            uow.commit()
+        with backend.uow() as uow:
+            assert uow.people.person_of_document(DOCUMENT) == OTHER
+
+    def test_dirty_people_are_recorded_once_each_and_none_is_ignored(self, backend):
+        with backend.uow() as uow:
+            uow.people.mark_dirty([PERSON, None, PERSON, OTHER])
+            uow.people.mark_dirty([])
+            uow.people.mark_dirty([None])
+            uow.commit()
+            uow.people.mark_dirty([OTHER, DOCUMENT])  # already marked: no error, still once
+            uow.commit()
+            uow.people.mark_dirty([b"y" * 32])
+            uow.rollback()
+        assert sorted(bytes(r["person_key"]) for r in backend.rows("evaluation_dirty")) == sorted(
+            [DOCUMENT, OTHER, PERSON]
+        )
 
 
 class TestHolders:

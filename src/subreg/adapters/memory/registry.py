@@ -1,4 +1,5 @@
-"""In-memory repositories of the registry: subscription lines, holders, documents, history, points of sale, staff.
+"""In-memory repositories of the registry: subscription lines, holders, documents, history, points of sale, staff,
+and people (person keys, document links, the evaluation's dirty set).
 
 Same semantics as `adapters.db.registry_repo` (checked by `tests/integration/test_port_contracts.py`):
 a number's current line is its latest generation, `existing` names the numbers with a live line, ids
@@ -28,6 +29,7 @@ __all__ = [
     "MemoryDocumentRepository",
     "MemoryHistoryRepository",
     "MemoryHolderRepository",
+    "MemoryPeopleRepository",
     "MemoryPointOfSaleRepository",
     "MemoryStaffRepository",
     "MemorySubscriptionRepository",
@@ -38,6 +40,10 @@ Tx = Callable[[], Transaction]
 
 def _split(text: str | None) -> tuple[str, ...]:
     return tuple(text.split(",")) if text else ()
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
 
 
 def _subscription(m: Row) -> SubscriptionRow:
@@ -61,6 +67,10 @@ def _subscription(m: Row) -> SubscriptionRow:
         rule_set=m["rule_set"],
         evaluated_on=m["evaluated_on"],
         version=m["version"],
+        contract_needed=bool(m["contract_needed"]),
+        valid_until=m["valid_until"],
+        person_key=_bytes(m["person_key"]),
+        has_contract=bool(m["has_contract"]),
     )
 
 
@@ -69,6 +79,8 @@ def _subscription_values(row: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("missing", "error_codes"):
         if key in values and not isinstance(values[key], str):
             values[key] = ",".join(values[key])
+    if "person_key" in values:
+        values["person_key"] = _bytes(values["person_key"])
     return values
 
 
@@ -98,10 +110,6 @@ def _document(m: Row) -> DocumentRow:
         created_by_staff_id=m["created_by_staff_id"],
         point_of_sale_id=m["point_of_sale_id"],
     )
-
-
-def _bytes(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
 
 
 class MemorySubscriptionRepository:
@@ -348,3 +356,51 @@ class MemoryStaffRepository:
     def list_all(self) -> list[StaffRow]:
         """All, by username."""
         return [_staff_row(r) for r in sorted(self._tx().scan("staff"), key=lambda r: r["username"])]
+
+
+class MemoryPeopleRepository:
+    """Person keys, document links and the evaluation's dirty set (see services.registry.lines)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def person_of_document(self, document_key: bytes) -> bytes | None:
+        """The person key a document is linked to, if any."""
+        row = self._tx().get("document_links", bytes(document_key))
+        return None if row is None else bytes(row["person_key"])
+
+    def persons_of_documents(self, document_keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """document key -> person key, for the linked ones among `document_keys`."""
+        tx = self._tx()
+        found: dict[bytes, bytes] = {}
+        for key in sorted({bytes(k) for k in document_keys}):
+            row = tx.get("document_links", key)
+            if row is not None:
+                found[key] = bytes(row["person_key"])
+        return found
+
+    def link(self, document_key: bytes, person_key: bytes) -> int:
+        """Record the link (or move it) and move the document's lines to the person; lines moved.
+
+        The lines keep their version and `updated_at`, as the SQL adapter's UPDATE leaves them."""
+        tx = self._tx()
+        document, person = bytes(document_key), bytes(person_key)
+        if not tx.update("document_links", document, {"person_key": person}):
+            tx.insert("document_links", {"document_key": document, "person_key": person})
+        moving = [r["id"] for r in tx.scan("subscriptions", lambda r: r["person_key"] == document)]
+        for line in moving:
+            tx.update("subscriptions", line, {"person_key": person})
+        return len(moving)
+
+    def lines_of_person(self, person_key: bytes) -> list[SubscriptionRow]:
+        """Every line counted towards a person, by number and generation."""
+        key = bytes(person_key)
+        lines = self._tx().scan("subscriptions", lambda r: r["person_key"] == key)
+        return [_subscription(r) for r in sorted(lines, key=lambda r: (r["msisdn"], r["generation"]))]
+
+    def mark_dirty(self, person_keys: Iterable[bytes | None]) -> None:
+        """Add people to the evaluation's dirty set (once each)."""
+        tx = self._tx()
+        for key in sorted({bytes(k) for k in person_keys if k is not None}):
+            if tx.get("evaluation_dirty", key) is None:
+                tx.insert("evaluation_dirty", {"person_key": key})

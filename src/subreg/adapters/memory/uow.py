@@ -20,6 +20,7 @@ from subreg.adapters.memory.registry import (
     MemoryDocumentRepository,
     MemoryHistoryRepository,
     MemoryHolderRepository,
+    MemoryPeopleRepository,
     MemoryPointOfSaleRepository,
     MemoryStaffRepository,
     MemorySubscriptionRepository,
@@ -39,6 +40,7 @@ class MemoryUnitOfWork:
         self.holders = MemoryHolderRepository(tx)
         self.documents = MemoryDocumentRepository(tx)
         self.history = MemoryHistoryRepository(tx)
+        self.people = MemoryPeopleRepository(tx)
         self.points_of_sale = MemoryPointOfSaleRepository(tx)
         self.staff = MemoryStaffRepository(tx)
         self.auth = MemoryAuthRepository(tx)
