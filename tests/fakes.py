@@ -94,7 +94,7 @@ class Fakes:
 
     def registry(self) -> Registry:
         """The registry's real writer on the fakes."""
-        return Registry(self.vault, self.blobs, self.rule_set)
+        return Registry(self.vault, self.blobs, self.rule_set, phase_reference=self.phase_reference)
 
     def counter_context(self, *, now: datetime | None = None, request_id: str | None = None) -> CounterContext:
         """What the counter's use cases need besides the unit of work, at the clock's time (or `now`)."""
@@ -164,7 +164,7 @@ class Fakes:
         with self.uow() as uow:
             store_subscription(
                 record, uow=uow, vault=self.vault, blobs=self.blobs, as_of=self.clock.today(), actor=None,
-                channel="legacy_import", rule_set=self.rule_set, images=images,
+                channel="legacy_import", rule_set=self.rule_set, phase_reference=self.phase_reference, images=images,
             )  # fmt: skip
             uow.commit()
         return self.line(str(record["msisdn"]))

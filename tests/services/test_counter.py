@@ -23,7 +23,12 @@ from subreg.domain.common.errors import (
     ProcessingRestrictedError,
 )
 from subreg.domain.counter import gate
-from subreg.domain.counter.gate import RegistrationIncompleteError, SubscriptionTerminatedError, UpdateRequiredError
+from subreg.domain.counter.gate import (
+    NewOwnerPapersRequiredError,
+    RegistrationIncompleteError,
+    SubscriptionTerminatedError,
+    UpdateRequiredError,
+)
 from subreg.services import counter
 from subreg.services.counter.commands import (
     LookUpIdDocument,
@@ -84,7 +89,9 @@ class TestLookUp:
         assert set(card["compliance"]["missing"]) == {"documents.portrait", "documents.id_front", "documents.id_back"}
         assert card["holder"]["id_number"] == "0791******56"
         assert card["holder"]["gender"] == "female"  # a low-risk descriptor stays clear
-        assert card["gate"] == {"update_required": True, "allowed": ["bill_payment"]}
+        # Paying, giving the line up and a new owner with papers are never refused for the record's papers.
+        assert card["gate"] == {"update_required": True, "allowed": ["bill_payment", "change_owner", "termination"]}
+        assert (card["compliance"]["contract_needed"], card["compliance"]["state"]) == (False, "incomplete")
         assert card["visibility"] == {"masked": True, "images": True}
         assert [d["kind"] for d in card["documents"]] == ["confirmation_form"]
         assert [h["action"] for h in card["history"]] == ["created"]
@@ -249,7 +256,9 @@ class TestGate:
         if expected.allowed:
             assert run(fakes, counter.transact, Transact(NUMBER, kind), store)["outcome"] == "done"
         else:
-            with pytest.raises((UpdateRequiredError, SubscriptionTerminatedError)) as refused:
+            with pytest.raises(
+                (UpdateRequiredError, SubscriptionTerminatedError, NewOwnerPapersRequiredError)
+            ) as refused:
                 run(fakes, counter.transact, Transact(NUMBER, kind), store)
             assert refused.value.code == expected.code
         (tx,) = fakes.rows("counter_transactions")

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subreg.domain.common.errors import ConflictError, CryptoError, InputError, NotFoundError
+from subreg.domain.compliance.rules.base import rule_tag
 from subreg.services import counter, registry
 from subreg.services.counter.commands import LookUpIdDocument, UpdateSubscription
 from subreg.services.registry.blob_sweep import sweep_orphan_blobs
@@ -59,7 +60,7 @@ class TestStore:
             assert personal not in clear
             assert personal.encode() not in holder["payload"]
         assert (line["generation"], line["version"], line["evaluated_on"], line["rule_set"]) == (
-            1, 1, AS_OF, "nd49-2017"
+            1, 1, AS_OF, rule_tag(fakes.rule_set)
         )  # fmt: skip
 
     def test_compliance_columns_follow_the_check(self, fakes):
@@ -239,11 +240,17 @@ class TestBulkLoad:
         with fakes.uow() as uow:
             stats = registry.bulk_load(records, uow=uow, vault=fakes.vault, blobs=fakes.blobs, as_of=AS_OF,
                                        rule_set=fakes.rule_set, batch_size=2)  # fmt: skip
-        assert (stats.stored, stats.complete, stats.invalid) == (5, 3, 2)  # the 4th and 5th need a contract
+        # Each line is stored with the answer on its own papers; the 4th-subscription rule is the evaluation's,
+        # for the people the load marked.
+        assert (stats.stored, stats.complete, stats.invalid) == (5, 5, 0)
         assert stats.rejected_codes == {"duplicate_msisdn": 1, "invalid_msisdn": 1}
+        person = fakes.vault.blind(ID_NUMBER)
         with fakes.uow() as uow:
-            (holder,) = uow.holders.find_by_blind(fakes.vault.blind(ID_NUMBER))
+            (holder,) = uow.holders.find_by_blind(person)
             assert len(uow.subscriptions.list_by_holder(holder.id)) == 5
+            lines = uow.people.lines_of_person(person)
+        assert [line.contract_needed for line in lines] == [False] * 5
+        assert [r["person_key"] for r in fakes.rows("evaluation_dirty")] == [person]
         assert [e.action for e in history(fakes, "0901234500")] == ["created"]
         assert get(fakes, "0901234503")["holder"]["full_name"] == "Nguyễn Thị Ánh"
 
