@@ -31,6 +31,7 @@ from subreg.domain.counter.gate import (
 )
 from subreg.services import counter
 from subreg.services.counter.commands import (
+    ChangeOwner,
     LookUpIdDocument,
     LookUpNumber,
     OpenVisit,
@@ -49,6 +50,10 @@ from tests.records import complete_record
 NUMBER = "0901234567"
 KEY = 84901234567
 ID_NUMBER = "079190123456"
+# Someone else than the fixtures' card holder (whose card the fake inspector reads by default).
+BINH = {"full_name": "Trần Văn Bình", "date_of_birth": "1985-02-03", "gender": "male", "id_type": "cccd",
+        "id_number": "001085123456", "id_issue_date": "2021-04-10",
+        "id_issue_place": "Cục Cảnh sát QLHC về TTXH"}  # fmt: skip
 FAST = settings(max_examples=25, deadline=None)
 
 
@@ -609,3 +614,97 @@ class TestDocumentImages:
         store = fakes.actor("store_staff", "STORE-1")
         with pytest.raises(ProcessingRestrictedError):
             run(fakes, counter.view_document_image, ViewDocumentImage(stored, "transaction"), store)
+
+
+class TestChangeOwner:
+    """A line passes to a new owner who brings complete papers (decided on the new owner's record only)."""
+
+    def owner(self) -> dict[str, Any]:
+        return {"holder": copy.deepcopy(complete_record()["holder"])}  # the card the fake inspector reads
+
+    def test_a_new_owner_with_complete_papers_takes_the_line_over(self, fakes):
+        old = fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH))
+        store = fakes.actor("store_staff", "STORE-1")
+        done = run(fakes, counter.change_owner, ChangeOwner(NUMBER, self.owner(), registration_images()), store)
+        assert (done["msisdn"], done["complete"], done["card_source"]) == ("+84901234567", True, "qr")
+        line = fakes.line(NUMBER)
+        assert (line.id, line.generation, line.version, line.status) == (old.id, 1, 2, "active")  # the same line
+        assert line.holder_id != old.holder_id
+        assert line.person_key == fakes.vault.blind(ID_NUMBER) != old.person_key
+        assert len(fakes.rows("holders")) == 2  # the old owner's holder stays (its data is kept for retention)
+        card = run(fakes, counter.lookup_by_msisdn, LookUpNumber(NUMBER, purpose="update"), store)
+        assert card["holder"]["id_number"] == ID_NUMBER
+        (consent,) = fakes.rows("consents")
+        assert (consent["holder_id"], consent["subscription_id"], consent["accepted"]) == (
+            line.holder_id,
+            line.id,
+            True,
+        )
+        assert [(t["kind"], t["outcome"]) for t in fakes.rows("counter_transactions")] == [("change_owner", "done")]
+        assert fakes.audit_actions()[:3] == ["consent:recorded", "counter:transaction", "subscription:updated"]
+        with fakes.uow() as uow:
+            entries = uow.history.list_for(line.id)
+        assert [e.action for e in entries] == ["created", "updated", "documents_added"]
+        assert "holder.id_number" in entries[1].changes["fields"]
+        assert "001085123456" not in str(entries[1].changes)
+        assert ID_NUMBER not in str(entries[1].changes)
+        # Both people's lines changed: the evaluation re-ranks both.
+        dirty = {r["person_key"] for r in fakes.rows("evaluation_dirty")}
+        assert dirty == {old.person_key, line.person_key}
+
+    def test_without_the_new_owners_papers_nothing_changes(self, fakes):
+        fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH))
+        store = fakes.actor("store_staff", "STORE-1")
+        before = (fakes.rows("subscriptions"), fakes.rows("holders"))
+        with pytest.raises(NewOwnerPapersRequiredError) as refused:
+            run(fakes, counter.change_owner, ChangeOwner(NUMBER, self.owner(), {"portrait": image("portrait")}),
+                store)  # fmt: skip
+        assert {"documents.id_front", "documents.id_back"} <= set(refused.value.missing)
+        assert {"documents.id_front", "documents.id_back"} <= {e.field for e in refused.value.errors}
+        assert (fakes.rows("subscriptions"), fakes.rows("holders")) == before
+        assert (fakes.rows("consents"), fakes.rows("counter_transactions")) == ([], [])
+        # The bare transaction is refused by the gate too (and recorded): the papers are what decides.
+        with pytest.raises(NewOwnerPapersRequiredError) as bare:
+            run(fakes, counter.transact, Transact(NUMBER, "change_owner"), store)
+        assert bare.value.missing == ["new_owner"]
+        assert [t["refusal_code"] for t in fakes.rows("counter_transactions")] == ["new_owner_papers_required"]
+
+    def test_without_consent_it_is_refused_before_anything_is_read(self, fakes):
+        fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH))
+        store = fakes.actor("store_staff", "STORE-1")
+        cmd = ChangeOwner(NUMBER, self.owner(), registration_images(), consent_accepted=False)
+        with pytest.raises(NewOwnerPapersRequiredError) as refused:
+            run(fakes, counter.change_owner, cmd, store)
+        assert [(e.field, e.code) for e in refused.value.errors] == [("consent", "consent_required")]
+        assert fakes.audit_actions() == []
+
+    def test_a_terminated_line_has_no_owner_to_change(self, fakes):
+        fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH), status="terminated")
+        store = fakes.actor("store_staff", "STORE-1")
+        with pytest.raises(SubscriptionTerminatedError):
+            run(fakes, counter.change_owner, ChangeOwner(NUMBER, self.owner(), registration_images()), store)
+        assert fakes.line(NUMBER).version == 1
+
+    def test_the_line_counts_under_the_new_owner_whose_fourth_line_needs_its_contract(self, fakes):
+        for n in ("0901111111", "0901111112", "0901111113"):  # the new owner's lines, activated before
+            fakes.seed(complete_record(msisdn=n, point_of_sale="STORE-1"))
+        fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH))
+        store = fakes.actor("store_staff", "STORE-1")
+        with pytest.raises(NewOwnerPapersRequiredError) as refused:
+            run(fakes, counter.change_owner, ChangeOwner(NUMBER, self.owner(), registration_images()), store)
+        assert ("contract_number", "contract_required") in {(e.field, e.code) for e in refused.value.errors}
+        assert fakes.line(NUMBER).version == 1
+        owner = {**self.owner(), "contract_number": "HD-2026-0042"}
+        images = {**registration_images(), "contract": image("contract")}
+        assert run(fakes, counter.change_owner, ChangeOwner(NUMBER, owner, images), store)["complete"] is True
+        line = fakes.line(NUMBER)
+        assert (line.has_contract, line.contract_needed, line.contract_number) == (True, False, "HD-2026-0042")
+
+    def test_only_staff_who_may_update_the_line_change_its_owner(self, fakes):
+        fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH))
+        agent = fakes.actor("agent", "AGENT-9")  # not serving this customer (no visit opened)
+        auditor = fakes.actor("auditor")
+        for who in (agent, auditor):
+            with pytest.raises(PermissionDeniedError):
+                run(fakes, counter.change_owner, ChangeOwner(NUMBER, self.owner(), registration_images()), who)
+        assert fakes.line(NUMBER).version == 1
