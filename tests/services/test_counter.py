@@ -241,6 +241,23 @@ class TestGate:
         assert (done["outcome"], done["kind"]) == ("done", "package_change")
         assert [t["outcome"] for t in fakes.rows("counter_transactions")] == ["done"]
 
+    def test_a_verdict_past_its_date_is_checked_again_before_the_gate_answers(self, fakes):
+        record = complete_record(point_of_sale="STORE-1")
+        record["holder"] = {**record["holder"], "id_expiry_date": "2026-12-01"}
+        line = fakes.seed(record)  # stored on 2026-11-28, while the card is valid
+        assert line.complete is True
+        store = fakes.actor("store_staff", "STORE-1")
+        later = NOW + timedelta(days=4)  # 2026-12-02: the card has expired
+        with pytest.raises(UpdateRequiredError) as refused:
+            run(fakes, counter.transact, Transact(NUMBER, "sim_replacement"), store, now=later)
+        assert "holder.id_expiry_date" in refused.value.missing
+        line = fakes.line(NUMBER)
+        assert (line.complete, line.evaluated_on) == (False, later.date())
+        assert any(code.endswith(":id_expired") for code in line.error_codes)
+        card = run(fakes, counter.lookup_by_msisdn, LookUpNumber(NUMBER, purpose="transaction"), store, now=later)
+        assert card["compliance"]["state"] == "invalid"
+        assert card["gate"]["update_required"] is True
+
     def test_an_unknown_kind_is_refused_before_anything_is_read(self, fakes):
         store = fakes.actor("store_staff", "STORE-1")
         with pytest.raises(InputError) as refused:
