@@ -103,6 +103,29 @@ class TestStore:
         assert "contract_required" in {e.code for e in fourth.errors}
         assert store(fakes, complete_record(msisdn="0901234561", activated_on="2016-03-02")).valid
 
+    def test_a_cccd_naming_the_previous_cmnd_counts_the_lines_under_both_towards_one_person(self, fakes):
+        cmnd = {"id_type": "cmnd", "id_number": "123456789", "id_issue_date": "2012-05-06",
+                "id_issue_place": "CA Hà Nội", "id_expiry_date": None}  # fmt: skip
+        for n in range(2):
+            record = with_holder(complete_record(msisdn=f"090123456{n}", activated_on=f"2016-03-0{n + 1}"), **cmnd)
+            assert store(fakes, record).valid
+        old_key = fakes.rule_set.document_keys(with_holder(complete_record(), **cmnd))[0]
+        person = fakes.vault.blind(old_key)
+        assert store(fakes, with_holder(complete_record(msisdn="0901234562", activated_on="2016-03-03"),
+                                        previous_id_number="123456789")).valid  # fmt: skip
+        fourth = store(fakes, with_holder(complete_record(msisdn="0901234563", activated_on="2016-03-04"),
+                                          previous_id_number="123456789"))  # fmt: skip
+        assert "contract_required" in {e.code for e in fourth.errors}
+        with fakes.uow() as uow:
+            assert uow.people.person_of_document(fakes.vault.blind(ID_NUMBER)) == person
+            lines = uow.people.lines_of_person(person)
+        assert [(line.msisdn % 10, line.contract_needed) for line in lines] == [
+            (0, False), (1, False), (2, False), (3, True)
+        ]  # fmt: skip
+        assert len({line.holder_id for line in lines}) == 2  # two documents, two holders, one person
+        # Marked for the evaluation: the person, and the CCCD's own key (lines counted under it would have moved).
+        assert {r["person_key"] for r in fakes.rows("evaluation_dirty")} == {person, fakes.vault.blind(ID_NUMBER)}
+
     def test_a_stale_read_of_the_line_conflicts(self, fakes):
         store(fakes, complete_record())
         stale = fakes.line("0901234567")
