@@ -182,6 +182,26 @@ class TestSignIn:
         assert all(h is not None and len(h) == 16 and b"203.0.113.7" not in h for h in hashes)
         assert len(hashes) == 2
 
+    def test_behind_a_held_back_address_an_account_that_signed_in_from_it_lately_still_signs_in(self, fakes):
+        policy = AuthPolicy(max_failures=3, max_source_failures=4, source_window_minutes=10, trusted_source_days=30)
+        store = "203.0.113.7"  # one address for a whole store's tablets (a NAT)
+        for n in range(4):
+            account(fakes, f"user{n}")
+        account(fakes, "regular")
+        account(fakes, "newcomer")
+        login(fakes, "regular", policy=policy, source=store, now=T0 - timedelta(days=29))
+        login(fakes, "newcomer", policy=policy, source="198.51.100.2", now=T0 - timedelta(days=1))
+        for n in range(4):
+            with pytest.raises(InvalidCredentialsError):
+                login(fakes, f"user{n}", "Spring2026!", policy=policy, source=store, now=T0)
+        later = T0 + timedelta(minutes=1)
+        assert login(fakes, "regular", policy=policy, source=store, now=later)
+        with pytest.raises(TooManyAttemptsError):  # never signed in from this address
+            login(fakes, "newcomer", policy=policy, source=store, now=later)
+        strict = AuthPolicy(max_failures=3, max_source_failures=4, source_window_minutes=10, trusted_source_days=0)
+        with pytest.raises(TooManyAttemptsError):  # the exception turned off
+            login(fakes, "regular", policy=strict, source=store, now=later)
+
     def test_a_hash_made_with_other_parameters_is_replaced_at_sign_in(self, fakes, cheap_password_hashing):
         staff_id = account(fakes, "lan", "auditor")
         other = PasswordHasher(time_cost=2, memory_cost=8, parallelism=1).hash(PASSWORD)
