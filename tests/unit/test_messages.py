@@ -36,6 +36,7 @@ _COMPUTED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("domain/common/errors.py", "code"): (),
     ("domain/common/errors.py", "self.value_code"): (),
     ("domain/compliance/rules/nd49_2017.py", "code"): (("domain/id_documents/numbers.py", "check_id_number"),),
+    ("domain/compliance/rules/nd49_2017.py", "number_code"): (("domain/id_documents/numbers.py", "check_id_number"),),
     ("domain/compliance/rules/nd49_2017.py", "c"): (("domain/id_documents/numbers.py", "cccd_consistency"),),
     ("domain/id_documents/card_codes.py", "id_code"): (("domain/id_documents/numbers.py", "check_id_number"),),
     ("adapters/images/quality.py", "code"): (("domain/counter/image_rules.py", "judge"),),

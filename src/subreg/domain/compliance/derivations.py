@@ -129,7 +129,7 @@ def _person(obj: Mapping[str, Any], prefix: str, max_birth_year: int | None) -> 
         gender=None if is_absent(obj.get("gender")) else str(obj.get("gender")),
         nationality=None if is_absent(obj.get("nationality")) else str(obj.get("nationality")),
         has_date_of_birth=not is_absent(obj.get("date_of_birth")),
-        birth_year=None if is_absent(birth_year) else birth_year,  # type: ignore[arg-type]
+        birth_year=None if is_absent(birth_year) else birth_year,
         max_birth_year=max_birth_year,
     )
     return {f"{prefix}.{k}": v for k, v in found.items()}

@@ -152,7 +152,7 @@ _FALSE = frozenset({"false", "0", "no", "n", "không"})
 
 def is_absent(value: object) -> bool:
     """True for None and for strings that are empty or white space only."""
-    return value is None or (value.__class__ is str and (not value or value.isspace()))  # type: ignore[attr-defined]
+    return value is None or (value.__class__ is str and (not value or value.isspace()))
 
 
 def _cell(value: object) -> str:

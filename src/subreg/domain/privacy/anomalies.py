@@ -14,6 +14,9 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)  # a staff id (int or str)
 
 __all__ = [
     "MAD_TO_SIGMA",
@@ -53,7 +56,7 @@ def _ordered(signals: list[Signal]) -> list[Signal]:
 
 
 def read_volume_outliers(
-    counts: Mapping[Hashable, int],
+    counts: Mapping[K, int],
     *,
     factor: float = 5.0,
     min_reads: int = 50,
@@ -128,8 +131,8 @@ def after_hours_reads(
 
 
 def id_lookups_without_transaction(
-    lookups: Mapping[Hashable, int],
-    transactions: Mapping[Hashable, int],
+    lookups: Mapping[K, int],
+    transactions: Mapping[K, int],
     *,
     ratio: float = 3.0,
     min_lookups: int = 20,

@@ -233,7 +233,7 @@ def _holder_for(
     """The holder of a record: one found or created earlier in the load under the same document, else new."""
     kind, id_type = holder_kind(normalized), id_type_of(normalized)
     reuse_key = (blind, kind, id_type) if blind is not None and owns_document_key(normalized) else None
-    holder = state.holders.get(reuse_key) if reuse_key else None  # type: ignore[arg-type]
+    holder = state.holders.get(reuse_key) if reuse_key else None
     if holder is not None:
         return holder
     dek, kek_id, wrapped = vault.new_data_key()
@@ -254,5 +254,5 @@ def _holder_for(
     )
     new_holders.append(holder)
     if reuse_key:
-        state.holders[reuse_key] = holder  # type: ignore[index]
+        state.holders[reuse_key] = holder
     return holder

@@ -22,7 +22,7 @@ import random
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from subreg.domain.compliance.rules.base import RuleSet
 from subreg.domain.id_documents.numbers import PROVINCES, make_cccd
@@ -30,6 +30,8 @@ from subreg.services.access.ports import AccessUnitOfWork
 from subreg.services.common.ports import BlobStore, Vault
 from subreg.services.registry.bulk_load import bulk_load
 from subreg.services.registry.ports import RegistryUnitOfWork
+
+T = TypeVar("T")
 
 __all__ = ["DEMO_POINTS_OF_SALE", "DEMO_STAFF", "DemoUnitOfWork", "generate_records", "is_empty", "load_demo"]
 
@@ -163,7 +165,7 @@ class _Generator:
 
     # -- small helpers --------------------------------------------------------------------------
 
-    def pick(self, seq: tuple[Any, ...]) -> Any:
+    def pick(self, seq: Sequence[T]) -> T:
         return seq[int(self.r() * len(seq))]
 
     def day(self, lo: int, hi: int) -> date:

@@ -13,6 +13,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,7 +107,7 @@ def import_files(
                 options=options,
                 fingerprint=fingerprint,
                 pool=pool,
-                open_rejects=lambda committed, target=rejects: files.open_rejects(target, committed),
+                open_rejects=partial(files.open_rejects, rejects),
                 progress=progress.file_started(path.name, source.size),
             )
             report.files.append(summary)

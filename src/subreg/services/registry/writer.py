@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -346,7 +346,8 @@ def seal_images(
     if match.candidates:
         holder = match.candidates[0]
         dek = vault.unwrap(holder.kek_id, holder.wrapped_dek)
-        holder_id, kek_id, wrapped = holder.id, holder.kek_id, holder.wrapped_dek
+        # unwrap refused a shredded holder (no wrapped key), so the key is there
+        holder_id, kek_id, wrapped = holder.id, holder.kek_id, cast(bytes, holder.wrapped_dek)
     else:
         dek, kek_id, wrapped = vault.new_data_key()
         holder_id = None

@@ -66,12 +66,12 @@ class CheckResult:
 
 # Slot descriptors of the frozen dataclass: setting through them skips its __setattr__ guard.
 _new = object.__new__
-_set_msisdn = CheckResult.msisdn.__set__  # type: ignore[attr-defined]
-_set_valid = CheckResult.valid.__set__  # type: ignore[attr-defined]
-_set_complete = CheckResult.complete.__set__  # type: ignore[attr-defined]
-_set_errors = CheckResult.errors.__set__  # type: ignore[attr-defined]
-_set_missing = CheckResult.missing.__set__  # type: ignore[attr-defined]
-_set_derived = CheckResult.derived.__set__  # type: ignore[attr-defined]
+_set_msisdn = CheckResult.__dict__["msisdn"].__set__
+_set_valid = CheckResult.__dict__["valid"].__set__
+_set_complete = CheckResult.__dict__["complete"].__set__
+_set_errors = CheckResult.__dict__["errors"].__set__
+_set_missing = CheckResult.__dict__["missing"].__set__
+_set_derived = CheckResult.__dict__["derived"].__set__
 
 
 def missing_item(path: str) -> str:
@@ -103,8 +103,15 @@ class RuleSet(Protocol):
     written; `valid_until` says until when that answer holds, so stored verdicts can be refreshed.
     """
 
-    name: str
-    revision: int  # bumped when an answer changes for the same record and date (stored verdicts go stale)
+    @property
+    def name(self) -> str:
+        """The rule set's name, e.g. `nd49-2017`."""
+        ...
+
+    @property
+    def revision(self) -> int:
+        """Bumped when an answer changes for the same record and date (stored verdicts go stale)."""
+        ...
 
     @property
     def id_types(self) -> tuple[str, ...]:

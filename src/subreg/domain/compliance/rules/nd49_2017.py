@@ -142,7 +142,7 @@ _ORG_REQUIRED = ("name", "registration_number", "registration_date", "address")
 
 
 def _absent(v: object) -> bool:
-    return v is None or (v.__class__ is str and (not v or v.isspace()))  # type: ignore[attr-defined]
+    return v is None or (v.__class__ is str and (not v or v.isspace()))
 
 
 def _text_error(v: object, path: str, errors: list[FieldError]) -> None:
@@ -153,20 +153,20 @@ def _text_error(v: object, path: str, errors: list[FieldError]) -> None:
 def _date(v: object, path: str, errors: list[FieldError]) -> date | None:
     # Strict YYYY-MM-DD: date.fromisoformat alone also takes "20180424" and week dates.
     if v.__class__ is str:
-        if len(v) == 10 and v[4] == "-" and v[7] == "-" and v.isascii():  # type: ignore[index, arg-type]
+        if len(v) == 10 and v[4] == "-" and v[7] == "-" and v.isascii():
             try:
-                d = _fromisoformat(v)  # type: ignore[arg-type]
+                d = _fromisoformat(v)
             except ValueError:
                 pass
             else:
                 if d.year >= 1900:
                     return d
-        elif not v or v.isspace():  # type: ignore[attr-defined]
+        elif not v or v.isspace():
             return None
     elif v is None:
         return None
     elif v.__class__ is date:
-        return v  # type: ignore[return-value]
+        return v
     errors.append(FieldError(path, "invalid_format"))
     return None
 
@@ -177,12 +177,12 @@ def _choice(v: object, path: str, choices: dict[str, str], errors: list[FieldErr
     if v is None:
         return None
     if v.__class__ is str:
-        c = choices.get(v)  # type: ignore[call-overload]
+        c = choices.get(v)
         if c is not None:
             return c
-        if not v or v.isspace():  # type: ignore[attr-defined]
+        if not v or v.isspace():
             return None
-        c = choices.get(v.strip().lower())  # type: ignore[attr-defined]
+        c = choices.get(v.strip().lower())
         if c is not None:
             return c
         errors.append(FieldError(path, "invalid_choice"))
@@ -196,11 +196,11 @@ def _nationality(v: object, path: str, errors: list[FieldError]) -> str | None:
     if v is None:
         return None
     if v.__class__ is str:
-        if len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():  # type: ignore[arg-type, attr-defined]
-            return v  # type: ignore[return-value]
-        if not v or v.isspace():  # type: ignore[attr-defined]
+        if len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():
+            return v
+        if not v or v.isspace():
             return None
-        s = v.strip()  # type: ignore[attr-defined]
+        s = v.strip()
         if len(s) == 3 and s.isalpha() and s.isascii():
             return s.upper()
     errors.append(FieldError(path, "invalid_format"))
@@ -435,11 +435,11 @@ class Nd49RuleSet:
 
         v = get("msisdn")
         msisdn: str | None = None
-        if v.__class__ is str and v and not v.isspace():  # type: ignore[union-attr]
-            msisdn = parse_msisdn(v)  # type: ignore[arg-type]
+        if v.__class__ is str and v and not v.isspace():
+            msisdn = parse_msisdn(v)
             if msisdn is None:
                 errors.append(FieldError("msisdn", "invalid_msisdn"))
-                msisdn = v.strip()  # type: ignore[union-attr]
+                msisdn = v.strip()
         elif v.__class__ is int:
             # Spreadsheets store numbers as integers; parse_msisdn accepts a lost trunk 0.
             msisdn = parse_msisdn(str(v))
@@ -452,7 +452,7 @@ class Nd49RuleSet:
 
         # Enum values: one dict look-up on the happy path, `_choice` for everything else.
         v = get("subscriber_type")
-        kind = _SUBSCRIBER_TYPES.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        kind = _SUBSCRIBER_TYPES.get(v) if v.__class__ is str else None
         if kind is None:
             kind = _choice(v, "subscriber_type", _SUBSCRIBER_TYPES, errors)
         for name, table in _TOP_CHOICES:
@@ -464,7 +464,7 @@ class Nd49RuleSet:
         if v is not None and (v.__class__ is not str or v not in self._channels):
             channel = _choice(v, "channel", self._channels, errors)
         v = get("purpose")
-        purpose = _PURPOSES.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        purpose = _PURPOSES.get(v) if v.__class__ is str else None
         if purpose is None:
             purpose = _choice(v, "purpose", _PURPOSES, errors)
         v = get("activated_on")
@@ -480,7 +480,7 @@ class Nd49RuleSet:
         max_code = self.MAX_CODE
         for name in ("point_of_sale", "contract_number"):
             v = get(name)
-            if v is not None and (v.__class__ is not str or len(v) > max_code):  # type: ignore[arg-type]
+            if v is not None and (v.__class__ is not str or len(v) > max_code):
                 _text_error(v, name, errors)
 
         org = get("organization")
@@ -548,30 +548,30 @@ class Nd49RuleSet:
         if get("status") == "terminated":
             return None
         st = get("subscriber_type")
-        if st is not None and st != INDIVIDUAL and st.__class__ is str and st.strip().lower() == ORGANIZATION:  # type: ignore[union-attr]
+        if st is not None and st != INDIVIDUAL and st.__class__ is str and st.strip().lower() == ORGANIZATION:
             org = get("organization")
             number = org.get("registration_number") if isinstance(org, Mapping) else None
             if number.__class__ is str and not _absent(number):
-                return "org:" + text.fold(number)  # type: ignore[arg-type]
+                return "org:" + text.fold(number)
             return None
         for who in ("holder", "guardian"):
             obj = get(who)
             if obj.__class__ is dict or isinstance(obj, Mapping):
                 number = obj.get("id_number")
                 if number.__class__ is str:
-                    if number.isdigit() and number.isascii():  # type: ignore[union-attr]
+                    if number.isdigit() and number.isascii():
                         t = obj.get("id_type")
-                        prefix = self._key_prefixes.get(t) if t.__class__ is str else None  # type: ignore[arg-type]
+                        prefix = self._key_prefixes.get(t) if t.__class__ is str else None
                         if prefix is None:
                             prefix = self._key_prefix(t, True)
-                        return prefix + number if prefix else number  # type: ignore[operator, return-value]
+                        return prefix + number if prefix else number
                     if not _absent(number):
-                        s = identity.normalize_id_number("", number)  # type: ignore[arg-type]
+                        s = identity.normalize_id_number("", number)
                         digits = s.isdigit() and s.isascii()
                         if not digits:
                             s = s.lower() if s.isascii() else text.fold(s)
                         t = obj.get("id_type")
-                        prefix = self._key_prefixes.get(t) if t.__class__ is str else None  # type: ignore[arg-type]
+                        prefix = self._key_prefixes.get(t) if t.__class__ is str else None
                         if prefix is None:
                             prefix = self._key_prefix(t, digits)
                         return prefix + s
@@ -580,7 +580,7 @@ class Nd49RuleSet:
     def _key_prefix(self, id_type: object, digits: bool) -> str:
         # The slow path of document_key: an ID type written otherwise ("CCCD ") or absent/invalid.
         if id_type.__class__ is str:
-            found = self._key_prefixes.get(id_type.strip().lower())  # type: ignore[attr-defined]
+            found = self._key_prefixes.get(id_type.strip().lower())
             if found is not None:
                 return found
         return "" if digits else self._passport_prefix
@@ -600,7 +600,7 @@ class Nd49RuleSet:
             if isinstance(obj, Mapping) and not _absent(obj.get("id_number")) and obj.get("id_number").__class__ is str:
                 previous = obj.get("previous_id_number")
                 if previous.__class__ is str and not _absent(previous):
-                    s = identity.normalize_id_number("cmnd", previous)  # type: ignore[arg-type]
+                    s = identity.normalize_id_number("cmnd", previous)
                     if (len(s) == 9 or len(s) == 12) and s.isdigit() and s.isascii() and s != key:
                         return (key, s)
                 break
@@ -657,13 +657,13 @@ class Nd49RuleSet:
                     candidate(_year_start(year + years))
             typed_year = p.raw.get("birth_year")
             if typed_year.__class__ is int:
-                candidate(_year_start(typed_year))  # type: ignore[arg-type]
-            elif typed_year.__class__ is str and typed_year.isdigit() and typed_year.isascii():  # type: ignore[union-attr]
-                candidate(_year_start(int(typed_year)))  # type: ignore[arg-type]
+                candidate(_year_start(typed_year))
+            elif typed_year.__class__ is str and typed_year.isdigit() and typed_year.isascii():
+                candidate(_year_start(int(typed_year)))
             candidate(p.issue_date)
             number = p.raw.get("id_number")
             if p.spec is not None and p.spec.personal_number and number.__class__ is str:
-                s = identity.normalize_id_number("cccd", number)  # type: ignore[arg-type]
+                s = identity.normalize_id_number("cccd", number)
                 if len(s) == 12 and s.isdigit() and s.isascii():
                     candidate(_year_start((int(s[3]) // 2 + 19) * 100 + int(s[4:6])))
             expiry = p.expiry()
@@ -715,7 +715,7 @@ class Nd49RuleSet:
             if not _absent(obj):
                 errors.append(FieldError(prefix, "invalid_format"))
             return None
-        p = self._person(obj, prefix, paths, as_of, errors)  # type: ignore[arg-type]
+        p = self._person(obj, prefix, paths, as_of, errors)
         if p.derived:
             for k, val in p.derived.items():
                 derived[paths[k]] = val
@@ -734,9 +734,9 @@ class Nd49RuleSet:
         absent: list[str] = []
 
         v = get("id_type")
-        spec = self._specs.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        spec = self._specs.get(v) if v.__class__ is str else None
         if spec is not None:
-            id_type: str | None = v  # type: ignore[assignment]
+            id_type: str | None = v
         else:
             id_type = _choice(v, paths["id_type"], self._id_types, errors)
             if id_type is None:
@@ -748,9 +748,9 @@ class Nd49RuleSet:
         max_name = self.MAX_NAME
         v = get("full_name")
         if v.__class__ is str:
-            if len(v) > max_name:  # type: ignore[arg-type]
+            if len(v) > max_name:
                 _text_error(v, paths["full_name"], errors)
-            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):  # type: ignore[union-attr, index]
+            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):
                 absent.append("full_name")
         elif v is None:
             absent.append("full_name")
@@ -796,10 +796,10 @@ class Nd49RuleSet:
         v = get("id_number")
         number: str | None = None
         if v.__class__ is str:
-            if v.isdigit() and v.isascii():  # type: ignore[union-attr]
-                number = v  # type: ignore[assignment]
-            elif v and not v.isspace():  # type: ignore[union-attr]
-                number = identity.normalize_id_number(id_type or "", v)  # type: ignore[arg-type]
+            if v.isdigit() and v.isascii():
+                number = v
+            elif v and not v.isspace():
+                number = identity.normalize_id_number(id_type or "", v)
             else:
                 absent.append("id_number")
             if number is not None and len(number) > self.MAX_CODE:
@@ -821,9 +821,9 @@ class Nd49RuleSet:
 
         v = get("id_issue_place")
         if v.__class__ is str:
-            if len(v) > max_name:  # type: ignore[arg-type]
+            if len(v) > max_name:
                 _text_error(v, paths["id_issue_place"], errors)
-            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):  # type: ignore[union-attr, index]
+            elif not v or (not "!" <= v[0] <= "~" and v.isspace()):
                 absent.append("id_issue_place")
         elif v is None:
             absent.append("id_issue_place")
@@ -834,19 +834,19 @@ class Nd49RuleSet:
         given_expiry = _date(v, paths["id_expiry_date"], errors) if v is not None else None
 
         v = get("address")
-        if v is not None and (v.__class__ is not str or len(v) > self.MAX_ADDRESS):  # type: ignore[arg-type]
+        if v is not None and (v.__class__ is not str or len(v) > self.MAX_ADDRESS):
             _text_error(v, paths["address"], errors)
 
         v = get("gender")
-        gender = _GENDERS.get(v) if v.__class__ is str else None  # type: ignore[arg-type]
+        gender = _GENDERS.get(v) if v.__class__ is str else None
         if gender is None:
             gender = _choice(v, paths["gender"], _GENDERS, errors)
             if gender is None:
                 absent.append("gender")
 
         v = get("nationality")
-        if v.__class__ is str and len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():  # type: ignore[union-attr, arg-type]
-            nationality: str | None = v  # type: ignore[assignment]
+        if v.__class__ is str and len(v) == 3 and v.isupper() and v.isalpha() and v.isascii():
+            nationality: str | None = v
         else:
             nationality = _nationality(v, paths["nationality"], errors)
             if nationality is None:
@@ -855,13 +855,13 @@ class Nd49RuleSet:
         # birth_year: subreg's own field (derivations.py), an int or a 4-digit string.
         v = get("birth_year")
         birth_year: int | None = None
-        if v is None or (v.__class__ is str and (not v or v.isspace())):  # type: ignore[union-attr]
+        if v is None or (v.__class__ is str and (not v or v.isspace())):
             absent.append("birth_year")
         else:
-            if v.__class__ is str and len(v) == 4 and v.isdigit() and v.isascii():  # type: ignore[union-attr, arg-type]
-                v = int(v)  # type: ignore[arg-type]
-            if v.__class__ is int and 1900 <= v <= as_of.year:  # type: ignore[operator]
-                birth_year = v  # type: ignore[assignment]
+            if v.__class__ is str and len(v) == 4 and v.isdigit() and v.isascii():
+                v = int(v)
+            if v.__class__ is int and 1900 <= v <= as_of.year:
+                birth_year = v
                 if (dob is not None and dob.year != v) or (dob_year is not None and dob_year != v):
                     errors.append(FieldError(paths["birth_year"], "birth_year_mismatch"))
             else:
@@ -872,9 +872,9 @@ class Nd49RuleSet:
         if "relationship" in paths:
             v = get("relationship")
             if v.__class__ is str:
-                if len(v) > max_name:  # type: ignore[arg-type]
+                if len(v) > max_name:
                     _text_error(v, paths["relationship"], errors)
-                elif not v or v.isspace():  # type: ignore[union-attr]
+                elif not v or v.isspace():
                     absent.append("relationship")
             elif v is None:
                 absent.append("relationship")
@@ -885,22 +885,22 @@ class Nd49RuleSet:
         if v is not None and "previous_id_number" in paths:
             # The old CMND number a CCCD carries: 9 or 12 digits.
             if v.__class__ is str:
-                if v and not v.isspace():  # type: ignore[union-attr]
-                    s = v if v.isdigit() and v.isascii() else identity.normalize_id_number("cmnd", v)  # type: ignore[union-attr, arg-type]
-                    if not ((len(s) == 9 or len(s) == 12) and s.isdigit() and s.isascii()):  # type: ignore[union-attr, arg-type]
-                        code = "too_long" if len(s) > self.MAX_CODE else "invalid_id_number"  # type: ignore[arg-type]
+                if v and not v.isspace():
+                    s = v if v.isdigit() and v.isascii() else identity.normalize_id_number("cmnd", v)
+                    if not ((len(s) == 9 or len(s) == 12) and s.isdigit() and s.isascii()):
+                        code = "too_long" if len(s) > self.MAX_CODE else "invalid_id_number"
                         errors.append(FieldError(paths["previous_id_number"], code))
             else:
                 errors.append(FieldError(paths["previous_id_number"], "invalid_format"))
 
         id_ok = False
         if number and spec is not None:
-            code = identity.check_id_number(spec.number_format, number)
-            if code is None:
+            number_code = identity.check_id_number(spec.number_format, number)
+            if number_code is None:
                 id_ok = True
             else:
-                errors.append(FieldError(paths["id_number"], code))
-            if spec.personal_number and (code is None or code == "unknown_province_code"):
+                errors.append(FieldError(paths["id_number"], number_code))
+            if spec.personal_number and (number_code is None or number_code == "unknown_province_code"):
                 # The century/gender digit and the birth-year digits (Circular 07/2016), inlined.
                 g = ord(number[3]) - 48
                 year = (g // 2 + 19) * 100 + int(number[4:6])
@@ -924,10 +924,9 @@ class Nd49RuleSet:
         derived: dict[str, object] = {}
         if (
             id_ok
+            and spec is not None
             and spec.personal_number
-            and (  # type: ignore[union-attr]
-                gender is None or ("date_of_birth" in absent and "birth_year" in absent)
-            )
+            and (gender is None or ("date_of_birth" in absent and "birth_year" in absent))
         ):
             derived = derive_person(
                 id_type,
@@ -1194,9 +1193,9 @@ class Nd49RuleSet:
         # Decree 49: each line of an organization is used by a named person of its certified list.
         if _absent(v):
             missing.append("organization.line_user")
-        elif v.__class__ is not str or len(v) > self.MAX_CODE:  # type: ignore[arg-type]
+        elif v.__class__ is not str or len(v) > self.MAX_CODE:
             _text_error(v, "organization.line_user", errors)
-        elif listed is not None and identity.normalize_id_number("passport", v) not in listed:  # type: ignore[arg-type]
+        elif listed is not None and identity.normalize_id_number("passport", v) not in listed:
             errors.append(FieldError("organization.line_user", "line_user_not_listed"))
 
 
