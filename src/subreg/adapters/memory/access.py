@@ -109,7 +109,9 @@ class MemoryAuthRepository:
         """Whether the account signed in successfully from one source since `since`."""
 
         def signed_in(r: Row) -> bool:
-            return r["staff_id"] == staff_id and r["source_hash"] == source_hash and r["success"] and r["at"] >= since
+            return bool(
+                r["staff_id"] == staff_id and r["source_hash"] == source_hash and r["success"] and r["at"] >= since
+            )
 
         return any(True for _ in self._tx().scan("login_attempts", signed_in))
 

@@ -14,11 +14,11 @@ __all__ = ["MemoryPrivacyRepository"]
 
 
 def _dsr(m: Row) -> DsrRow:
-    return DsrRow(**{k: m[k] for k in DsrRow.__slots__})  # type: ignore[attr-defined]
+    return DsrRow(**{k: m[k] for k in DsrRow.__slots__})
 
 
 def _consent(m: Row) -> ConsentRow:
-    return ConsentRow(**{k: m[k] for k in ConsentRow.__slots__})  # type: ignore[attr-defined]
+    return ConsentRow(**{k: m[k] for k in ConsentRow.__slots__})
 
 
 def _utc(value: datetime) -> datetime:
