@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select, text
 
 from subreg.adapters.db.engine import create_engine_for, migrate
-from subreg.adapters.db.tables import audit_log, counter_transactions, documents, subscription_history, subscriptions
+from subreg.adapters.db.tables import (
+    audit_log,
+    counter_transactions,
+    documents,
+    holders,
+    subscription_history,
+    subscriptions,
+)
 from subreg.domain.counter.gate import NewOwnerPapersRequiredError, UpdateRequiredError
 from subreg.services import counter, registry
 from subreg.services.common.ports import AuditFilter
@@ -27,6 +34,7 @@ from subreg.services.privacy import audit_log as audit
 from tests.fixtures.images import registration_images
 from tests.integration.test_pos_service import _holder as card_holder
 from tests.integration.test_pos_service import actor, ctx
+from tests.integration.test_shredding import jpeg
 from tests.records import complete_record
 
 NUMBER = 84901234567
@@ -115,6 +123,30 @@ class TestReissue:
             subjects = audit.subjects_of_number(uow, container.vault, "+84901234567")
             found = audit.query(uow, actor=None, criteria=AuditFilter(subjects=subjects, action="subscription:read"))
         assert len({e.subject for e in found}) == 2
+
+
+class TestTermination:
+    """A line stored again as terminated (a termination through the writer, an update at the counter) stays its
+    holder's: the holder is found by the ID document even though a terminated line no longer counts under it."""
+
+    def test_the_line_keeps_its_holder_and_its_images_still_open(self, container):
+        portrait = jpeg()
+        with container.uow() as uow:
+            registry.store_subscription(
+                complete_record(), uow=uow, vault=container.vault, blobs=container.blobs, as_of=date(2026, 11, 28),
+                actor=None, channel="store", rule_set=container.rule_set, images={"portrait": portrait},
+            )  # fmt: skip
+            uow.commit()
+        _store(container, complete_record(status="terminated"))
+        with container.uow() as uow:
+            (line,) = uow.subscriptions.lines_of(NUMBER)
+            under_document = uow.holders.find_by_blind(container.vault.blind("079190123456"))
+            (doc,) = [d for d in uow.documents.list_for(line.id) if d.blob_key]
+            _, data = registry.read_document(doc.id, uow=uow, vault=container.vault, blobs=container.blobs)
+        assert line.status == "terminated"
+        assert [h.id for h in under_document] == [line.holder_id]
+        assert data == portrait
+        assert len(_rows(container, select(holders))) == 1
 
 
 def test_an_import_of_a_reissued_number_adds_a_line(container, tmp_path):
