@@ -258,6 +258,19 @@ class TestGate:
         assert card["compliance"]["state"] == "invalid"
         assert card["gate"]["update_required"] is True
 
+    def test_a_refused_request_re_checks_nothing(self, fakes):
+        # The stale verdict is checked again (the record decrypted) only once access is allowed.
+        record = complete_record(point_of_sale="STORE-1")
+        record["holder"] = {**record["holder"], "id_expiry_date": "2026-12-01"}
+        line = fakes.seed(record)
+        later = NOW + timedelta(days=4)
+        agent = fakes.actor("agent", "AGENT-9")
+        with pytest.raises(PermissionDeniedError):
+            run(fakes, counter.transact, Transact(NUMBER, "sim_replacement"), agent, now=later)
+        after = fakes.line(NUMBER)
+        assert (after.version, after.complete, after.evaluated_on) == (line.version, True, line.evaluated_on)
+        assert fakes.audit_actions()[-1] == "access:denied"
+
     def test_an_unknown_kind_is_refused_before_anything_is_read(self, fakes):
         store = fakes.actor("store_staff", "STORE-1")
         with pytest.raises(InputError) as refused:
@@ -716,6 +729,19 @@ class TestChangeOwner:
         assert run(fakes, counter.change_owner, ChangeOwner(NUMBER, owner, images), store)["complete"] is True
         line = fakes.line(NUMBER)
         assert (line.has_contract, line.contract_needed, line.contract_number) == (True, False, "HD-2026-0042")
+
+    def test_the_old_owners_contract_is_not_the_new_owners(self, fakes):
+        for n in ("0901111111", "0901111112", "0901111113"):  # the new owner's lines, activated before
+            fakes.seed(complete_record(msisdn=n, point_of_sale="STORE-1"))
+        old = complete_record(point_of_sale="STORE-1", holder=BINH, contract_number="HD-OLD-7")
+        old["documents"] = {**old["documents"], "contract": "blob:old-contract"}
+        fakes.seed(old)
+        store = fakes.actor("store_staff", "STORE-1")
+        images = {**registration_images(), "contract": image("contract")}  # a scan without its number
+        with pytest.raises(NewOwnerPapersRequiredError) as refused:
+            run(fakes, counter.change_owner, ChangeOwner(NUMBER, self.owner(), images), store)
+        assert ("contract_number", "contract_required") in {(e.field, e.code) for e in refused.value.errors}
+        assert fakes.line(NUMBER).contract_number == "HD-OLD-7"  # nothing stored
 
     def test_only_staff_who_may_update_the_line_change_its_owner(self, fakes):
         fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH))

@@ -249,11 +249,6 @@ class TestRefresh:
             tag, True, line.person_key, False
         )  # fmt: skip
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="main: refresh_verdict always updates the line (a new version), and the valid_until it stores "
-        "again is the same Monday, so the line stays stale and every load re-checks and writes it until the date",
-    )
     def test_a_refresh_that_finds_the_same_answer_stores_nothing(self, fakes):
         # SubscriptionWriter.refresh: "The line with its verdict checked again at `as_of` (stored when it changed)."
         store(fakes, self.expiring(), as_of=date(2026, 11, 1))

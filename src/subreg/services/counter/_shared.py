@@ -73,16 +73,25 @@ def key_of(msisdn: str | int) -> int:
 
 
 def load(uow: CounterUnitOfWork, ctx: CounterContext, msisdn: str | int) -> SubscriptionRow:
-    """The current line of a number (NotFoundError at `msisdn`); a terminated line stays until reissued.
+    """The current line of a number as stored (NotFoundError at `msisdn`); a terminated line stays until reissued.
 
-    A verdict older than the rules or past a date it depends on (`SubscriptionRow.stale`) is checked
-    again first: the counter never answers from an expired document's or a past birthday's verdict.
+    Its verdict may be stale: `require_for` (or `with_current_verdict`) gives the line checked again.
     """
     sub = uow.subscriptions.get(key_of(msisdn))
     if sub is None:
         raise NotFoundError("subscription not found", errors=[FieldError("msisdn", "not_found")])
+    return sub
+
+
+def with_current_verdict(uow: CounterUnitOfWork, ctx: CounterContext, sub: SubscriptionRow) -> SubscriptionRow:
+    """The line with a verdict that holds today.
+
+    A verdict older than the rules or past a date it depends on (`SubscriptionRow.stale`) is checked
+    again (the record decrypted, so only once access is allowed): the counter never answers from an
+    expired document's or a past birthday's verdict.
+    """
     if sub.status != "terminated" and sub.stale(today=ctx.today, rule_tag=rule_tag(ctx.rule_set)):
-        sub = ctx.registry.refresh(sub, uow=uow, as_of=ctx.today)
+        return ctx.registry.refresh(sub, uow=uow, as_of=ctx.today)
     return sub
 
 
@@ -118,8 +127,11 @@ def require_for(
     permission: Permission,
     purpose: str | None,
     sub: SubscriptionRow,
-) -> None:
-    """`require` on one subscription; a refusal is audited as `access:denied` (an attempt is an access too)."""
+) -> SubscriptionRow:
+    """`require` on one subscription, then the line `with_current_verdict`.
+
+    A refusal is audited as `access:denied` (an attempt is an access too), and nothing else is written.
+    """
     try:
         require(actor, permission, purpose, scope_of(uow, ctx, sub))
     except PermissionDeniedError as refused:
@@ -127,6 +139,7 @@ def require_for(
               details={"reason": str(refused), "permission": str(permission)})  # fmt: skip
         uow.commit()
         raise
+    return with_current_verdict(uow, ctx, sub)
 
 
 def audit(

@@ -22,7 +22,7 @@ def lookup_by_msisdn(cmd: LookUpNumber, *, uow: CounterUnitOfWork, ctx: CounterC
     with uow:
         uow.lock_for_write()
         sub = load(uow, ctx, cmd.msisdn)
-        require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
+        sub = require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
         record = ctx.registry.record_of(sub, uow=uow)
         shown = card(uow, ctx, sub, record, actor, cmd.purpose)
         audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_READ, sub, fields=shown_paths(shown), purpose=cmd.purpose)

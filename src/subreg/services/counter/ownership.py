@@ -36,6 +36,8 @@ from subreg.services.registry.ports import SubscriptionRow
 
 __all__ = ["change_owner"]
 
+_OWNERS_OWN = (*PERSON_SECTIONS, "documents", "contract_number")  # what a new owner brings, never inherits
+
 
 def change_owner(cmd: ChangeOwner, *, uow: CounterUnitOfWork, ctx: CounterContext, actor: Actor) -> dict[str, Any]:
     """Pass a line to a new owner with complete papers; refused (nothing stored) otherwise."""
@@ -46,9 +48,10 @@ def change_owner(cmd: ChangeOwner, *, uow: CounterUnitOfWork, ctx: CounterContex
     check = check_images(images, ctx=ctx, id_type=None)
 
     def record_for(sub: SubscriptionRow) -> dict[str, Any]:
-        """The line's record with the new owner's sections instead of the old owner's (nothing merged)."""
+        """The line's record with the new owner's papers instead of the old owner's (nothing merged): their
+        sections, their documents and their own 4th-subscription contract (the old one's number stays theirs)."""
         current = ctx.registry.record_of(sub, uow=uow)
-        record = {k: v for k, v in current.items() if k not in PERSON_SECTIONS and k != "documents"}
+        record = {k: v for k, v in current.items() if k not in _OWNERS_OWN}
         record.update(changes)
         return record
 
@@ -63,7 +66,7 @@ def change_owner(cmd: ChangeOwner, *, uow: CounterUnitOfWork, ctx: CounterContex
         sealed = seal_ahead(uow, ctx, images, prepared)
         uow.lock_for_write()
         sub = load(uow, ctx, cmd.msisdn)
-        require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
+        sub = require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
         record = record_for(sub)
         saved = save(record, images, check, uow=uow, ctx=ctx, actor=actor, sealed=sealed, stored=sub)
         result = saved.result

@@ -31,7 +31,7 @@ def postpaid_suggestions(
     with uow:
         uow.lock_for_write()
         sub = load(uow, ctx, cmd.msisdn)
-        require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
+        sub = require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
         refuse_if_restricted(uow, sub)
         uow.rollback()  # reading the card scans can take seconds (OCR): not while holding the write lock
         record = ctx.registry.record_of(sub, uow=uow)

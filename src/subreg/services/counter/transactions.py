@@ -8,7 +8,15 @@ from subreg.domain.access.permissions import Actor, Permission, Scope
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.domain.counter import gate
-from subreg.services.counter._shared import COUNTER_TRANSACTION, audit, error_fields, load, require, require_for
+from subreg.services.counter._shared import (
+    COUNTER_TRANSACTION,
+    audit,
+    error_fields,
+    load,
+    require,
+    require_for,
+    with_current_verdict,
+)
 from subreg.services.counter.commands import PayBill, Transact
 from subreg.services.counter.context import CounterContext
 from subreg.services.counter.ports import CounterUnitOfWork
@@ -25,7 +33,7 @@ def transact(cmd: Transact, *, uow: CounterUnitOfWork, ctx: CounterContext, acto
     with uow:
         uow.lock_for_write()
         sub = load(uow, ctx, cmd.msisdn)
-        require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
+        sub = require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
         decision = gate.decide(
             cmd.kind, status=sub.status, complete=sub.complete, missing=sub.missing, error_fields=error_fields(sub),
             contract_needed=sub.contract_needed,
@@ -65,7 +73,7 @@ def pay_bill(cmd: PayBill, *, uow: CounterUnitOfWork, ctx: CounterContext, actor
     require(actor, Permission.SUBSCRIPTION_READ, cmd.purpose, Scope.of(None, [actor.point_of_sale_id or 0]))
     with uow:
         uow.lock_for_write()
-        sub = load(uow, ctx, cmd.msisdn)
+        sub = with_current_verdict(uow, ctx, load(uow, ctx, cmd.msisdn))  # allowed above: the payer's scope
         payment_id = uow.counter.add_payment(
             {
                 "subscription_id": sub.id,

@@ -51,7 +51,7 @@ def update_subscription(
         """The subscription and its record with the changes applied, once access is allowed."""
         sub = load(uow, ctx, cmd.msisdn)
         if audit_refusal:
-            require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
+            sub = require_for(uow, ctx, actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, sub)
         else:  # the first, read-only phase: the locked phase checks again and audits a refusal
             require(actor, Permission.SUBSCRIPTION_UPDATE, cmd.purpose, scope_of(uow, ctx, sub))
         refuse_if_restricted(uow, sub)

@@ -430,13 +430,25 @@ def refresh_verdict(
     sub: SubscriptionRow, *, uow: RegistryUnitOfWork, vault: Vault, rule_set: RuleSet, as_of: date
 ) -> SubscriptionRow:
     """Check a stored line's record again at `as_of` and store the new verdict when it differs (the gate
-    never decides on an answer older than the rules or the dates it depends on)."""
+    never decides on an answer older than the rules or the dates it depends on).
+
+    The same answer until the same week is not written: `valid_until` is rounded down to a Monday, so a
+    line is re-checked on each look-up of the days before its date, and finds its answer unchanged.
+    """
     record = record_of(sub, uow=uow, vault=vault)
     result = rule_set.check(record, as_of=as_of)
     values = {
         **compliance_columns(result, rule_set, as_of),
         "valid_until": week_start(rule_set.valid_until(record, as_of=as_of)),
     }
+    if (
+        sub.rule_set == values["rule_set"]
+        and sub.complete == values["complete"]
+        and ",".join(sub.missing) == values["missing"]
+        and ",".join(sub.error_codes) == values["error_codes"]
+        and sub.valid_until == values["valid_until"]
+    ):
+        return sub
     uow.subscriptions.update(sub.id, values, expected_version=sub.version)
     fresh = uow.subscriptions.get_by_id(sub.id)
     if fresh is None:  # the update above found the row: it cannot vanish in this transaction
