@@ -277,7 +277,7 @@ class TestOneAddressForAWholeStore:
 
     def test_the_question_is_one_probe_of_the_index_on_successes(self, container):
         if container.engine.dialect.name != "sqlite":
-            pytest.skip("the plan is read on SQLite; PostgreSQL has the same partial index (migration 0006)")
+            pytest.skip("the plan is read on SQLite; PostgreSQL has the same partial index (migration 0008)")
         from subreg.adapters.db.access_repo import _SIGNED_IN_FROM
 
         statement = _SIGNED_IN_FROM.compile(container.engine)
