@@ -445,3 +445,18 @@ def test_every_page_text_exists_in_both_languages():
 
     assert set(i18n.texts("vi")) == set(i18n.texts("en"))
     assert all(i18n.texts("vi")[k] != i18n.texts("en")[k] for k in ("guardian", "organization", "add_user", "under14"))
+
+
+def test_a_fourth_line_without_its_contract_says_so_on_the_card(client):
+    # Complete papers, but the holder's 4th line under one ID document needs a contract (Decree 49).
+    for number in ("0901111111", "0901111112", "0901111113", NUMBER):
+        store(client, complete_record(msisdn=number, point_of_sale="STORE-1"))
+    csrf = signed_in(client)
+    third = client.post("/pos/lookup", data={"csrf_token": csrf, "msisdn": "0901111113", "purpose": "transaction"})
+    assert 'data-testid="contract-needed"' not in third.text
+    card = client.post("/pos/lookup", data={"csrf_token": csrf, "msisdn": NUMBER, "purpose": "transaction"})
+    assert card.status_code == 200
+    assert "Cần hợp đồng (thuê bao thứ 4 trở đi)" in card.text
+    assert 'data-testid="contract-needed"' in card.text
+    gate = client.post("/pos/transaction", data={"csrf_token": csrf, "msisdn": NUMBER, "kind": "sim_replacement"})
+    assert gate.status_code == 409
