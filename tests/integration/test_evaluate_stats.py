@@ -370,6 +370,13 @@ def test_cli_import_evaluate_stats(database_url, tmp_path, monkeypatch):
     result = runner.invoke(app, ["stats", "--json"])
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.stdout)["total"] == summary["imported"]
+    stored = orjson.loads(result.stdout)
+    # A later campaign reference moves lines to phase 2; the older option name gives the same answer.
+    later = [orjson.loads(runner.invoke(app, ["stats", option, "2030-01-01", "--json"]).stdout)
+             for option in ("--phase-reference", "--as-of")]  # fmt: skip
+    assert later[0] == later[1]
+    assert later[0]["total"] == stored["total"]
+    assert later[0]["by_phase"] != stored["by_phase"]
     result = runner.invoke(app, ["stats", "--over-limit", "--json"])
     assert result.exit_code == 0, result.output
     assert "documents" in orjson.loads(result.stdout)

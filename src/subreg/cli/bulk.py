@@ -216,7 +216,13 @@ def evaluate_command(
 
 def stats_command(
     as_of: Annotated[
-        str | None, typer.Option(help="Reference date of the phases (default: as stored by `subreg evaluate`)")
+        str | None,
+        typer.Option(
+            "--phase-reference",
+            "--as-of",
+            help="Count the phases for this campaign reference date instead of as stored by `subreg evaluate` "
+            "(`--as-of` is the older name)",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     over_limit: Annotated[
@@ -226,14 +232,14 @@ def stats_command(
 ) -> None:
     """Counts by state, missing item, phase, subscriber type, payment type, channel and province.
 
-    Example: subreg stats --as-of 2018-04-24 --json
+    Example: subreg stats --phase-reference 2018-04-24 --json
     """
     from subreg.bootstrap import bootstrap
     from subreg.cli.main import _settings
     from subreg.services.registry import stats as service
 
     settings = _settings()
-    reference = _date(as_of, "--as-of")
+    reference = _date(as_of, "--phase-reference")
     container = bootstrap(settings)
     container.ensure_indexes()  # a first load killed and never resumed left some out
     store = container.bulk_session()
