@@ -235,6 +235,21 @@ class TestOpenApi:
         assert "SubscriptionRecord" in schema["components"]["schemas"]
         assert schema["paths"]["/api/v1/id-documents/parse"]["post"]["requestBody"]["content"]["multipart/form-data"]
 
+    def test_the_records_value_lists_are_the_domains(self, client):
+        # A channel or an ID type the domain adds shows in the integrators' manual (mobile_point was missing).
+        from subreg.domain.compliance.records import CHANNELS, STATUSES
+
+        schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+
+        def enum(model: str, field: str) -> list[str]:
+            (values,) = [v["enum"] for v in schemas[model]["properties"][field]["anyOf"] if "enum" in v]
+            return values
+
+        assert enum("SubscriptionRecord", "channel") == list(CHANNELS)
+        assert "mobile_point" in enum("SubscriptionRecord", "channel")
+        assert enum("SubscriptionRecord", "status") == list(STATUSES)
+        assert enum("HolderIn", "id_type") == list(client.app.state.container.rule_set.id_types)
+
     def test_every_api_route_is_in_the_schema_with_a_summary(self, client):
         """Every API route is listed with a summary and a description (the schema is the integrators' manual)."""
         schema = client.get("/api/v1/openapi.json").json()

@@ -1,7 +1,8 @@
 """The subscription record of the data dictionary, as an OpenAPI schema.
 
 Requests are checked by the rule set (which gives Decree 49 field-level codes), not by these models;
-they exist so that the contract is visible and example-rich in /docs.
+they exist so that the contract is visible and example-rich in /docs. Their value lists are the domain's
+and the default rule set's own (a channel or an ID type added there shows here).
 """
 
 from __future__ import annotations
@@ -10,6 +11,17 @@ from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from subreg.domain.compliance.records import CHANNELS, GENDERS, PAYMENT_TYPES, STATUSES, SUBSCRIBER_TYPES
+from subreg.domain.compliance.rules import get_rule_set
+
+# Literal[tuple] is Literal[each member]: the schema's enums come from the domain's tuples.
+_ID_TYPES = Literal[get_rule_set().id_types]
+_GENDERS = Literal[GENDERS]
+_SUBSCRIBER_TYPES = Literal[SUBSCRIBER_TYPES]
+_PAYMENT_TYPES = Literal[PAYMENT_TYPES]
+_CHANNELS = Literal[CHANNELS]
+_STATUSES = Literal[STATUSES]
 
 __all__ = [
     "CheckResponse",
@@ -28,9 +40,9 @@ class HolderIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     full_name: str | None = Field(None, examples=["Nguyễn Thị Ánh"])
     date_of_birth: date | None = Field(None, examples=["1990-05-17"])
-    gender: Literal["male", "female"] | None = None
+    gender: _GENDERS | None = None
     nationality: str | None = Field(None, description="ISO 3166-1 alpha-3", examples=["VNM"])
-    id_type: Literal["cmnd", "cccd", "passport"] | None = None
+    id_type: _ID_TYPES | None = None
     id_number: str | None = Field(None, examples=["079190123456"])
     id_issue_date: date | None = None
     id_issue_place: str | None = Field(None, examples=["Cục Cảnh sát QLHC về TTXH"])
@@ -97,17 +109,17 @@ class SubscriptionRecord(BaseModel):
         },
     )
     msisdn: str = Field(..., examples=["0901234567", "+84 90 123 4567", "01201234567"])
-    subscriber_type: Literal["individual", "organization"] | None = None
-    payment_type: Literal["prepaid", "postpaid"] | None = None
+    subscriber_type: _SUBSCRIBER_TYPES | None = None
+    payment_type: _PAYMENT_TYPES | None = None
     activated_on: date | None = None
-    channel: Literal["store", "agent", "authorized_point", "self_service", "legacy_import"] | None = None
+    channel: _CHANNELS | None = None
     point_of_sale: str | None = None
     contract_number: str | None = None
     holder: HolderIn | None = None
     guardian: GuardianIn | None = None
     organization: OrganizationIn | None = None
     documents: DocumentsIn | None = None
-    status: Literal["active", "one_way_locked", "two_way_locked", "terminated"] | None = None
+    status: _STATUSES | None = None
 
 
 class FieldErrorRead(BaseModel):
