@@ -82,10 +82,10 @@ def check_records(
     check = rule_set.check_dict
     document_key = rule_set.document_key
     for line, item in items:
-        if item.__class__ is FieldError:
+        if isinstance(item, FieldError):
             result = line_error_result(line, item, lang)
         else:
-            key = document_key(item)  # type: ignore[arg-type]
+            key = document_key(item)
             if key is None:
                 ordinal = 1
             else:
@@ -93,7 +93,7 @@ def check_records(
                 k: int | str = int("1" + key) if key.isdigit() and key.isascii() else key
                 ordinal = counts.get(k, 0) + 1
                 counts[k] = ordinal
-            result = check(item, as_of=as_of, ordinal=ordinal, lang=lang, line=line)  # type: ignore[arg-type]
+            result = check(item, as_of=as_of, ordinal=ordinal, lang=lang, line=line)
         if summary is not None:
             summary.add(result)
         yield result
