@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from subreg.adapters.db.uow import SqlUnitOfWork
     from subreg.domain.common.errors import FieldError
+    from subreg.domain.common.operator_numbers import OperatorNumbers
     from subreg.domain.compliance.rules.base import RuleSet
     from subreg.domain.registry.column_mapping import ColumnMapping
     from subreg.services.access.policy import AuthPolicy
@@ -48,6 +49,7 @@ __all__ = [
     "keyring",
     "keys_database",
     "open_import_source",
+    "operator_numbers",
     "read_records",
     "system_clock",
     "write_records",
@@ -64,6 +66,8 @@ class Container:
     blobs: BlobStore
     rule_set: RuleSet
     clock: Clock
+    # The operator's number ranges (setting `operator_ranges`), parsed once: a bad setting fails at start.
+    numbers: OperatorNumbers
     # HMAC key of the audit chain (derived in the vault, never stored; kept out of repr).
     audit_key: bytes | None = field(default=None, repr=False)
     _inspector: ImageInspector | None = field(default=None, init=False, repr=False)
@@ -154,6 +158,7 @@ class Container:
             serving_minutes=s.serving_minutes,
             phase_reference=date.fromisoformat(s.phase_reference_date),
             consent_version=s.consent_version,
+            numbers=self.numbers,
             images=self.image_inspector(),
             request_id=request_id,
         )
@@ -218,6 +223,13 @@ def init_storage(settings: Settings) -> None:
         engine.dispose()
 
 
+def operator_numbers(settings: Settings) -> OperatorNumbers:
+    """The operator's number ranges from `operator_ranges` (FieldValueError `invalid_format` at `operator_ranges`)."""
+    from subreg.domain.common.operator_numbers import operator_numbers as parse
+
+    return parse(settings.operator_range_list)
+
+
 def bootstrap(settings: Settings) -> Container:
     """Build the container: engine, vault (keys unwrapped once), blob store, rule set and clock."""
     from subreg.adapters.blob.local import LocalBlobStore
@@ -226,6 +238,7 @@ def bootstrap(settings: Settings) -> Container:
     from subreg.adapters.db.engine import create_engine_for
     from subreg.domain.compliance.rules import get_rule_set
 
+    numbers = operator_numbers(settings)  # before anything is opened: a bad setting stops the start
     engine = create_engine_for(settings.database_url)
     try:
         vault = AesGcmVault.load(engine, _master_key(settings))
@@ -241,6 +254,7 @@ def bootstrap(settings: Settings) -> Container:
         blobs=LocalBlobStore(settings.blob_dir),
         rule_set=get_rule_set(settings.rule_set),
         clock=SystemClock(),
+        numbers=numbers,
         audit_key=vault.audit_key,
     )
 
