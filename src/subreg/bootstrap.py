@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from subreg.services.counter.context import CounterContext
     from subreg.services.counter.ports import CardReader, ImageInspector
     from subreg.services.privacy.ports import AuditHead, KeyRing
-    from subreg.services.registry.ports import BulkStore, ImportFiles, ImportSource, WorkerPool
+    from subreg.services.registry.ports import (
+        BulkStore,
+        ImportFiles,
+        ImportSource,
+        PortedLookup,
+        PortedSource,
+        WorkerPool,
+    )
     from subreg.services.registry.writer import Registry
 
 __all__ = [
@@ -49,7 +56,9 @@ __all__ = [
     "keyring",
     "keys_database",
     "open_import_source",
+    "open_ported_file",
     "operator_numbers",
+    "ported_lookup",
     "read_records",
     "system_clock",
     "write_records",
@@ -87,6 +96,12 @@ class Container:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+    def ported_lookup(self) -> PortedLookup:
+        """The MNP list looked up by the numbers at hand, each call in a short read of its own (checks)."""
+        from subreg.adapters.db.ported_repo import EnginePortedLookup
+
+        return EnginePortedLookup(self.engine)
 
     def bulk_session(self) -> BulkStore:
         """One raw connection for set-based work (import, evaluation, statistics); close it when done."""
@@ -199,6 +214,28 @@ def keys_database(settings: Settings) -> Iterator[SqlUnitOfWork]:
     engine = create_engine_for(settings.database_url)
     try:
         yield SqlUnitOfWork(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def ported_lookup(settings: Settings) -> Iterator[PortedLookup]:
+    """The MNP list of the configured database for a command that needs nothing else (`subreg check` with
+    `operator_ranges` set): no key is unwrapped. NotFoundError when the database has no such table."""
+    from sqlalchemy import inspect
+
+    from subreg.adapters.db.engine import create_engine_for
+    from subreg.adapters.db.ported_repo import EnginePortedLookup
+    from subreg.domain.common.errors import FieldError, NotFoundError
+
+    engine = create_engine_for(settings.database_url)
+    try:
+        if not inspect(engine).has_table("ported_numbers"):
+            raise NotFoundError(
+                "the database has no list of ported numbers: run `subreg init`, then `subreg numbers load-ported`",
+                errors=[FieldError("database_url", "not_found")],
+            )
+        yield EnginePortedLookup(engine)
     finally:
         engine.dispose()
 
@@ -332,6 +369,13 @@ def demo_jpegs(seed: int) -> dict[str, list[bytes]]:
     from subreg.adapters.images.demo_images import demo_jpegs as make
 
     return make(seed)
+
+
+def open_ported_file(path: Path) -> PortedSource:
+    """The national MNP database's export (CSV: msisdn, direction), opened for `subreg numbers load-ported`."""
+    from subreg.adapters.files.ported_csv import PortedCsv
+
+    return PortedCsv(path)
 
 
 def generate_master_key() -> bytes:

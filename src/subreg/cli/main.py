@@ -358,9 +358,9 @@ def _read_image(path: Path) -> bytes:
 
 def _register_modules() -> None:
     # Each area keeps its commands in its own module (cli/<area>.py) and adds them here.
-    from subreg.cli import audit, blobs, bulk, dsr, keys, staff
+    from subreg.cli import audit, blobs, bulk, dsr, keys, numbers, staff
 
-    for module in (staff, audit, keys, dsr, bulk, blobs):
+    for module in (staff, audit, keys, dsr, bulk, blobs, numbers):
         module.register(app)
 
 

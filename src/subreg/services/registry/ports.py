@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from subreg.domain.common.errors import FieldError
 from subreg.domain.compliance.rules.base import CheckResult
 from subreg.domain.compliance.state import ComplianceState, state_of
 from subreg.domain.registry.column_mapping import ColumnMapping
@@ -37,6 +38,7 @@ __all__ = [
     "PortedCounts",
     "PortedLookup",
     "PortedNumbers",
+    "PortedSource",
     "RegistryUnitOfWork",
     "RejectSink",
     "SealedImages",
@@ -326,6 +328,20 @@ class PortedNumbers(PortedLookup, Protocol):
 
     def counts(self) -> PortedCounts:
         """How many numbers per direction, and the latest load."""
+        ...
+
+
+class PortedSource(Protocol):
+    """The MNP export being loaded (`adapters.files.ported_csv.PortedCsv`)."""
+
+    size: int  # bytes, for progress
+
+    def items(self) -> Iterator[tuple[int, int, tuple[str, str] | FieldError]]:
+        """(line, byte offset after it, (msisdn, direction) as written | the line's error), in order."""
+        ...
+
+    def close(self) -> None:
+        """Release the file."""
         ...
 
 
