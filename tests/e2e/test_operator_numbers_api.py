@@ -1,5 +1,6 @@
 """This operator's numbers over HTTP (SQLite and PostgreSQL): registration refuses another operator's number
-with 422 `not_operator_number`; an invalid setting stops the application at start."""
+with 422 `not_operator_number`, POST /checks reports it when the ranges are set; an invalid setting stops
+the application at start."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from subreg.config import Settings
 from subreg.domain.common.errors import FieldValueError
 from tests.e2e.test_pos_api import API, errors_of, login, multipart, new_record
 from tests.fixtures.images import registration_images
+from tests.records import complete_record
 
 MOBIFONE = "070,076,077,078,079,089,090,093"
 
@@ -59,6 +61,34 @@ class TestRegistration:
                               headers=headers)  # fmt: skip
         assert refused.status_code == 422
         assert errors_of(refused) == {("msisdn", "not_operator_number")}
+
+
+CHECKS = "/api/v1/checks?as_of=2018-04-24"
+
+
+def check_codes(client: TestClient, numbers: list[str], headers: dict[str, str]) -> list[list[str]]:
+    records = []
+    for i, number in enumerate(numbers):
+        record = complete_record(msisdn=number)
+        record["holder"] = {**record["holder"], "id_number": f"07919012345{i}"}
+        records.append(record)
+    response = client.post(CHECKS, json=records, headers=headers)
+    assert response.status_code == 200, response.text
+    return [[e["code"] for e in r["errors"]] for r in response.json()["results"]]
+
+
+class TestChecks:
+    def test_with_ranges_a_number_not_the_operators_is_invalid(self, client):
+        port(client, [(84981111112, "in"), (84901111113, "out")])
+        headers = login(client, "store_staff", "STORE-1")
+        codes = check_codes(client, ["0901111111", "0981111112", "0901111113", "0971111114"], headers)
+        assert codes == [[], [], ["not_operator_number"], ["not_operator_number"]]
+
+    def test_without_ranges_every_number_is_accepted(self, database_url, tmp_path):
+        with make_client(database_url, tmp_path, "") as c:
+            port(c, [(84901111113, "out")])
+            headers = login(c, "store_staff", "STORE-1")
+            assert check_codes(c, ["0901111113", "0971111114"], headers) == [[], []]
 
 
 class TestSetting:
