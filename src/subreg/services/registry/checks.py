@@ -113,7 +113,7 @@ def _results(
     document_key = rule_set.document_key
     for line, item in items:
         if item.__class__ is FieldError:
-            result = line_error_result(line, item, lang)  # type: ignore[arg-type]
+            result = line_error_result(line, item, lang)
         else:
             key = document_key(item)  # type: ignore[arg-type]
             if key is None:
