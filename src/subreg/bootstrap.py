@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from subreg.adapters.db.uow import SqlUnitOfWork
     from subreg.domain.common.errors import FieldError
+    from subreg.domain.common.operator_numbers import OperatorNumbers
     from subreg.domain.compliance.rules.base import RuleSet
     from subreg.domain.registry.column_mapping import ColumnMapping
     from subreg.services.access.policy import AuthPolicy
@@ -33,7 +34,14 @@ if TYPE_CHECKING:
     from subreg.services.counter.context import CounterContext
     from subreg.services.counter.ports import CardReader, ImageInspector
     from subreg.services.privacy.ports import AuditHead, KeyRing
-    from subreg.services.registry.ports import BulkStore, ImportFiles, ImportSource, WorkerPool
+    from subreg.services.registry.ports import (
+        BulkStore,
+        ImportFiles,
+        ImportSource,
+        PortedLookup,
+        PortedSource,
+        WorkerPool,
+    )
     from subreg.services.registry.writer import Registry
 
 __all__ = [
@@ -48,6 +56,9 @@ __all__ = [
     "keyring",
     "keys_database",
     "open_import_source",
+    "open_ported_file",
+    "operator_numbers",
+    "ported_lookup",
     "read_records",
     "system_clock",
     "write_records",
@@ -64,6 +75,8 @@ class Container:
     blobs: BlobStore
     rule_set: RuleSet
     clock: Clock
+    # The operator's number ranges (setting `operator_ranges`), parsed once: a bad setting fails at start.
+    numbers: OperatorNumbers
     # HMAC key of the audit chain (derived in the vault, never stored; kept out of repr).
     audit_key: bytes | None = field(default=None, repr=False)
     _inspector: ImageInspector | None = field(default=None, init=False, repr=False)
@@ -83,6 +96,12 @@ class Container:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+    def ported_lookup(self) -> PortedLookup:
+        """The MNP list looked up by the numbers at hand, each call in a short read of its own (checks)."""
+        from subreg.adapters.db.ported_repo import EnginePortedLookup
+
+        return EnginePortedLookup(self.engine)
 
     def bulk_session(self) -> BulkStore:
         """One raw connection for set-based work (import, evaluation, statistics); close it when done."""
@@ -154,6 +173,7 @@ class Container:
             serving_minutes=s.serving_minutes,
             phase_reference=date.fromisoformat(s.phase_reference_date),
             consent_version=s.consent_version,
+            numbers=self.numbers,
             images=self.image_inspector(),
             request_id=request_id,
         )
@@ -198,6 +218,28 @@ def keys_database(settings: Settings) -> Iterator[SqlUnitOfWork]:
         engine.dispose()
 
 
+@contextmanager
+def ported_lookup(settings: Settings) -> Iterator[PortedLookup]:
+    """The MNP list of the configured database for a command that needs nothing else (`subreg check` with
+    `operator_ranges` set): no key is unwrapped. NotFoundError when the database has no such table."""
+    from sqlalchemy import inspect
+
+    from subreg.adapters.db.engine import create_engine_for
+    from subreg.adapters.db.ported_repo import EnginePortedLookup
+    from subreg.domain.common.errors import FieldError, NotFoundError
+
+    engine = create_engine_for(settings.database_url)
+    try:
+        if not inspect(engine).has_table("ported_numbers"):
+            raise NotFoundError(
+                "the database has no list of ported numbers: run `subreg init`, then `subreg numbers load-ported`",
+                errors=[FieldError("database_url", "not_found")],
+            )
+        yield EnginePortedLookup(engine)
+    finally:
+        engine.dispose()
+
+
 def init_storage(settings: Settings) -> None:
     """Create the var directories, the master key (dev/test only), the schema and the encryption keys."""
     from subreg.adapters.crypto.vault import ensure_keys, ensure_master_key
@@ -218,6 +260,13 @@ def init_storage(settings: Settings) -> None:
         engine.dispose()
 
 
+def operator_numbers(settings: Settings) -> OperatorNumbers:
+    """The operator's number ranges from `operator_ranges` (FieldValueError `invalid_format` at `operator_ranges`)."""
+    from subreg.domain.common.operator_numbers import operator_numbers as parse
+
+    return parse(settings.operator_range_list)
+
+
 def bootstrap(settings: Settings) -> Container:
     """Build the container: engine, vault (keys unwrapped once), blob store, rule set and clock."""
     from subreg.adapters.blob.local import LocalBlobStore
@@ -226,6 +275,7 @@ def bootstrap(settings: Settings) -> Container:
     from subreg.adapters.db.engine import create_engine_for
     from subreg.domain.compliance.rules import get_rule_set
 
+    numbers = operator_numbers(settings)  # before anything is opened: a bad setting stops the start
     engine = create_engine_for(settings.database_url)
     try:
         vault = AesGcmVault.load(engine, _master_key(settings))
@@ -241,6 +291,7 @@ def bootstrap(settings: Settings) -> Container:
         blobs=LocalBlobStore(settings.blob_dir),
         rule_set=get_rule_set(settings.rule_set),
         clock=SystemClock(),
+        numbers=numbers,
         audit_key=vault.audit_key,
     )
 
@@ -318,6 +369,13 @@ def demo_jpegs(seed: int) -> dict[str, list[bytes]]:
     from subreg.adapters.images.demo_images import demo_jpegs as make
 
     return make(seed)
+
+
+def open_ported_file(path: Path) -> PortedSource:
+    """The national MNP database's export (CSV: msisdn, direction), opened for `subreg numbers load-ported`."""
+    from subreg.adapters.files.ported_csv import PortedCsv
+
+    return PortedCsv(path)
 
 
 def generate_master_key() -> bytes:

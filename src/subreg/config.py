@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         None, description="File holding the master key (mode 0600, never committed); default `<var_dir>/master.key`"
     )
     rule_set: str = Field("nd49-2017", description="Completeness rule set applied by default")
+    operator_ranges: str = Field(
+        "",
+        description=(
+            "This operator's numbers, comma-separated: prefixes (`090`, `+8493`, `0162`) or inclusive ranges "
+            "(`0901000000-0901999999`). Registration refuses a number outside them unless it was ported in, and a "
+            "number ported out (`subreg numbers load-ported`), with `not_operator_number`; `subreg check`, "
+            "`POST /api/v1/checks` and `subreg import` apply them only when set. Empty: every Vietnamese mobile number"
+        ),
+    )
     lang: Literal["vi", "en"] = Field("vi", description="Default language of messages and pages")
     host: str = Field("127.0.0.1", description="Address `subreg serve` listens on")
     port: int = Field(8000, description="Port `subreg serve` listens on")
@@ -111,3 +120,9 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def operator_range_list(self) -> list[str]:
+        """`operator_ranges` split at its commas (validated by `bootstrap.operator_numbers`)."""
+        text = self.operator_ranges.strip()
+        return [entry.strip() for entry in text.split(",")] if text else []

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from subreg.domain.common.errors import FieldValueError
 from subreg.domain.common.messages import CODES
 from subreg.domain.common.msisdn import MOBILE_PREFIXES
-from subreg.domain.common.operator_numbers import check_operator_number, operator_numbers
+from subreg.domain.common.operator_numbers import check_operator_number, operator_numbers, with_ported
 
 # Any valid Vietnamese mobile number in E.164.
 numbers = st.tuples(st.sampled_from(sorted(MOBILE_PREFIXES)), st.integers(0, 10**9)).map(
@@ -74,6 +74,24 @@ class TestPortability:
         with pytest.raises(FieldValueError) as exc:
             operator_numbers([], ported_in=["12345"])
         assert (exc.value.errors[0].field, exc.value.errors[0].code) == ("ported_in", "invalid_msisdn")
+
+    @given(
+        number=numbers,
+        entries=st.dictionaries(numbers, st.sampled_from(["in", "out"]), max_size=5),
+        direction=st.sampled_from([None, "in", "out"]),
+        ranges=st.sampled_from([[], MOBIFONE, ["0981234567-0989999999"]]),
+    )
+    def test_a_batchs_look_up_decides_as_the_whole_list_would(self, number, entries, direction, ranges):
+        # The ported list is looked up per batch: the batch's answer equals the one of the whole sets.
+        if direction is not None:
+            entries = {**entries, number: direction}
+        ins = [n for n, d in entries.items() if d == "in"]
+        outs = [n for n, d in entries.items() if d == "out"]
+        whole = operator_numbers(ranges, ported_in=ins, ported_out=outs)
+        batch = with_ported(operator_numbers(ranges), {number: entries[number]} if number in entries else {})
+        assert batch.owns(number) == whole.owns(number)
+        in_ranges = operator_numbers(ranges).owns(number)
+        assert batch.owns(number) == (direction == "in" or (direction is None and in_ranges))
 
     def test_the_code_has_messages(self):
         assert "not_operator_number" in CODES

@@ -114,12 +114,13 @@ def import_command(
     """Import an operator's subscriber base: normalize, validate, encrypt, upsert by MSISDN.
 
     Re-importing a file changes nothing; an interrupted import resumes where it stopped when the same
-    command runs again. Rejected rows go to the reject file (line, field, code, message, original).
+    command runs again. Rejected rows go to the reject file (line, field, code, message, original); with
+    SUBREG_OPERATOR_RANGES set, so does a number that is not this operator's (`not_operator_number`).
     Then the base is evaluated (`subreg evaluate`), so `subreg stats` shows the true picture at once.
 
     Example: subreg import export.csv --mapping mapping.toml --reject-file rejects.csv
     """
-    from subreg.bootstrap import bootstrap, import_file_system, init_storage, system_clock
+    from subreg.bootstrap import bootstrap, import_file_system, init_storage, operator_numbers, system_clock
     from subreg.cli.main import EXIT_UNREADABLE, _settings
     from subreg.domain.common.errors import UnreadableInputError
     from subreg.services.registry.import_files import ImportRun, import_files
@@ -140,6 +141,7 @@ def import_command(
         batch_size=batch_size,
         lang=settings.lang,
         dry_run=dry_run,
+        numbers=operator_numbers(settings),
     )
     run = ImportRun(files, options, fmt, encoding, mapping_text, reject_file, evaluate_after)
     init_storage(settings)

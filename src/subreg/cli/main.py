@@ -250,10 +250,14 @@ def check(
     """Validate records without storing them; one check result per record.
 
     Exit code 0 when every record is complete, 1 when any is not, 2 when the input is unreadable.
+    With SUBREG_OPERATOR_RANGES set, a number that is not this operator's (outside the ranges and not
+    ported in, or ported out: `subreg numbers load-ported`) is invalid: `not_operator_number`.
 
     Example: subreg check records.jsonl --json --as-of 2018-04-24
     """
-    from subreg.bootstrap import read_records, system_clock
+    from contextlib import ExitStack
+
+    from subreg.bootstrap import operator_numbers, ported_lookup, read_records, system_clock
     from subreg.domain.common.errors import UnreadableInputError
     from subreg.domain.compliance.rules import get_rule_set
     from subreg.services.registry.checks import check_records
@@ -266,11 +270,17 @@ def check(
         raise InputError([_field_error("--format", "invalid_choice")])
     ref = _parse_date(as_of, "--as-of") or system_clock().today()
     rules = get_rule_set(rule_set or settings.rule_set)
+    numbers = operator_numbers(settings)
+    resources = ExitStack()
+    # The MNP list is only read when the ranges are set: without them `check` needs no database.
+    ported = None if numbers.accepts_all else resources.enter_context(ported_lookup(settings))
     stream = _open_input(source)
     total = complete = invalid = 0
     write = sys.stdout.buffer.write
     try:
-        results = check_records(read_records(stream, fmt), rule_set=rules, as_of=ref, lang=language)
+        results = check_records(
+            read_records(stream, fmt), rule_set=rules, as_of=ref, lang=language, numbers=numbers, ported=ported
+        )
         for result in results:
             total += 1
             if result["complete"]:
@@ -287,6 +297,7 @@ def check(
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+        resources.close()
         sys.stdout.flush()
     incomplete = total - complete - invalid
     err.print(f"{total} records: {complete} complete, {incomplete} incomplete, {invalid} invalid")
@@ -358,9 +369,9 @@ def _read_image(path: Path) -> bytes:
 
 def _register_modules() -> None:
     # Each area keeps its commands in its own module (cli/<area>.py) and adds them here.
-    from subreg.cli import audit, blobs, bulk, dsr, keys, staff
+    from subreg.cli import audit, blobs, bulk, dsr, keys, numbers, staff
 
-    for module in (staff, audit, keys, dsr, bulk, blobs):
+    for module in (staff, audit, keys, dsr, bulk, blobs, numbers):
         module.register(app)
 
 

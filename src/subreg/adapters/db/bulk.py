@@ -267,6 +267,14 @@ class BulkSession:
     def points_of_sale(self) -> dict[str, int]:
         return {str(code): int(pid) for pid, code in self.execute("SELECT id, code FROM points_of_sale")}
 
+    def ported_directions(self, keys: Sequence[int]) -> dict[int, str]:
+        """msisdn -> `in` | `out` for the numbers among `keys` on the MNP list (one query per batch)."""
+        if not keys:
+            return {}
+        clause, params = self._keys_clause(sorted(set(keys)))
+        rows = self.execute(f"SELECT msisdn, direction FROM ported_numbers WHERE msisdn {clause}", params)
+        return {int(m): str(d) for m, d in rows}
+
     # -- import runs --------------------------------------------------------------------------
 
     def find_run(self, fingerprint: str) -> dict[str, Any] | None:

@@ -22,6 +22,8 @@ Layout, and why:
   this ID document" is an index look-up without storing the number. It is deliberately NOT unique:
   a CMND and a 12-digit CMND/CCCD may share digits, and organizations are indexed on another number.
 - `subscription_history` is append-only: triggers created by the migration refuse UPDATE and DELETE.
+- `ported_numbers` is the MNP list (numbers ported in to this operator and out of it), keyed by the same
+  integer MSISDN: millions of rows, looked up by the numbers at hand, never read whole.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -66,6 +69,7 @@ __all__ = [
     "metadata",
     "network_orders",
     "points_of_sale",
+    "ported_numbers",
     "serving_visits",
     "staff",
     "subscription_history",
@@ -464,4 +468,21 @@ network_orders = Table(
     Column("priority", SmallInteger, nullable=False, server_default="5"),
     Index(None, "status", "priority", "id"),
     Index(None, "subscription_id"),
+)
+
+# --- 0009_ported_numbers: the MNP list ------------------------------------------------------------------
+
+# Numbers ported in to this operator (`in`) and out of it (`out`), from the national MNP database's export,
+# loaded by `subreg numbers load-ported` (one transaction: a failed load leaves the previous list). Keyed by
+# the integer MSISDN (domain.common.msisdn.msisdn_key) like `subscriptions`, so a batch's numbers are one
+# index look-up and the table can be partitioned the same way; without a rowid on SQLite (the key is the
+# table). A phone number's portability status is not personal data about its holder.
+ported_numbers = Table(
+    "ported_numbers",
+    metadata,
+    Column("msisdn", BigInteger, primary_key=True, autoincrement=False),
+    Column("direction", String(3), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("direction IN ('in', 'out')", name="direction"),
+    sqlite_with_rowid=False,
 )

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from subreg.adapters.db.access_repo import SqlAuthRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
+from subreg.adapters.db.ported_repo import SqlPortedNumbers
 from subreg.adapters.db.privacy_repo import SqlPrivacyRepository
 from subreg.adapters.db.registry_repo import (
     SqlDocumentRepository,
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.history = SqlHistoryRepository(c)
         self.people = SqlPeopleRepository(c)
         self.points_of_sale = SqlPointOfSaleRepository(c)
+        self.ported = SqlPortedNumbers(c)
         self.staff = SqlStaffRepository(c)
         self.auth = SqlAuthRepository(c)
         self.audit = SqlAuditRepository(c, self._audit_key)

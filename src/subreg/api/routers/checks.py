@@ -89,7 +89,9 @@ def _items_from_stream(body: bytes, fmt: str, max_records: int) -> Iterator[tupl
     summary="Check records against Decree 49 (nothing is stored)",
     description=(
         "Validates each record and reports what is missing, exactly like `subreg check`. "
-        "`as_of` defaults to today in Vietnam; messages follow `Accept-Language` (vi default, en)."
+        "`as_of` defaults to today in Vietnam; messages follow `Accept-Language` (vi default, en). "
+        "When the operator's ranges are configured (`SUBREG_OPERATOR_RANGES`), a number that is not the "
+        "operator's (outside them and not ported in, or ported out) is `not_operator_number`."
     ),
     responses={
         200: {"model": CheckResponse},
@@ -122,7 +124,10 @@ async def run_checks(
             items = _items_from_json(body, max_records)
         summary = CheckSummary()
         day = as_of or c.clock.today()
-        results = list(check_records(items, rule_set=rules, as_of=day, lang=language, summary=summary))
+        results = list(
+            check_records(items, rule_set=rules, as_of=day, lang=language, summary=summary, numbers=c.numbers,
+                          ported=c.ported_lookup())
+        )  # fmt: skip
         return {"summary": summary.to_dict(), "results": results}
 
     return JSON(await run_use_case(work))

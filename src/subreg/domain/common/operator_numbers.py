@@ -9,21 +9,32 @@ The ranges are a setting, a list of entries, each either
 * a prefix: national (`090`, `0162` = the pre-2018 form of `032`) or E.164 (`+8490`, `8490`); or
 * an inclusive range of whole numbers in any accepted form, `0901000000-0901999999`.
 An empty list accepts every Vietnamese mobile number (an operator that has not configured its
-ranges, or a test system). Pure: the MNP look-up is the caller's.
+ranges, or a test system). Pure: the MNP look-up is the caller's. An operator has millions of ported
+numbers, so callers never hold them all: they look up the numbers at hand (one at registration, a
+batch's in a check or an import) and decide with `with_ported`.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from subreg.domain.common.errors import FieldValueError
 from subreg.domain.common.msisdn import MOBILE_PREFIXES, OLD_TO_NEW_PREFIX, parse_msisdn
 
-__all__ = ["NOT_OPERATOR_NUMBER", "OperatorNumbers", "check_operator_number", "operator_numbers"]
+__all__ = [
+    "NOT_OPERATOR_NUMBER",
+    "PORTED_IN",
+    "PORTED_OUT",
+    "OperatorNumbers",
+    "check_operator_number",
+    "operator_numbers",
+    "with_ported",
+]
 
 NOT_OPERATOR_NUMBER = "not_operator_number"
+PORTED_IN, PORTED_OUT = "in", "out"  # the directions of the MNP list
 _NATIONAL_PREFIXES = tuple(p[1:] for p in MOBILE_PREFIXES)  # "90", "162"... without the trunk 0
 
 
@@ -139,3 +150,15 @@ def check_operator_number(e164: str, numbers: OperatorNumbers) -> str | None:
     `invalid_msisdn`, which the rule set reports first.
     """
     return None if numbers.owns(e164) else NOT_OPERATOR_NUMBER
+
+
+def with_ported(numbers: OperatorNumbers, directions: Mapping[str, str]) -> OperatorNumbers:
+    """`numbers` with the MNP entries of the numbers at hand (E.164 -> `in` | `out`) in place of its own sets.
+
+    For a look-up of one number or one batch: whatever `directions` does not name counts as not ported.
+    """
+    return replace(
+        numbers,
+        ported_in=frozenset(n for n, d in directions.items() if d == PORTED_IN),
+        ported_out=frozenset(n for n, d in directions.items() if d == PORTED_OUT),
+    )

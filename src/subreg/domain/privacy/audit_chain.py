@@ -80,6 +80,7 @@ class AuditAction(StrEnum):
     SETTINGS_CHANGED = "settings:changed"
     KEYS_ROTATED = "keys:rotated"
     RECORDS_IMPORTED = "records:imported"
+    PORTED_NUMBERS_LOADED = "ported_numbers:loaded"
     CAMPAIGN_STARTED = "campaign:started"
     ENFORCEMENT_RUN = "enforcement:run"
     REPORT_EXPORTED = "report:exported"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from subreg.domain.common.operator_numbers import OperatorNumbers, operator_numbers
 from subreg.domain.compliance.rules.base import RuleSet
 from subreg.services.common.ports import Vault
 from subreg.services.counter.ports import ImageInspector
@@ -28,5 +29,8 @@ class CounterContext:
     serving_minutes: int = 30
     phase_reference: date = date(2018, 4, 24)
     consent_version: str = "2026-01"
+    # The operator's ranges (setting `operator_ranges`; empty: every number). The numbers ported in and out
+    # are looked up in the unit of work, one number at a time (`uow.ported`).
+    numbers: OperatorNumbers = field(default_factory=lambda: operator_numbers(()))
     images: ImageInspector | None = None
     request_id: str | None = None

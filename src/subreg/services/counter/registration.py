@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from subreg.domain.access.permissions import Actor, Permission
-from subreg.domain.common.errors import DuplicateMsisdnError, FieldError
+from subreg.domain.common.errors import DuplicateMsisdnError, FieldError, InputError
 from subreg.domain.common.msisdn import msisdn_from_key
+from subreg.domain.common.operator_numbers import check_operator_number, with_ported
 from subreg.domain.compliance.records import flatten
 from subreg.domain.counter import gate
 from subreg.domain.privacy.audit_chain import AuditAction
@@ -31,6 +32,7 @@ def register_subscription(
     unless complete: documents, portrait, guardian for under-14s, organization papers; from the 4th
     subscription under one ID document a contract number (`contract_required`). The consent shown
     is recorded with the subscription; without it the registration is refused (`consent_required`).
+    A number that is not this operator's is refused first (422 `not_operator_number`).
     """
     require(actor, Permission.SUBSCRIPTION_REGISTER, cmd.purpose)
     images = dict(cmd.images)
@@ -38,6 +40,7 @@ def register_subscription(
     number = fields_in.pop("msisdn", None)
     key = key_of(number if isinstance(number, str) else "")
     changes = editable(fields_in)
+    _require_operator_number(uow, ctx, key)
     if not cmd.consent_accepted:
         raise gate.RegistrationIncompleteError([FieldError("consent", "consent_required")], ["consent"])
     check = check_images(images, ctx=ctx, id_type=None)
@@ -73,6 +76,19 @@ def register_subscription(
         "filled_from_card": saved.filled,
         "card_source": check.card_source,
     }
+
+
+def _require_operator_number(uow: CounterUnitOfWork, ctx: CounterContext, key: int) -> None:
+    """InputError `not_operator_number` unless the number is this operator's: within its ranges (setting
+    `operator_ranges`; none: every number) or ported in, and not ported out (docs/rules.md P2). Decided
+    before anything is written, images included; the MNP list is read for this one number, in a short
+    transaction of its own (the registration's own transaction must begin as a writer)."""
+    e164 = msisdn_from_key(key)
+    with uow:
+        direction = uow.ported.directions_of([key]).get(key)
+    listed = {e164: direction} if direction is not None else {}
+    if check_operator_number(e164, with_ported(ctx.numbers, listed)) is not None:
+        raise InputError([FieldError("msisdn", "not_operator_number")])
 
 
 def _new_record(

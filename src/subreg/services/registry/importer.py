@@ -18,7 +18,9 @@ Pipeline (one writer, N workers):
   4th-subscription rule and `stats --over-limit` count by. An update rewrites the holder in place
   with a fresh DEK, unless the holder is shared (created by the registry for several subscriptions):
   then the subscription gets a holder of its own.
-- Rejected rows (unreadable line, bad JSON/encoding, no valid MSISDN) go to the reject file with
+- Rejected rows (unreadable line, bad JSON/encoding, no valid MSISDN, and with the setting
+  `operator_ranges` set a number that is not this operator's: `not_operator_number`, judged in the
+  writer with one look-up of the batch's numbers in the MNP list) go to the reject file with
   line number, field, code, message and the original line. Rows with other errors are STORED with
   state "invalid" (the operator has to fix them, and they must show in the statistics).
 - Resumable: progress commits with the batch, so after a kill -9 the same command resumes at the
@@ -42,6 +44,8 @@ from typing import Any
 import orjson
 
 from subreg.domain.common.errors import FieldError
+from subreg.domain.common.msisdn import msisdn_from_key
+from subreg.domain.common.operator_numbers import OperatorNumbers, with_ported
 from subreg.domain.compliance.records import flatten
 from subreg.domain.compliance.rules.base import RuleSet, cached_message
 from subreg.domain.compliance.state import ComplianceState
@@ -93,6 +97,8 @@ class ImportOptions:
     # A first load evaluates the whole base afterwards anyway: it then marks "everyone" once instead of
     # each person (millions of rows in the dirty set for nothing).
     whole_base_dirty: bool = False
+    # The operator's ranges (setting `operator_ranges`): applied only when set, with the MNP list.
+    numbers: OperatorNumbers | None = None
 
 
 @dataclass
@@ -184,6 +190,21 @@ def _prepare(ctx: _Context, batch: list[Any]) -> list[tuple[Any, ...]]:
         sub = (None, key, 1, None, *(_plain(columns[c]) for c in LINE_COLUMNS), 1, False, digest)
         out.append((_OK, key, digest, sub, holder, plain, blinds))
     return out
+
+
+def _operators_only(
+    prepared: list[tuple[Any, ...]], numbers: OperatorNumbers, store: ImportStore
+) -> list[tuple[Any, ...]]:
+    """The batch with each number that is not the operator's turned into a reject (`not_operator_number`):
+    outside the ranges and not ported in, or ported out; one look-up of the batch's numbers."""
+    keys = [row[1] for row in prepared if row[0] == _OK]
+    listed = store.ported_directions(keys) if keys else {}
+    known = with_ported(numbers, {msisdn_from_key(k): d for k, d in listed.items()})
+    return [
+        (_REJECT, [("msisdn", "not_operator_number")]) if row[0] == _OK and not known.owns(msisdn_from_key(row[1]))
+        else row
+        for row in prepared
+    ]  # fmt: skip
 
 
 def _plain(value: Any) -> Any:
@@ -391,6 +412,7 @@ def run_import(
         parse=source.parse,
     )
     writer = _Writer(store, vault, summary, options.channel, options.whole_base_dirty)
+    numbers = options.numbers if options.numbers is not None and not options.numbers.accepts_all else None
     metas: deque[list[Any]] = deque()
 
     def items() -> Iterator[list[Any]]:
@@ -403,6 +425,9 @@ def run_import(
         done_rows = 0
         for prepared in pool.imap(_prepare, context, items(), window=max(2, options.workers * 2)):
             meta = metas.popleft()
+            store.begin()
+            if numbers is not None:
+                prepared = _operators_only(prepared, numbers, store)
             bad: list[tuple[int, str, str, str, str]] = []
             ok: list[tuple[Any, ...]] = []
             for m, row in zip(meta, prepared, strict=True):
@@ -413,7 +438,6 @@ def run_import(
                         bad.append((m[0], f, code, cached_message(code, f, options.lang), source.raw_text(m[3])))
                 else:
                     ok.append(row)
-            store.begin()
             if options.whole_base_dirty:
                 store.mark_everyone_dirty()  # in each batch's transaction: a killed load still evaluates all
             writer.write(ok)

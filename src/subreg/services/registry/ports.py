@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from subreg.domain.common.errors import FieldError
 from subreg.domain.compliance.rules.base import CheckResult
 from subreg.domain.compliance.state import ComplianceState, state_of
 from subreg.domain.registry.column_mapping import ColumnMapping
@@ -34,6 +35,10 @@ __all__ = [
     "PeopleRepository",
     "PointOfSaleRepository",
     "PointOfSaleRow",
+    "PortedCounts",
+    "PortedLookup",
+    "PortedNumbers",
+    "PortedSource",
     "RegistryUnitOfWork",
     "RejectSink",
     "SealedImages",
@@ -292,8 +297,57 @@ class PeopleRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PortedCounts:
+    """What the MNP list holds: how many numbers were ported in and out, and when it was last loaded."""
+
+    ported_in: int
+    ported_out: int
+    loaded_at: datetime | None
+
+
+class PortedLookup(Protocol):
+    """The MNP list as a check reads it: the numbers at hand, never the whole list."""
+
+    def directions_of(self, keys: Sequence[int]) -> dict[int, str]:
+        """key -> `in` | `out` for the ported numbers among these integer MSISDN keys (the others are absent)."""
+        ...
+
+
+class PortedNumbers(PortedLookup, Protocol):
+    """The MNP list: numbers ported in to this operator and out of it, by integer MSISDN key
+    (`adapters.db.ported_repo.SqlPortedNumbers`)."""
+
+    def clear(self) -> int:
+        """Forget the whole list in the caller's transaction (readers keep the old one until commit); how many."""
+        ...
+
+    def put_many(self, rows: Sequence[tuple[int, str]], *, loaded_at: datetime) -> None:
+        """Record (key, direction) rows; a number already listed takes the new direction."""
+        ...
+
+    def counts(self) -> PortedCounts:
+        """How many numbers per direction, and the latest load."""
+        ...
+
+
+class PortedSource(Protocol):
+    """The MNP export being loaded (`adapters.files.ported_csv.PortedCsv`)."""
+
+    size: int  # bytes, for progress
+
+    def items(self) -> Iterator[tuple[int, int, tuple[str, str] | FieldError]]:
+        """(line, byte offset after it, (msisdn, direction) as written | the line's error), in order."""
+        ...
+
+    def close(self) -> None:
+        """Release the file."""
+        ...
+
+
 class RegistryUnitOfWork(UnitOfWork, Protocol):
-    """The central database as the registry sees it: subscriptions, holders, documents, history."""
+    """The central database as the registry sees it: subscriptions, holders, documents, history, and the
+    MNP list (which numbers are this operator's)."""
 
     subscriptions: SubscriptionRepository
     holders: HolderRepository
@@ -301,6 +355,7 @@ class RegistryUnitOfWork(UnitOfWork, Protocol):
     history: HistoryRepository
     points_of_sale: PointOfSaleRepository
     people: PeopleRepository
+    ported: PortedNumbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +439,7 @@ class ImportStore(Protocol):
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def update(self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None: ...
     def points_of_sale(self) -> dict[str, int]: ...
+    def ported_directions(self, keys: Sequence[int]) -> dict[int, str]: ...
     def find_run(self, fingerprint: str) -> dict[str, Any] | None: ...
     def create_run(self, fingerprint: str, source: str, fmt: str) -> int: ...
     def save_run(
