@@ -34,6 +34,7 @@ from subreg.adapters.db.access_repo import SqlAuthRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
 from subreg.adapters.db.engine import create_engine_for, migrate
+from subreg.adapters.db.ported_repo import SqlPortedNumbers
 from subreg.adapters.db.privacy_repo import SqlPrivacyRepository
 from subreg.adapters.db.registry_repo import (
     SqlDocumentRepository,
@@ -63,6 +64,7 @@ from subreg.adapters.memory.registry import (
     MemoryHolderRepository,
     MemoryPeopleRepository,
     MemoryPointOfSaleRepository,
+    MemoryPortedNumbers,
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
@@ -78,6 +80,7 @@ from subreg.services.registry.ports import (
     HolderRepository,
     PeopleRepository,
     PointOfSaleRepository,
+    PortedNumbers,
     RegistryUnitOfWork,
     SubscriptionRepository,
 )
@@ -203,6 +206,7 @@ PORTS: dict[type, tuple[type, ...]] = {
     HistoryRepository: (MemoryHistoryRepository, SqlHistoryRepository),
     PointOfSaleRepository: (MemoryPointOfSaleRepository, SqlPointOfSaleRepository),
     PeopleRepository: (MemoryPeopleRepository, SqlPeopleRepository),
+    PortedNumbers: (MemoryPortedNumbers, SqlPortedNumbers),
     StaffRepository: (MemoryStaffRepository, SqlStaffRepository),
     AuthRepository: (MemoryAuthRepository, SqlAuthRepository),
     CounterRepository: (MemoryCounterRepository, SqlCounterRepository),
@@ -515,6 +519,37 @@ class TestPeople:
         assert sorted(bytes(r["person_key"]) for r in backend.rows("evaluation_dirty")) == sorted(
             [DOCUMENT, OTHER, PERSON]
         )
+
+
+class TestPortedNumbers:
+    def test_a_load_is_kept_only_when_committed_and_read_by_the_numbers_at_hand(self, backend):
+        t1, t2 = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+        with backend.uow() as uow:
+            assert uow.ported.counts().loaded_at is None
+            uow.ported.put_many([(N1, "in"), (N2, "out"), (N1, "out")], loaded_at=t1)  # the later line wins
+            uow.commit()
+        with backend.uow() as uow:
+            assert uow.ported.directions_of([N1, N2, N3, N2]) == {N1: "out", N2: "out"}
+            assert uow.ported.directions_of([]) == {}
+            counts = uow.ported.counts()
+            assert (counts.ported_in, counts.ported_out, counts.loaded_at) == (0, 2, t1)
+            # --replace: the old list stays until the new one commits.
+            assert uow.ported.clear() == 2
+            uow.ported.put_many([(N3, "in")], loaded_at=t2)
+            assert uow.ported.directions_of([N1, N3]) == {N3: "in"}
+            uow.rollback()
+            assert uow.ported.directions_of([N1, N3]) == {N1: "out"}
+            uow.ported.clear()
+            uow.ported.put_many([(N3, "in"), (N1, "in")], loaded_at=t2)
+            uow.commit()
+        with backend.uow() as uow:
+            assert uow.ported.directions_of([N1, N2, N3]) == {N1: "in", N3: "in"}
+            counts = uow.ported.counts()
+            assert (counts.ported_in, counts.ported_out, counts.loaded_at) == (2, 0, t2)
+
+    def test_a_direction_is_in_or_out(self, backend):
+        with backend.uow() as uow, pytest.raises(backend.constraint_error):
+            uow.ported.put_many([(N1, "up")], loaded_at=datetime(2026, 11, 1, tzinfo=UTC))
 
 
 class TestHolders:

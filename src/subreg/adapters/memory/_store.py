@@ -120,6 +120,9 @@ TABLES: dict[str, Table] = {
         Table("document_links", {"document_key": _nn(), "person_key": _nn()}, key="document_key", auto_key=False),
         Table("evaluation_dirty", {"person_key": _nn()}, key="person_key", auto_key=False),
         Table(
+            "ported_numbers", {"msisdn": _nn(), "direction": _nn(), "loaded_at": _nn(NOW)}, key="msisdn", auto_key=False
+        ),
+        Table(
             "documents",
             {
                 "id": _ID, "subscription_id": _nn(), "kind": _nn(), "blob_key": _c(), "external_ref": _c(),
@@ -248,9 +251,12 @@ class MemoryDatabase:
         """The committed rows of `table` (read-only by convention: rows are replaced, never changed)."""
         return self._tables[table]
 
-    def publish(self, table: str, key: Any, row: Row) -> None:
-        """Make one row committed (a transaction's commit)."""
-        self._tables[table][key] = row
+    def publish(self, table: str, key: Any, row: Row | None) -> None:
+        """Make one row committed (a transaction's commit); None: the row was deleted."""
+        if row is None:
+            self._tables[table].pop(key, None)
+        else:
+            self._tables[table][key] = row
 
 
 class Transaction:
@@ -328,10 +334,17 @@ class Transaction:
         self._written.add((table, key))
         return True
 
+    def delete(self, table: str, key: Any) -> bool:
+        """Delete one row by its key; whether it existed. (No table a fake deletes from is referenced.)"""
+        if self.rows(table).pop(key, None) is None:
+            return False
+        self._written.add((table, key))
+        return True
+
     def commit(self) -> None:
-        """Publish the rows written, then see the committed state afresh."""
+        """Publish the rows written (and deleted), then see the committed state afresh."""
         for table, key in sorted(self._written, key=lambda tk: (tk[0], tk[1])):
-            self._db.publish(table, key, self._tables[table][key])
+            self._db.publish(table, key, self._tables[table].get(key))
         self.rollback()
 
     def rollback(self) -> None:

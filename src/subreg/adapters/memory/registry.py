@@ -1,5 +1,5 @@
 """In-memory repositories of the registry: subscription lines, holders, documents, history, points of sale, staff,
-and people (person keys, document links, the evaluation's dirty set).
+people (person keys, document links, the evaluation's dirty set) and the ported numbers.
 
 Same semantics as `adapters.db.registry_repo` (checked by `tests/integration/test_port_contracts.py`):
 a number's current line is its latest generation, `existing` names the numbers with a live line, ids
@@ -10,11 +10,12 @@ go through JSON as they do in the database.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from subreg.adapters.memory._store import Row, Transaction, same_columns
+from subreg.adapters.memory._store import ConstraintError, Row, Transaction, same_columns
 from subreg.domain.common.errors import ConflictError
 from subreg.services.access.ports import StaffRow
 from subreg.services.registry.ports import (
@@ -22,6 +23,7 @@ from subreg.services.registry.ports import (
     HistoryRow,
     HolderRow,
     PointOfSaleRow,
+    PortedCounts,
     SubscriptionRow,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "MemoryHolderRepository",
     "MemoryPeopleRepository",
     "MemoryPointOfSaleRepository",
+    "MemoryPortedNumbers",
     "MemoryStaffRepository",
     "MemorySubscriptionRepository",
 ]
@@ -404,3 +407,47 @@ class MemoryPeopleRepository:
         for key in sorted({bytes(k) for k in person_keys if k is not None}):
             if tx.get("evaluation_dirty", key) is None:
                 tx.insert("evaluation_dirty", {"person_key": key})
+
+
+class MemoryPortedNumbers:
+    """The MNP list: (key, direction) rows; a direction other than `in`/`out` is refused as the CHECK does."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def directions_of(self, keys: Sequence[int]) -> dict[int, str]:
+        """key -> `in` | `out` for the listed numbers among `keys`."""
+        tx = self._tx()
+        found: dict[int, str] = {}
+        for key in set(keys):
+            row = tx.get("ported_numbers", int(key))
+            if row is not None:
+                found[int(key)] = str(row["direction"])
+        return found
+
+    def clear(self) -> int:
+        """Forget the whole list in this transaction; how many."""
+        tx = self._tx()
+        keys = [r["msisdn"] for r in tx.scan("ported_numbers")]
+        for key in keys:
+            tx.delete("ported_numbers", key)
+        return len(keys)
+
+    def put_many(self, rows: Sequence[tuple[int, str]], *, loaded_at: datetime) -> None:
+        """Record (key, direction) rows; the later of a number listed twice wins."""
+        tx = self._tx()
+        for key, direction in dict(rows).items():
+            if direction not in ("in", "out"):
+                raise ConstraintError("CHECK: ported_numbers.direction")
+            values = {"direction": direction, "loaded_at": loaded_at}
+            if not tx.update("ported_numbers", int(key), values):
+                tx.insert("ported_numbers", {"msisdn": int(key), **values})
+
+    def counts(self) -> PortedCounts:
+        """Numbers per direction and the latest load."""
+        rows = list(self._tx().scan("ported_numbers"))
+        return PortedCounts(
+            ported_in=sum(r["direction"] == "in" for r in rows),
+            ported_out=sum(r["direction"] == "out" for r in rows),
+            loaded_at=max((r["loaded_at"] for r in rows), default=None),
+        )

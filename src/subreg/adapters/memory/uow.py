@@ -22,6 +22,7 @@ from subreg.adapters.memory.registry import (
     MemoryHolderRepository,
     MemoryPeopleRepository,
     MemoryPointOfSaleRepository,
+    MemoryPortedNumbers,
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
@@ -42,6 +43,7 @@ class MemoryUnitOfWork:
         self.history = MemoryHistoryRepository(tx)
         self.people = MemoryPeopleRepository(tx)
         self.points_of_sale = MemoryPointOfSaleRepository(tx)
+        self.ported = MemoryPortedNumbers(tx)
         self.staff = MemoryStaffRepository(tx)
         self.auth = MemoryAuthRepository(tx)
         self.audit = MemoryAuditRepository(tx, audit_key)
