@@ -7,15 +7,15 @@ Exit codes: 0 fine, 1 the chain is broken (verify), 2 bad input or an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
 
-__all__ = ["audit_app", "open_container", "parse_moment", "register"]
+from subreg.cli._common import handled, open_container, out
+
+__all__ = ["audit_app", "parse_moment", "register"]
 
 EXIT_OK, EXIT_BROKEN, EXIT_INPUT = 0, 1, 2
 
@@ -26,25 +26,6 @@ audit_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def open_container() -> Iterator[Any]:
-    """The container for a command, built from the environment's settings and closed afterwards."""
-    from subreg.bootstrap import bootstrap
-    from subreg.cli.main import _settings
-
-    container = bootstrap(_settings())
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _handled(fn: Any) -> Any:
-    from subreg.cli.main import _handle_errors
-
-    return _handle_errors(fn)
 
 
 def parse_moment(value: str | None, option: str, *, end: bool = False) -> datetime | None:
@@ -79,9 +60,8 @@ def verify_cmd(
     Example: subreg audit verify --json
     """
 
-    @_handled
+    @handled
     def run() -> int:
-        from subreg.cli.main import out
         from subreg.domain.privacy.audit_chain import AuditAction
         from subreg.services.common import audit_trail
         from subreg.services.privacy import audit_log
@@ -121,9 +101,8 @@ def checkpoint_cmd() -> None:
     Example: subreg audit checkpoint
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.main import out
         from subreg.services.privacy import audit_log
 
         with open_container() as container, container.uow() as uow:
@@ -154,11 +133,10 @@ def query_cmd(
     Example: subreg audit query --subject 0912345678 --since 2026-01-01 --purpose transaction --json
     """
 
-    @_handled
+    @handled
     def run() -> None:
         from rich.table import Table
 
-        from subreg.cli.main import out
         from subreg.domain.common.errors import FieldError, InputError
         from subreg.domain.common.msisdn import parse_msisdn
         from subreg.services.common import audit_trail
@@ -217,11 +195,10 @@ def anomalies_cmd(
     Example: subreg audit anomalies --since 2026-03-01 --json
     """
 
-    @_handled
+    @handled
     def run() -> None:
         from rich.table import Table
 
-        from subreg.cli.main import out
         from subreg.services.privacy import audit_log
 
         lo = parse_moment(since, "--since") or audit_log.period_since(30)

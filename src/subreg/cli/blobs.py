@@ -8,6 +8,8 @@ from typing import Annotated
 import orjson
 import typer
 
+from subreg.cli._common import handled, open_container, out
+
 __all__ = ["blobs_app", "register"]
 
 blobs_app = typer.Typer(
@@ -31,11 +33,9 @@ def sweep_cmd(
     """
     from datetime import UTC, datetime, timedelta
 
-    from subreg.cli.audit import _handled, open_container
-    from subreg.cli.main import out
     from subreg.services.registry.blob_sweep import sweep_orphan_blobs
 
-    @_handled
+    @handled
     def run() -> None:
         with open_container() as c:
             report = sweep_orphan_blobs(

@@ -13,6 +13,8 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
+from subreg.cli._common import EXIT_UNREADABLE, handled, load_settings, parse_date
+
 err = Console(stderr=True)
 out = Console()
 
@@ -25,12 +27,6 @@ class _RowsPerSecond(ProgressColumn):
         elapsed = task.elapsed or 0.0
         rate = rows / elapsed if elapsed > 0 else 0.0
         return Text(f"{rows:,} rows  {rate:,.0f} rows/s")
-
-
-def _date(value: str | None, option: str) -> Any:
-    from subreg.cli.main import _parse_date
-
-    return _parse_date(value, option)
 
 
 class _BarProgress:
@@ -121,12 +117,11 @@ def import_command(
     Example: subreg import export.csv --mapping mapping.toml --reject-file rejects.csv
     """
     from subreg.bootstrap import bootstrap, import_file_system, init_storage, operator_numbers, system_clock
-    from subreg.cli.main import EXIT_UNREADABLE, _settings
     from subreg.domain.common.errors import UnreadableInputError
     from subreg.services.registry.import_files import ImportRun, import_files
     from subreg.services.registry.importer import ImportOptions
 
-    settings = _settings()
+    settings = load_settings()
     mapping_text = ""
     if mapping is not None:
         try:
@@ -135,8 +130,8 @@ def import_command(
             err.print(f"[red]Cannot read {mapping}: {exc.strerror}[/red]")
             raise typer.Exit(EXIT_UNREADABLE) from None
     options = ImportOptions(
-        as_of=_date(as_of, "--as-of") or system_clock().today(),
-        phase_reference=_date(settings.phase_reference_date, "phase_reference_date"),
+        as_of=parse_date(as_of, "--as-of") or system_clock().today(),
+        phase_reference=parse_date(settings.phase_reference_date, "phase_reference_date"),
         workers=workers or settings.import_workers,
         batch_size=batch_size,
         lang=settings.lang,
@@ -188,15 +183,14 @@ def evaluate_command(
     Example: subreg evaluate --as-of 2018-04-24
     """
     from subreg.bootstrap import bootstrap
-    from subreg.cli.main import _settings
     from subreg.services.registry.evaluation import evaluate
 
-    settings = _settings()
-    reference = _date(phase_reference, "--phase-reference") or _date(
+    settings = load_settings()
+    reference = parse_date(phase_reference, "--phase-reference") or parse_date(
         settings.phase_reference_date, "phase_reference_date"
     )
     container = bootstrap(settings)
-    day = _date(as_of, "--as-of") or container.clock.today()
+    day = parse_date(as_of, "--as-of") or container.clock.today()
     container.ensure_indexes()  # a first load killed and never resumed left some out
     store = container.bulk_session()
     try:
@@ -237,11 +231,10 @@ def stats_command(
     Example: subreg stats --phase-reference 2018-04-24 --json
     """
     from subreg.bootstrap import bootstrap
-    from subreg.cli.main import _settings
     from subreg.services.registry import stats as service
 
-    settings = _settings()
-    reference = _date(as_of, "--phase-reference")
+    settings = load_settings()
+    reference = parse_date(as_of, "--phase-reference")
     container = bootstrap(settings)
     container.ensure_indexes()  # a first load killed and never resumed left some out
     store = container.bulk_session()
@@ -278,8 +271,7 @@ def stats_command(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `subreg` app."""
-    from subreg.cli.main import _handle_errors
 
-    app.command("import")(_handle_errors(import_command))
-    app.command("evaluate")(_handle_errors(evaluate_command))
-    app.command("stats")(_handle_errors(stats_command))
+    app.command("import")(handled(import_command))
+    app.command("evaluate")(handled(evaluate_command))
+    app.command("stats")(handled(stats_command))

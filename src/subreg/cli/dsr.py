@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from subreg.cli._common import err, handled, open_container, out, parse_date
+
 __all__ = ["dsr_app", "register"]
 
 dsr_app = typer.Typer(
@@ -21,12 +23,6 @@ dsr_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-def _handled(fn: Any) -> Any:
-    from subreg.cli.main import _handle_errors
-
-    return _handle_errors(fn)
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -43,7 +39,6 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def _print(row: Any) -> None:
-    from subreg.cli.main import out
 
     out.print(orjson.dumps(_row(row)).decode(), soft_wrap=True, markup=False)
 
@@ -77,9 +72,8 @@ def open_cmd(
     if id_number == "-":
         id_number = _read_secret("ID number")
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.audit import open_container
         from subreg.services import privacy
 
         with open_container() as c, c.uow() as uow:
@@ -102,9 +96,8 @@ def list_cmd(
     Example: subreg dsr list --status open
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.audit import open_container
         from subreg.services import privacy
 
         with open_container() as c, c.uow() as uow:
@@ -126,10 +119,8 @@ def export_cmd(
     Example: subreg dsr export 12 --out dsr-12.zip
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.audit import open_container
-        from subreg.cli.main import err
         from subreg.services import privacy
 
         with open_container() as c, c.uow() as uow:
@@ -153,9 +144,8 @@ def fulfil_cmd(request_id: Annotated[int, typer.Argument(help="The request id (r
     Example: subreg dsr fulfil 12
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.audit import open_container
         from subreg.services import privacy
 
         with open_container() as c, c.uow() as uow:
@@ -178,14 +168,12 @@ def retention_cmd(
     Example: subreg dsr retention --as-of 2026-01-01 --dry-run
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.audit import open_container
-        from subreg.cli.main import _parse_date, out
         from subreg.services import privacy
 
         with open_container() as c, c.uow() as uow:
-            day = _parse_date(as_of, "--as-of") or c.clock.today()
+            day = parse_date(as_of, "--as-of") or c.clock.today()
             result = privacy.retention_sweep(
                 uow, as_of=day, years=c.settings.retention_years, actor=None, blobs=c.blobs, dry_run=dry_run
             )

@@ -6,10 +6,12 @@ Keys never appear on the terminal: only fingerprints (public hashes naming a key
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
+
+from subreg.cli._common import handled, load_settings, open_container, out
 
 __all__ = ["keys_app", "register"]
 
@@ -17,12 +19,6 @@ keys_app = typer.Typer(
     help="Encryption keys: rotate the master key, show key status.\n\nExample: subreg keys status",
     no_args_is_help=True,
 )
-
-
-def _handled(fn: Any) -> Any:
-    from subreg.cli.main import _handle_errors
-
-    return _handle_errors(fn)
 
 
 @keys_app.command("rotate")
@@ -47,11 +43,9 @@ def rotate(
     Example: subreg keys rotate --keep-old
     """
 
-    @_handled
+    @handled
     def run() -> None:
         from subreg.bootstrap import generate_master_key
-        from subreg.cli.audit import open_container
-        from subreg.cli.main import out
         from subreg.domain.common.errors import FieldError, InputError
         from subreg.services.privacy.keys import rotate_master_key
 
@@ -82,13 +76,12 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON 
     Example: subreg keys status --json
     """
 
-    @_handled
+    @handled
     def run() -> None:
         from subreg.bootstrap import keyring, keys_database
-        from subreg.cli.main import _settings, out
         from subreg.services.privacy.keys import key_status
 
-        settings = _settings()
+        settings = load_settings()
         with keys_database(settings) as uow:
             status = key_status(uow, keyring=keyring(settings))
         report = status.as_dict()

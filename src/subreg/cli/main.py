@@ -1,24 +1,19 @@
-"""The `subreg` command line (Typer). Errors become exit codes in exactly one place: `_handle_errors`."""
+"""The `subreg` command line (Typer). Errors become exit codes in exactly one place: `handled`."""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, TypeVar
+from typing import Annotated, Any, BinaryIO
 
 import orjson
 import typer
-from rich.console import Console
 
+from subreg.cli._common import EXIT_INCOMPLETE, EXIT_OK, EXIT_UNREADABLE, err, handled, load_settings, out, parse_date
 from subreg.config import Settings
-from subreg.domain.common.errors import ExternalServiceError, InputError, SubregError
-from subreg.domain.common.messages import message_for
-
-F = TypeVar("F", bound=Callable[..., Any])
+from subreg.domain.common.errors import InputError
 
 app = typer.Typer(
     name="subreg",
@@ -30,50 +25,9 @@ app = typer.Typer(
 id_app = typer.Typer(help="Read Vietnamese ID cards (chip-CCCD QR code, TD1 MRZ).", no_args_is_help=True)
 app.add_typer(id_app, name="id")
 
-err = Console(stderr=True)
-out = Console()
-
-EXIT_OK, EXIT_INCOMPLETE, EXIT_UNREADABLE = 0, 1, 2
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
-def _parse_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[red]{option}: expected a date YYYY-MM-DD[/red]")
-        raise typer.Exit(EXIT_UNREADABLE) from None
-
-
-def _handle_errors(fn: F) -> F:
-    """Map subreg errors to messages and exit codes (2 for unreadable/invalid input)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        lang = _settings().lang
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            for e in exc.errors:
-                err.print(f"[red]{e.field or '-'}: {e.code}[/red] — {message_for(e.code, e.field, lang)}")
-            raise typer.Exit(EXIT_UNREADABLE) from None
-        except ExternalServiceError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(EXIT_UNREADABLE) from None
-        except SubregError as exc:
-            err.print(f"[red]{exc.code}[/red]: {exc}")
-            raise typer.Exit(EXIT_UNREADABLE) from None
-
-    return wrapper  # type: ignore[return-value]
-
 
 @app.command()
-@_handle_errors
+@handled
 def init() -> None:
     """Create ./var, the master key (dev), and migrate the database to the latest schema.
 
@@ -81,7 +35,7 @@ def init() -> None:
     """
     from subreg.bootstrap import init_storage
 
-    settings = _settings()
+    settings = load_settings()
     init_storage(settings)
     out.print(f"[green]Database ready[/green]: {_safe_url(settings.database_url)}")
 
@@ -100,7 +54,7 @@ def _logins_file(settings: Settings) -> Path:
 
 
 @app.command("demo-data")
-@_handle_errors
+@handled
 def demo_data(
     count: Annotated[int, typer.Option(min=1, help="How many subscriptions")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2018,
@@ -122,7 +76,7 @@ def demo_data(
     from subreg.services.registry import demo_data as demo
     from subreg.services.registry.evaluation import evaluate
 
-    ref = _parse_date(as_of, "--as-of") or date(2018, 3, 15)
+    ref = parse_date(as_of, "--as-of") or date(2018, 3, 15)
     if out_file is not None:
         kind = fmt or ("csv" if out_file.suffix.lower() == ".csv" else "jsonl")
         if kind not in ("jsonl", "csv"):
@@ -136,7 +90,7 @@ def demo_data(
             err.print(f"Wrote {count} records to {out_file}")
         return
 
-    settings = _settings()
+    settings = load_settings()
     init_storage(settings)
     container = bootstrap(settings)
     try:
@@ -186,7 +140,7 @@ def _print_logins(settings: Settings) -> None:
 
 
 @app.command()
-@_handle_errors
+@handled
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from SUBREG_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from SUBREG_PORT)")] = None,
@@ -205,7 +159,7 @@ def serve(
 
     from subreg.api.app import create_app
 
-    settings = _settings()
+    settings = load_settings()
     host = host or settings.host
     port = port or settings.port
     processes = workers if workers is not None else settings.workers
@@ -238,7 +192,7 @@ def _open_input(source: str) -> BinaryIO:
 
 
 @app.command()
-@_handle_errors
+@handled
 def check(
     source: Annotated[str, typer.Argument(help="JSON lines or CSV file, or '-' for standard input")] = "-",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON check result per line on stdout")] = False,
@@ -262,13 +216,13 @@ def check(
     from subreg.domain.compliance.rules import get_rule_set
     from subreg.services.registry.checks import check_records
 
-    settings = _settings()
+    settings = load_settings()
     language = lang or settings.lang
     if language not in ("vi", "en"):
         raise InputError([_field_error("--lang", "invalid_choice")])
     if fmt not in ("auto", "jsonl", "csv"):
         raise InputError([_field_error("--format", "invalid_choice")])
-    ref = _parse_date(as_of, "--as-of") or system_clock().today()
+    ref = parse_date(as_of, "--as-of") or system_clock().today()
     rules = get_rule_set(rule_set or settings.rule_set)
     numbers = operator_numbers(settings)
     resources = ExitStack()
@@ -318,7 +272,7 @@ def _print_holder(source: str, holder: dict[str, Any]) -> None:
 
 
 @id_app.command("parse-qr")
-@_handle_errors
+@handled
 def parse_qr(
     text: Annotated[str | None, typer.Argument(help="The QR payload (pipe-separated)")] = None,
     image: Annotated[Path | None, typer.Option(help="Photo of the card's QR code")] = None,
@@ -331,14 +285,14 @@ def parse_qr(
     from subreg.domain.id_documents.card_codes import parse_cccd_qr
 
     if image is not None:
-        text = card_reader(_settings()).decode_qr(_read_image(image))
+        text = card_reader(load_settings()).decode_qr(_read_image(image))
     if not text:
         raise InputError([_field_error("text", "required")])
     _print_holder("qr", parse_cccd_qr(text))
 
 
 @id_app.command("parse-mrz")
-@_handle_errors
+@handled
 def parse_mrz(
     text: Annotated[str | None, typer.Argument(help="The 3-line TD1 MRZ ('-' reads standard input)")] = None,
     image: Annotated[Path | None, typer.Option(help="Photo of the card's back (MRZ read by Tesseract)")] = None,
@@ -351,7 +305,7 @@ def parse_mrz(
     from subreg.domain.id_documents.card_codes import parse_td1_mrz
 
     if image is not None:
-        text = card_reader(_settings()).read_mrz(_read_image(image))
+        text = card_reader(load_settings()).read_mrz(_read_image(image))
     elif text == "-":
         text = sys.stdin.read()
     if not text:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from subreg.cli._common import EXIT_UNREADABLE, err, handled, open_container, out
+
 __all__ = ["numbers_app", "register"]
 
 numbers_app = typer.Typer(
@@ -21,18 +23,6 @@ numbers_app = typer.Typer(
 )
 
 _BAD_SHOWN = 20
-
-
-def _handled(fn: Any) -> Any:
-    from subreg.cli.main import _handle_errors
-
-    return _handle_errors(fn)
-
-
-def _container() -> Any:
-    from subreg.cli.staff import _container as container
-
-    return container()
 
 
 @numbers_app.command("load-ported")
@@ -56,12 +46,11 @@ def load_ported_cmd(
     Example: subreg numbers load-ported mnp-2026-12-01.csv --replace
     """
 
-    @_handled
+    @handled
     def run() -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         from subreg.bootstrap import open_ported_file
-        from subreg.cli.main import EXIT_UNREADABLE, err, out
         from subreg.services.registry.ported import load_ported
 
         try:
@@ -81,7 +70,7 @@ def load_ported_cmd(
         )
         task = bar.add_task(file.name, total=max(source.size, 1), rows=0)
         try:
-            with _container() as container, bar:
+            with open_container(init=True) as container, bar:
                 lang = container.settings.lang
                 result = load_ported(
                     source, uow=container.uow(), replace=replace, now=datetime.now(UTC),
@@ -100,7 +89,6 @@ def load_ported_cmd(
 
 
 def _report(result: Any, replace: bool, lang: str) -> None:
-    from subreg.cli.main import err
     from subreg.domain.common.messages import message_for
 
     shown = result.bad[:_BAD_SHOWN]
@@ -128,14 +116,13 @@ def show_cmd(
     Example: subreg numbers show --json
     """
 
-    @_handled
+    @handled
     def run() -> None:
         from rich.table import Table
 
-        from subreg.cli.main import out
         from subreg.services.registry.ported import ported_counts
 
-        with _container() as container:
+        with open_container(init=True) as container:
             counts = ported_counts(uow=container.uow())
             ranges = container.settings.operator_range_list
         body = {

@@ -6,11 +6,11 @@ sign-in. Whoever runs these commands holds the server's keys and database, so no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from subreg.cli._common import handled, open_container, out
 
 __all__ = ["register", "staff_app"]
 
@@ -21,26 +21,6 @@ staff_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _container() -> Iterator[Any]:
-    from subreg.bootstrap import bootstrap, init_storage
-    from subreg.cli.main import _settings
-
-    settings = _settings()
-    init_storage(settings)
-    container = bootstrap(settings)
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _handled(fn: Any) -> Any:
-    from subreg.cli.main import _handle_errors
-
-    return _handle_errors(fn)
 
 
 @staff_app.command("add")
@@ -61,12 +41,11 @@ def add(
     Example: subreg staff add lan.nguyen --role store_staff --pos HN-HK-01 --name "Nguyễn Thị Lan"
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.main import out
         from subreg.services.access import create_staff
 
-        with _container() as container, container.uow() as uow:
+        with open_container(init=True) as container, container.uow() as uow:
             password = create_staff(uow, username, name or username, role, pos)
         out.print(f"[green]Created[/green] {username} ({role})")
         out.print(f"Password (shown once, must be changed at first sign-in): [bold]{password}[/bold]")
@@ -83,17 +62,16 @@ def list_(
     Example: subreg staff list --json
     """
 
-    @_handled
+    @handled
     def run() -> None:
         import dataclasses
 
         import orjson
         from rich.table import Table
 
-        from subreg.cli.main import out
         from subreg.services.access import list_staff
 
-        with _container() as container, container.uow() as uow:
+        with open_container(init=True) as container, container.uow() as uow:
             accounts = list_staff(uow)
         if as_json:
             for a in accounts:
@@ -133,12 +111,11 @@ def disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None
     Example: subreg staff disable lan.nguyen
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.main import out
         from subreg.services.access import disable_staff
 
-        with _container() as container, container.uow() as uow:
+        with open_container(init=True) as container, container.uow() as uow:
             disable_staff(uow, username)
         out.print(f"[yellow]Disabled[/yellow] {username}")
 
@@ -154,12 +131,11 @@ def reset_password(username: Annotated[str, typer.Argument(help="Login name")]) 
     Example: subreg staff reset-password lan.nguyen
     """
 
-    @_handled
+    @handled
     def run() -> None:
-        from subreg.cli.main import out
         from subreg.services.access import admin_reset_password
 
-        with _container() as container, container.uow() as uow:
+        with open_container(init=True) as container, container.uow() as uow:
             password = admin_reset_password(uow, username)
         out.print(f"New password for {username} (shown once): [bold]{password}[/bold]")
 

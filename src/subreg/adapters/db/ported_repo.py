@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from subreg.adapters.db.tables import ported_numbers
@@ -29,15 +28,18 @@ _COUNTS = select(ported_numbers.c.direction, func.count(), func.max(ported_numbe
 )
 
 
-def _upsert(dialect: str) -> object:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(ported_numbers).values(
+def _sqlite_upsert() -> object:
+    stmt = sqlite_insert(ported_numbers).values(
         msisdn=bindparam("msisdn"), direction=bindparam("direction"), loaded_at=bindparam("loaded_at")
     )
     return stmt.on_conflict_do_update(
         index_elements=[ported_numbers.c.msisdn],
         set_={"direction": stmt.excluded.direction, "loaded_at": stmt.excluded.loaded_at},
     )
+
+
+# Built once: every unit of work makes a repository, and building the statement costs ~0.5 ms.
+_SQLITE_PUT = _sqlite_upsert()
 
 
 # PostgreSQL: a chunk in ONE statement, its keys and directions as two arrays, not an executemany of a
@@ -62,7 +64,6 @@ class SqlPortedNumbers:
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
-        self._put = _upsert(connection.dialect.name)
 
     def directions_of(self, keys: Sequence[int]) -> dict[int, str]:
         """key -> `in` | `out` for the listed numbers among `keys`."""
@@ -87,7 +88,7 @@ class SqlPortedNumbers:
             self._c.execute(_PG_PUT, params)
             return
         self._c.execute(
-            self._put,  # type: ignore[arg-type]
+            _SQLITE_PUT,  # type: ignore[arg-type]
             [{"msisdn": key, "direction": direction, "loaded_at": loaded_at} for key, direction in latest.items()],
         )
 
