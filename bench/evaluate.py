@@ -11,7 +11,7 @@ set. Then, timed, as subprocesses:
 - the same again: nothing changed (the daily run on a quiet day);
 - the same after 10,000 lines changed (their status, contract, activation date, as writers change them,
   with their people marked dirty in the same transaction);
-- `subreg stats --json` and `subreg stats --as-of 2020-01-01 --json` (phase computed in the query);
+- `subreg stats --json` and `subreg stats --phase-reference 2020-01-01 --json` (phase computed in the query);
 - `subreg stats --over-limit --json`;
 - baseline: `SELECT verdict, count(*) FROM subscriptions GROUP BY verdict` with the bare driver.
 
@@ -228,7 +228,7 @@ def main() -> None:
         result["evaluate_changed_steps_s"] = orjson.loads(out)["seconds"]
         result["stats_s"], out = timed([SUBREG, "stats", "--json"], env)
         assert orjson.loads(out)["total"] == args.rows
-        result["stats_as_of_s"], _ = timed([SUBREG, "stats", "--as-of", "2020-01-01", "--json"], env)
+        result["stats_as_of_s"], _ = timed([SUBREG, "stats", "--phase-reference", "2020-01-01", "--json"], env)
         result["over_limit_s"], _ = timed([SUBREG, "stats", "--over-limit", "--json"], env)
         started = time.perf_counter()
         if args.backend == "sqlite":
