@@ -78,10 +78,12 @@ class TestMigration:
 
     def test_every_column_of_the_metadata_is_migrated(self, engine):
         # tables.py and the hand-written migrations must agree, column by column.
+        # The one exception: SQLite's generated statistics key (migration 0010), which no writer sets.
         insp = inspect(engine)
+        generated = {"subscriptions": {"stats_key"}} if engine.dialect.name == "sqlite" else {}
         for name, table in metadata.tables.items():
             migrated = {c["name"] for c in insp.get_columns(name)}
-            assert {c.name for c in table.columns} == migrated, name
+            assert {c.name for c in table.columns} | generated.get(name, set()) == migrated, name
 
     def test_lookup_indexes_exist(self, engine):
         insp = inspect(engine)
