@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, BinaryIO
 from subreg.config import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
     from sqlalchemy import Engine
 
     from subreg.adapters.db.uow import SqlUnitOfWork
+    from subreg.adapters.sms.builtin import BuiltinCentre
     from subreg.domain.common.errors import FieldError
     from subreg.domain.common.operator_numbers import OperatorNumbers
     from subreg.domain.compliance.rules.base import RuleSet
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
         WorkerPool,
     )
     from subreg.services.registry.writer import Registry
+    from subreg.services.sms.context import SmsContext
+    from subreg.services.sms.ports import InboundMessage, Receipt, SmsTransport
 
 __all__ = [
     "Container",
@@ -181,6 +184,46 @@ class Container:
     def auth_policy(self) -> AuthPolicy:
         """The sign-in rules from settings (session length, lockouts, TOTP roles)."""
         return auth_policy(self.settings)
+
+    def sms_context(self) -> SmsContext:
+        """What the SMS use cases need besides the unit of work: keys, reply templates, options."""
+        from datetime import timedelta
+
+        from subreg.adapters.sms.templates import JinjaReplyTemplates
+        from subreg.domain.sms.replies import Masking
+        from subreg.services.sms.context import SmsContext
+        from subreg.services.sms.options import SmsOptions
+
+        s = self.settings
+        masking = Masking(
+            name=s.sms_show_name, birth=s.sms_show_birth, id_keep_last=s.sms_id_keep_last,
+            show_issue_place=s.sms_show_issue_place,
+        )  # fmt: skip
+        options = SmsOptions(
+            short_code=s.sms_short_code, lang=s.lang, allow_ucs2=s.sms_allow_ucs2, masking=masking,
+            msisdn_keep_last=s.sms_msisdn_keep_last, rate_limit=s.sms_rate_limit,
+            rate_window=timedelta(minutes=s.sms_rate_window_minutes),
+        )  # fmt: skip
+        templates = JinjaReplyTemplates(
+            s.sms_templates_dir, operator=s.sms_operator_name, update_where=s.sms_update_where,
+            short_code=s.sms_short_code,
+        )  # fmt: skip
+        return SmsContext(self.vault, templates, options, self.rule_set.document_key)
+
+    def sms_centre(self) -> BuiltinCentre:
+        """The built-in SMS centre (embedded default) and the phone simulator's view of it."""
+        from subreg.adapters.sms.builtin import BuiltinCentre
+
+        return BuiltinCentre(self.engine, self.vault)
+
+    def sms_transport(
+        self, *, on_mo: Callable[[InboundMessage], None], on_receipts: Callable[[list[Receipt]], None]
+    ) -> SmsTransport:
+        """The configured transport (setting `sms_transport`); MO and receipts it hears go to the callbacks."""
+        s = self.settings
+        if s.sms_transport == "builtin":
+            return self.sms_centre()
+        raise NotImplementedError(s.sms_transport)
 
 
 def _operator_date(moment: datetime) -> date:

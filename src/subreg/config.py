@@ -107,6 +107,54 @@ class Settings(BaseSettings):
         8, ge=1, description="Threads per server process for blocking work (database, image checks); more wait in line"
     )
 
+    # The SMS channel (1414 look-ups; later reminders and notices): docs/sms.md
+    sms_transport: Literal["builtin", "smpp", "kannel"] = Field(
+        "builtin",
+        description="How MT messages leave and MO arrive: `builtin` (the embedded SMS centre and its phone simulator), "
+        "`smpp` (an SMSC, setting `smpp_binds`) or `kannel` (Kannel's sendsms and smsbox callbacks)",
+    )
+    sms_short_code: str = Field("1414", description="The service number subscribers text (the sender of replies)")
+    sms_allow_ucs2: bool = Field(
+        False, description="Keep Vietnamese accents in replies (UCS-2: 70 characters per SMS instead of 160)"
+    )
+    sms_rate_limit: int = Field(20, ge=1, description="Look-ups a sender may make per window before a polite refusal")
+    sms_rate_window_minutes: int = Field(60, ge=1, description="The window of `sms_rate_limit`, in minutes")
+    sms_show_name: Literal["full", "initials", "hidden"] = Field("full", description="How a 1414 reply shows the name")
+    sms_show_birth: Literal["full", "year", "hidden"] = Field("year", description="How a 1414 reply shows the birth")
+    sms_id_keep_last: int = Field(4, ge=0, le=12, description="Digits of the ID number a 1414 reply shows (the last)")
+    sms_msisdn_keep_last: int = Field(4, ge=0, le=9, description="Digits of each number `TTTB <ID>` lists (the last)")
+    sms_show_issue_place: bool = Field(True, description="Whether a 1414 reply shows the ID's place of issue")
+    sms_templates_dir: Path | None = Field(
+        None, description="The operator's reply templates (`<dir>/<lang>/<name>.txt`), used before the built-in ones"
+    )
+    sms_operator_name: str = Field("nhà mạng", description="The operator's name in replies")
+    sms_update_where: str = Field(
+        "cửa hàng, đại lý của nhà mạng", description="Where a reply tells the subscriber to go to update"
+    )
+    smpp_binds: str = Field(
+        "",
+        description="SMSC binds, comma-separated `host:port:system_id:password` (transceiver); several binds share the "
+        "load",
+    )
+    smpp_window: int = Field(10, ge=1, description="Submits awaiting the SMSC's answer per bind")
+    smpp_throughput: float = Field(100.0, gt=0, description="Most submits per second per bind (the SMSC's contract)")
+    smpp_enquire_link_seconds: int = Field(30, ge=1, description="Keep-alive interval of each bind")
+    kannel_sendsms_url: str = Field(
+        "http://127.0.0.1:13013/cgi-bin/sendsms", description="Kannel's sendsms interface (MT)"
+    )
+    kannel_username: str = Field("subreg", description="Kannel sendsms-user name")
+    kannel_password: SecretStr = Field(SecretStr(""), description="Kannel sendsms-user password")
+    kannel_dlr_url: str = Field(
+        "", description="Where Kannel posts receipts, e.g. `http://127.0.0.1:8000/sms/kannel/main/dlr?secret=...`"
+    )
+    sms_gateway_secrets: SecretStr = Field(
+        SecretStr(""),
+        description="Each gateway's callback secret, comma-separated `name:secret`; a gateway without one is refused",
+    )
+    sms_gateway_addresses: str = Field(
+        "", description="Client addresses allowed to call the gateway callbacks, comma-separated (empty: any)"
+    )
+
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
         if not self.database_url:

@@ -22,6 +22,9 @@ Layout, and why:
   this ID document" is an index look-up without storing the number. It is deliberately NOT unique:
   a CMND and a 12-digit CMND/CCCD may share digits, and organizations are indexed on another number.
 - `subscription_history` is append-only: triggers created by the migration refuse UPDATE and DELETE.
+- The SMS channel's tables (`sms_inbound`, `sms_outbox`, `sms_submits`, `sms_senders`, `sms_centre`) keep
+  message texts only sealed under a per-row data key (an MO may carry an ID number, a reply a name); numbers
+  are integer keys like `subscriptions.msisdn`, so the outbox and the rate windows are plain index work.
 - `ported_numbers` is the MNP list (numbers ported in to this operator and out of it), keyed by the same
   integer MSISDN: millions of rows, looked up by the numbers at hand, never read whole.
 """
@@ -71,6 +74,11 @@ __all__ = [
     "points_of_sale",
     "ported_numbers",
     "serving_visits",
+    "sms_centre",
+    "sms_inbound",
+    "sms_outbox",
+    "sms_senders",
+    "sms_submits",
     "staff",
     "subscription_history",
     "subscriptions",
@@ -485,4 +493,89 @@ ported_numbers = Table(
     Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("direction IN ('in', 'out')", name="direction"),
     sqlite_with_rowid=False,
+)
+
+
+# The SMS channel (migration 0011). Texts are sealed: kek_id + wrapped_dek + payload as in `holders`.
+sms_inbound = Table(
+    "sms_inbound",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("transport", String(48), nullable=False),  # smpp:<bind> | kannel:<gateway> | builtin | cli
+    Column("gateway_id", String(96), nullable=True),  # the gateway's id of the MO: a redelivery is stored once
+    Column("sender", BigInteger, nullable=True),  # msisdn key; NULL when the sender is not a Vietnamese mobile
+    Column("recipient", String(20), nullable=False),
+    Column("coding", String(10), nullable=False),
+    Column("kek_id", Integer, nullable=False),
+    Column("wrapped_dek", LargeBinary, nullable=True),
+    Column("payload", LargeBinary, nullable=False),  # sealed {"sender": as given, "text": ...}
+    Column("state", String(16), nullable=False, server_default="received"),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Index(None, "transport", "gateway_id", unique=True),
+    Index(None, "state", "id"),
+)
+
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    _created_at(),
+    Column("kind", String(16), nullable=False),  # reply | manual | notice | campaign
+    Column("priority", SmallInteger, nullable=False),  # 0 replies first, then notices, then campaigns
+    Column("recipient", BigInteger, nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("encoding", String(8), nullable=False),  # gsm7 | ucs2
+    Column("part_count", SmallInteger, nullable=False),
+    Column("state", String(12), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("kek_id", Integer, nullable=False),
+    Column("wrapped_dek", LargeBinary, nullable=True),
+    Column("payload", LargeBinary, nullable=False),  # sealed text
+    Column("inbound_id", BigInteger, ForeignKey("sms_inbound.id"), nullable=True),
+    Column("transport", String(48), nullable=True),  # who accepted it
+    Column("accepted_at", DateTime(timezone=True), nullable=True),
+    Column("final_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(48), nullable=True),
+    Index(None, "state", "priority", "next_attempt_at"),
+    Index(None, "recipient", "id"),
+    Index(None, "inbound_id"),
+)
+
+sms_submits = Table(
+    "sms_submits",
+    metadata,
+    Column("message_id", String(160), primary_key=True),  # "<transport>:<the SMSC's id of one part>"
+    Column("transport", String(48), nullable=False),
+    Column("outbox_id", BigInteger, ForeignKey("sms_outbox.id"), nullable=False),
+    Column("part", SmallInteger, nullable=False),
+    Column("state", String(12), nullable=False, server_default="accepted"),
+    Column("receipt_at", DateTime(timezone=True), nullable=True),
+    Index(None, "outbox_id"),
+)
+
+sms_senders = Table(
+    "sms_senders",
+    metadata,
+    Column("sender", BigInteger, primary_key=True, autoincrement=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("refused", Boolean, nullable=False, server_default=false()),
+)
+
+# The built-in SMS centre of the embedded default: what it "delivered" to phones, for the phone simulator.
+sms_centre = Table(
+    "sms_centre",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("reference", String(32), nullable=False, unique=True),  # "<outbox id>.<part>": a resubmit is stored once
+    Column("recipient", BigInteger, nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("udh", LargeBinary, nullable=False),
+    Column("kek_id", Integer, nullable=False),
+    Column("wrapped_dek", LargeBinary, nullable=True),
+    Column("payload", LargeBinary, nullable=False),  # sealed text of the part
+    _created_at(),
+    Index(None, "recipient", "id"),
 )

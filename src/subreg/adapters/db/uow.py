@@ -29,6 +29,7 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.writer_gate import writer_gate_for
 from subreg.domain.common.errors import BusyError
 
@@ -79,6 +80,9 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(c, self._audit_key)
         self.privacy = SqlPrivacyRepository(c)
         self.counter = SqlCounterRepository(c, self._pass_gate if self._gate is not None else None)
+        self.inbound = SqlInboundRepository(c)
+        self.outbox = SqlOutboxRepository(c)
+        self.rates = SqlRateRepository(c)
         return self
 
     def __exit__(

@@ -142,6 +142,38 @@ TABLES: dict[str, Table] = {
             },
         ),
         Table(
+            "sms_inbound",
+            {
+                "id": _ID, "received_at": _nn(), "transport": _nn(), "gateway_id": _c(), "sender": _c(),
+                "recipient": _nn(), "coding": _nn(), "kek_id": _nn(), "wrapped_dek": _c(), "payload": _nn(),
+                "state": _nn("received"), "answered_at": _c(),
+            },
+            unique=(("transport", "gateway_id"),),
+        ),
+        Table(
+            "sms_outbox",
+            {
+                "id": _ID, "created_at": _nn(NOW), "kind": _nn(), "priority": _nn(), "recipient": _nn(),
+                "sender": _nn(), "encoding": _nn(), "part_count": _nn(), "state": _nn("pending"), "attempts": _nn(0),
+                "next_attempt_at": _nn(), "kek_id": _nn(), "wrapped_dek": _c(), "payload": _nn(), "inbound_id": _c(),
+                "transport": _c(), "accepted_at": _c(), "final_at": _c(), "last_error": _c(),
+            },
+            references={"inbound_id": "sms_inbound"},
+        ),
+        Table(
+            "sms_submits",
+            {
+                "transport": _nn(), "message_id": _nn(), "outbox_id": _nn(), "part": _nn(), "state": _nn("accepted"),
+                "receipt_at": _c(),
+            },
+            key="message_id", auto_key=False, references={"outbox_id": "sms_outbox"},
+        ),
+        Table(
+            "sms_senders",
+            {"sender": _nn(), "window_start": _nn(), "count": _nn(), "refused": _nn(False)},
+            key="sender", auto_key=False,
+        ),
+        Table(
             "auth_sessions",
             {
                 "id": _ID, "token_hash": _nn(), "staff_id": _nn(), "kind": _nn(), "csrf_hash": _c(),

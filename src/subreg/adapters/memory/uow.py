@@ -26,6 +26,7 @@ from subreg.adapters.memory.registry import (
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
+from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 
 __all__ = ["MemoryUnitOfWork"]
 
@@ -48,6 +49,9 @@ class MemoryUnitOfWork:
         self.auth = MemoryAuthRepository(tx)
         self.audit = MemoryAuditRepository(tx, audit_key)
         self.privacy = MemoryPrivacyRepository(tx)
+        self.inbound = MemoryInboundRepository(tx)
+        self.outbox = MemoryOutboxRepository(tx)
+        self.rates = MemoryRateRepository(tx)
         self.counter = MemoryCounterRepository(tx)
 
     def _current(self) -> Transaction:

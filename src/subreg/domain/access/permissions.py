@@ -98,6 +98,7 @@ class Purpose(StrEnum):
     CUSTOMER_REQUEST = "customer_request"  # the subscriber, present, asks about their own data
     ENFORCEMENT = "enforcement"  # compliance work on one subscription (a lock, a dispute)
     DSR = "dsr"  # a data-subject request handled by the DPO
+    SUBSCRIBER_SELF_SERVICE = "subscriber_self_service"  # the subscriber asks about their own line (1414)
 
 
 class Reason(StrEnum):

@@ -86,6 +86,9 @@ class AuditAction(StrEnum):
     REPORT_EXPORTED = "report:exported"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFIED = "audit:verified"
+    SMS_LOOKUP = "sms:lookup"  # a subscriber's 1414 look-up (TTTB, TTTB <ID>)
+    SMS_SENT = "sms:sent"  # staff queued an SMS to a number
+    SMS_GATEWAY_REFUSED = "sms:gateway_refused"  # a gateway callback without its secret or from elsewhere
 
 
 # Reads and changes of personal data: these must declare a purpose.
@@ -98,6 +101,7 @@ PERSONAL_DATA_ACTIONS: frozenset[str] = frozenset(
         AuditAction.DOCUMENT_IMAGE_VIEWED,
         AuditAction.DOCUMENT_UPLOADED,
         AuditAction.PERSONAL_DATA_EXPORTED,
+        AuditAction.SMS_LOOKUP,
         AuditAction.DSR_EXPORT,
         AuditAction.DSR_ERASURE,
         AuditAction.DSR_RECTIFICATION,

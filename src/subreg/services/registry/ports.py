@@ -47,7 +47,13 @@ __all__ = [
     "SubscriptionRow",
     "SubscriptionWriter",
     "WorkerPool",
+    "holder_aad",
 ]
+
+
+def holder_aad(aad_ref: bytes) -> bytes:
+    """The associated data a holder's payload is sealed with (a payload copied onto another row never opens)."""
+    return b"holder:" + aad_ref
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from subreg.domain.compliance.records import flatten, is_absent
 from subreg.domain.compliance.rules.base import CheckResult, RuleSet, rule_tag
 from subreg.domain.compliance.state import ComplianceState, state_of
 from subreg.services.common.ports import BlobStore, Vault
-from subreg.services.registry.ports import DocumentRow
+from subreg.services.registry.ports import DocumentRow, holder_aad
 
 __all__ = [
     "LINE_COLUMNS",
@@ -71,10 +71,6 @@ _DOCUMENT_REF = "document:"
 def dumps_sorted(value: Any) -> bytes:
     # Compact, key-sorted JSON so that "did the payload change?" is a byte comparison.
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-
-
-def holder_aad(aad_ref: bytes) -> bytes:
-    return b"holder:" + aad_ref
 
 
 def document_aad(blob_key: str) -> bytes:

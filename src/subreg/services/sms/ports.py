@@ -24,6 +24,7 @@ __all__ = [
     "Part",
     "RateRepository",
     "Receipt",
+    "ReceiptMatch",
     "ReplyTemplates",
     "SenderWindow",
     "SmsTransport",
@@ -90,6 +91,15 @@ class Receipt:
     state: Literal["delivered", "failed", "expired", "rejected", "unknown", "buffered"]
     at: datetime
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptMatch:
+    """The message a receipt belongs to; `complete` when every part has a final state (listed by part)."""
+
+    outbox_id: int
+    complete: bool
+    part_states: tuple[str, ...]
 
 
 class SmsTransport(Protocol):
@@ -180,8 +190,8 @@ class OutboxRepository(Protocol):
         """Remember the SMSC's id of each part, for receipts."""
         ...
 
-    def apply_receipt(self, receipt: Receipt) -> int | None:
-        """Record a part's receipt; the outbox id when every part now has a final receipt (else None)."""
+    def apply_receipt(self, receipt: Receipt) -> ReceiptMatch | None:
+        """Record a part's receipt: its message, and whether every part now has a final receipt (None: unknown id)."""
         ...
 
     def get(self, outbox_id: int) -> OutboxRow | None: ...

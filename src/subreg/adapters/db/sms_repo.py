@@ -1,0 +1,154 @@
+"""SQL repositories of the SMS channel: inbound messages, the outbox and its submits, rate windows.
+
+The outbox is claimed in priority order (1414 replies before notices before campaigns) with a lease: a
+dispatcher that dies mid-submit leaves rows `sending` whose lease expires, and the next claim takes them
+again (delivery at least once, docs/sms.md). PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so several
+dispatchers never take the same row; SQLite has one writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from subreg.adapters.db.tables import sms_inbound, sms_outbox, sms_senders, sms_submits
+from subreg.services.sms.ports import OutboxRow, Receipt, ReceiptMatch, SenderWindow
+
+__all__ = ["SqlInboundRepository", "SqlOutboxRepository", "SqlRateRepository"]
+
+_FINAL_PART_STATES = ("delivered", "failed", "expired", "rejected")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive values (stored as UTC text).
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _insert_or_skip(connection: Connection, table: Any) -> Any:
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+class SqlInboundRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, row: Mapping[str, Any]) -> int | None:
+        stmt = _insert_or_skip(self._c, sms_inbound).values(dict(row)).returning(sms_inbound.c.id)
+        found = self._c.execute(stmt).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def mark(self, inbound_id: int, *, state: str, at: datetime) -> None:
+        self._c.execute(update(sms_inbound).where(sms_inbound.c.id == inbound_id).values(state=state, answered_at=at))
+
+    def unanswered(self, *, limit: int) -> list[Mapping[str, Any]]:
+        stmt = select(sms_inbound).where(sms_inbound.c.state == "received").order_by(sms_inbound.c.id).limit(limit)
+        rows = [dict(r._mapping) for r in self._c.execute(stmt)]
+        for row in rows:
+            row["received_at"] = _utc(row["received_at"])
+        return rows
+
+
+def _outbox_row(r: Any) -> OutboxRow:
+    m = r._mapping
+    return OutboxRow(
+        id=m["id"], priority=m["priority"], recipient=m["recipient"], sender=m["sender"], encoding=m["encoding"],
+        part_count=m["part_count"], state=m["state"], attempts=m["attempts"],
+        next_attempt_at=_utc(m["next_attempt_at"]), kek_id=m["kek_id"],  # type: ignore[arg-type]
+        wrapped_dek=m["wrapped_dek"], payload=m["payload"], created_at=_utc(m["created_at"]),  # type: ignore[arg-type]
+        inbound_id=m["inbound_id"], kind=m["kind"], last_error=m["last_error"],
+    )  # fmt: skip
+
+
+class SqlOutboxRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, row: Mapping[str, Any]) -> int:
+        return int(self._c.execute(insert(sms_outbox).values(dict(row)).returning(sms_outbox.c.id)).scalar_one())
+
+    def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
+        o = sms_outbox.c
+        due = (
+            select(sms_outbox)
+            .where(o.state.in_(("pending", "sending")), o.next_attempt_at <= now)
+            .order_by(o.priority, o.next_attempt_at, o.id)
+            .limit(limit)
+        )
+        if self._c.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        rows = [_outbox_row(r) for r in self._c.execute(due)]
+        if rows:
+            self._c.execute(
+                update(sms_outbox)
+                .where(o.id.in_(bindparam("ids", expanding=True)))
+                .values(state="sending", next_attempt_at=lease_until),
+                {"ids": [r.id for r in rows]},
+            )
+        return rows
+
+    def settle(self, outbox_id: int, values: Mapping[str, Any]) -> None:
+        self._c.execute(update(sms_outbox).where(sms_outbox.c.id == outbox_id).values(dict(values)))
+
+    def add_submits(self, outbox_id: int, transport: str, message_ids: Sequence[str]) -> None:
+        if not message_ids:
+            return
+        rows = [
+            {"transport": transport, "message_id": f"{transport}:{mid}", "outbox_id": outbox_id, "part": n}
+            for n, mid in enumerate(message_ids, 1)
+        ]
+        # A resubmitted part the SMSC deduplicated comes back with the id it had: keep the first row.
+        self._c.execute(_insert_or_skip(self._c, sms_submits), rows)
+
+    def apply_receipt(self, receipt: Receipt) -> ReceiptMatch | None:
+        s = sms_submits.c
+        key = s.message_id == f"{receipt.transport}:{receipt.message_id}"
+        outbox_id = self._c.execute(select(s.outbox_id).where(key)).scalar_one_or_none()
+        if outbox_id is None:
+            return None
+        self._c.execute(update(sms_submits).where(key).values(state=receipt.state, receipt_at=receipt.at))
+        states = tuple(self._c.execute(select(s.state).where(s.outbox_id == outbox_id).order_by(s.part)).scalars())
+        return ReceiptMatch(int(outbox_id), all(x in _FINAL_PART_STATES for x in states), states)
+
+    def get(self, outbox_id: int) -> OutboxRow | None:
+        row = self._c.execute(select(sms_outbox).where(sms_outbox.c.id == outbox_id)).first()
+        return None if row is None else _outbox_row(row)
+
+    def for_recipient(self, recipient: int, *, limit: int) -> list[OutboxRow]:
+        o = sms_outbox.c
+        stmt = select(sms_outbox).where(o.recipient == recipient).order_by(o.id.desc()).limit(limit)
+        return [_outbox_row(r) for r in self._c.execute(stmt)]
+
+
+class SqlRateRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def window(self, sender: int) -> SenderWindow | None:
+        row = self._c.execute(select(sms_senders).where(sms_senders.c.sender == sender)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return SenderWindow(m["sender"], _utc(m["window_start"]), m["count"], bool(m["refused"]))  # type: ignore[arg-type]
+
+    def put(self, window: SenderWindow) -> None:
+        values = {
+            "sender": window.sender,
+            "window_start": window.window_start,
+            "count": window.count,
+            "refused": window.refused,
+        }
+        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(sms_senders).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[sms_senders.c.sender],
+            set_={k: stmt.excluded[k] for k in ("window_start", "count", "refused")},
+        )
+        self._c.execute(stmt)

@@ -1,0 +1,1 @@
+"""Long-running processes: the SMS service (`subreg sms serve`); later the daily job and the scheduler."""
