@@ -14,8 +14,10 @@ A message is read as a compact key, so that how people actually type does not ma
      (hint "cccd"); `cmnd`, `cmt`, `cmtnd` (hint "cmnd"); `hc`, `ho chieu`, `passport` (hint "passport");
    - the ID number, which must be *possible*: 12 digits with a known place code (a CCCD, or the late
      12-digit CMND of the same shape), 9 digits (CMND), or, when it holds a letter or the document word
-     says passport, a passport number (6-20 letters and digits with at least one digit). An all-digit
-     number of any other length is a mistyped card number, not a foreign passport. Anything else is
+     says passport, a passport number (letters and digits with at least one digit: 6-20 of them after
+     `HC`/`PASSPORT` as in the registry, 6-9 without, the ICAO 9303 document number field, so that
+     `TTTB 079203001234 cam on` is not read as passport `079203001234CAMON`). An all-digit number of any
+     other length is a mistyped card number, not a foreign passport. Anything else is
      `Help("bad_id_number")`: the service answers with the help text, never "not found", so a typo is
      not taken for "nothing is registered under that number".
    Document words and numbers can be ambiguous once spaces are gone (`CC123456` could be the word `cc`
@@ -56,6 +58,7 @@ KEYWORD = "tttb"
 _SEPARATORS = re.compile(r"[\s.,\-_:;!?\u2010-\u2015\u2212]+")
 _HELP_WORDS = frozenset({"hd", "help", "huongdan", "trogiup"})
 _FILLER = "so"
+_ICAO_NUMBER_LENGTH = 9  # the MRZ's document number field
 # Longest first, so that `cmtnd` is not read as `cmt` + `nd...`; "cc" last among the CCCD words.
 _DOCUMENT_WORDS: tuple[tuple[str, str], ...] = (
     ("cancuoccongdan", "cccd"),
@@ -141,4 +144,6 @@ def _possible_number(raw: str, hint: str | None) -> str | None:
             return raw if check_id_number("cccd", raw) is None else None
         return raw if len(raw) == 9 else None
     number = raw.upper()
+    if hint != "passport" and len(number) > _ICAO_NUMBER_LENGTH:
+        return None
     return number if check_id_number("passport", number) is None else None
