@@ -8,6 +8,7 @@ a subscriber's reply.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 __all__ = ["TEMPLATE_NAMES", "JinjaReplyTemplates"]
 
+_NO_SPACE_BEFORE_PUNCTUATION = re.compile(r" ([,.;:])")  # left by a template's line breaks
 _BUILT_IN = Path(__file__).with_name("templates")
 TEMPLATE_NAMES = ("status", "not_registered", "id_numbers", "id_unknown", "help", "rate_limited")
 
@@ -41,4 +43,4 @@ class JinjaReplyTemplates:
         template = self._cache.get(key)
         if template is None:
             template = self._cache[key] = self._env.get_template(f"{lang}/{name}.txt")
-        return " ".join(template.render(**context).split())
+        return _NO_SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(template.render(**context).split()))

@@ -31,6 +31,9 @@ __all__ = ["Answer", "receive"]
 
 log = structlog.get_logger("subreg.sms")
 
+# Replies that come from a look-up: each one is audited, found or not (help and refusals read nothing).
+_LOOKUPS = frozenset({"status", "not_registered", "id_numbers", "id_unknown"})
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -92,7 +95,7 @@ def _answer_one(message: InboundMessage, uow: SmsUnitOfWork, ctx: SmsContext, no
         return Answer(inbound_id, "dropped")
     refused = decision == "refuse"
     found = Found("rate_limited", {}, outcome="rate_limited") if refused else _found(message, sender, uow, ctx)
-    if found.subject is not None:
+    if found.template in _LOOKUPS:
         audit_trail.record(
             uow, actor=None, action=AuditAction.SMS_LOOKUP, subject=found.subject, fields=found.fields,
             purpose=Purpose.SUBSCRIBER_SELF_SERVICE, now=now,

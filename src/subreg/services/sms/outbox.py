@@ -22,6 +22,7 @@ from subreg.domain.sms.segments import split
 from subreg.services.common.ports import Vault
 from subreg.services.sms.options import SmsOptions
 from subreg.services.sms.ports import (
+    Encoding,
     OutboundMessage,
     OutboxRow,
     Part,
@@ -79,14 +80,15 @@ class DispatchCounts:
 
 def _message(row: OutboxRow, vault: Vault) -> OutboundMessage:
     text = open_text(vault, row.kek_id, row.wrapped_dek, row.payload, table="outbox")
-    encoding = "ucs2" if row.encoding == "ucs2" else "gsm7"
+    encoding: Encoding = "ucs2" if row.encoding == "ucs2" else "gsm7"
     parts = tuple(Part(s.udh, s.text) for s in split(text, encoding, row.id & 0xFF))
     return OutboundMessage(row.id, msisdn_from_key(row.recipient).lstrip("+"), row.sender, encoding, parts,
                            attempt=row.attempts + 1)  # fmt: skip
 
 
 def _backoff(options: SmsOptions, attempts: int) -> float:
-    return min(options.retry_after.total_seconds() * 2 ** max(attempts - 1, 0), options.retry_cap.total_seconds())
+    first: float = options.retry_after.total_seconds()
+    return min(first * 2.0 ** max(attempts - 1, 0), options.retry_cap.total_seconds())
 
 
 def _settle(

@@ -16,6 +16,7 @@ from subreg.services.common.ports import UnitOfWork
 from subreg.services.registry.ports import HolderRepository, SubscriptionRepository
 
 __all__ = [
+    "Encoding",
     "InboundMessage",
     "InboundRepository",
     "OutboundMessage",
