@@ -22,6 +22,7 @@ from typing import Any
 from subreg.adapters.clock import OPERATOR_TZ
 from subreg.adapters.crypto.vault import AesGcmVault
 from subreg.adapters.memory import FakeImageInspector, FixedClock, MemoryBlobStore, MemoryDatabase, MemoryUnitOfWork
+from subreg.adapters.sms.templates import JinjaReplyTemplates
 from subreg.domain.access.permissions import POS_KIND_BY_ROLE, Actor, Role
 from subreg.domain.common.msisdn import msisdn_key, parse_msisdn
 from subreg.domain.compliance.rules import get_rule_set
@@ -31,6 +32,8 @@ from subreg.services.counter.context import CounterContext
 from subreg.services.privacy.consent import Consents
 from subreg.services.registry.ports import SubscriptionRow
 from subreg.services.registry.writer import Registry, store_subscription
+from subreg.services.sms.context import SmsContext
+from subreg.services.sms.options import SmsOptions
 from tests.fixtures.images import qr_payload
 
 __all__ = ["NOW", "TODAY", "Fakes", "card_fields", "image", "key_of", "memory_vault"]
@@ -112,6 +115,13 @@ class Fakes:
             images=self.images,
             request_id=request_id,
         )
+
+    def sms_context(self, **options: Any) -> SmsContext:
+        """What the SMS use cases need: the real reply templates, options as given (else the defaults)."""
+        return SmsContext(
+            self.vault, JinjaReplyTemplates(None, operator="MobiDemo", update_where="cửa hàng", short_code="1414"),
+            SmsOptions(**options), self.rule_set.document_key,
+        )  # fmt: skip
 
     # --- reading the state back, as a test would SELECT it ---------------------------------------------
 

@@ -121,18 +121,19 @@ def dispatch(
     if not rows:
         return DispatchCounts()
     outcomes = [(row, transport.submit(_message(row, vault)), now()) for row in rows]
+    settled = [(row, outcome, _settle(row, outcome, at, transport.name, options)) for row, outcome, at in outcomes]
     with uow_factory() as uow:
         uow.lock_for_write()
-        for row, outcome, at in outcomes:
-            uow.outbox.settle(row.id, _settle(row, outcome, at, transport.name, options))
+        for row, outcome, values in settled:
+            uow.outbox.settle(row.id, values)
             if outcome.status == "accepted":
                 uow.outbox.add_submits(row.id, transport.name, outcome.message_ids)
         uow.commit()
-    counts = Counter(outcome.status for _, outcome, _ in outcomes)
-    for row, outcome, _ in outcomes:
+    states = Counter(str(values["state"]) for _, _, values in settled)
+    for row, outcome, _ in settled:
         if outcome.status != "accepted":
             log.info("sms.submit_not_accepted", outbox_id=row.id, status=outcome.status, error=outcome.error)
-    return DispatchCounts(len(rows), counts["accepted"], counts["retry"], counts["rejected"])
+    return DispatchCounts(len(rows), states["accepted"], states["pending"], states["rejected"])
 
 
 def record_receipts(receipts: Sequence[Receipt], *, uow: SmsUnitOfWork) -> list[Receipt]:
