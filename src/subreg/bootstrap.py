@@ -216,6 +216,11 @@ class Container:
 
         return BuiltinCentre(self.engine, self.vault)
 
+    def phone_centre(self) -> BuiltinCentre | None:
+        """The phone simulator's network: the built-in centre, or None when the configured transport is a real
+        network (a reply to an MO typed in the simulator would then reach the real subscriber's phone)."""
+        return self.sms_centre() if self.settings.sms_transport == "builtin" else None
+
     def sms_transport(
         self, *, on_mo: Callable[[InboundMessage], None], on_receipts: Callable[[list[Receipt]], None]
     ) -> SmsTransport:

@@ -402,6 +402,17 @@ class TestSubscriptions:
             assert uow.subscriptions.list_by_holders([]) == []
             assert uow.subscriptions.list_by_holder(c) == []
 
+    def test_examples_are_active_lines_complete_and_incomplete_alternately(self, backend):
+        with backend.uow() as uow:
+            h = uow.holders.add(holder(backend))
+            uow.subscriptions.add_many([
+                line(N1, h, complete=False), line(N2, h, complete=True), line(N3, h, complete=False),
+                line(N3 + 1, h, complete=True, status="terminated"), line(N3 + 2, h, complete=True),
+            ])  # fmt: skip
+            uow.commit()
+            assert [s.msisdn for s in uow.subscriptions.examples(limit=10)] == [N2, N1, N3 + 2, N3]
+            assert [s.msisdn for s in uow.subscriptions.examples(limit=3)] == [N2, N1, N3 + 2]
+
     def test_ids_are_handed_out_in_increasing_order(self, backend):
         with backend.uow() as uow:
             hid = uow.holders.add(holder(backend))
@@ -1141,3 +1152,23 @@ class TestFixedClock:
         assert (clock.now(), clock.today()) == (datetime(2026, 12, 31, 17, 0, tzinfo=UTC), date(2030, 1, 1))
         with pytest.raises(ValueError, match="aware"):
             FixedClock(datetime(2026, 1, 1))
+
+
+class TestSmsInbound:
+    def test_what_a_number_sent_comes_newest_first_and_only_its_own(self, backend):
+        at = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+        def mo(sender: int, n: int) -> dict[str, Any]:
+            return {"received_at": at + timedelta(seconds=n), "transport": "builtin", "gateway_id": None,
+                    "sender": sender, "recipient": "1414", "coding": "gsm7", "state": "received",
+                    "kek_id": backend.kek_id, "wrapped_dek": b"w" * 61, "payload": b"p" * 40}  # fmt: skip
+
+        with backend.uow() as uow:
+            first, other, second = (uow.inbound.add(mo(N1, 1)), uow.inbound.add(mo(N2, 2)), uow.inbound.add(mo(N1, 3)))
+            uow.commit()
+            sent = uow.inbound.sent_by(N1, limit=10)
+            assert [r["id"] for r in sent] == [second, first]
+            assert sent[0]["received_at"] == at + timedelta(seconds=3)
+            assert [r["id"] for r in uow.inbound.sent_by(N1, limit=1)] == [second]
+            assert [r["id"] for r in uow.inbound.sent_by(N2, limit=10)] == [other]
+            assert uow.inbound.sent_by(N3, limit=10) == []

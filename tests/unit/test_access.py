@@ -41,12 +41,12 @@ COUNTER = PUBLIC | {
 # The expected matrix, written out independently of the module: each role's allowed set. Every
 # permission not listed for a role is asserted DENIED for it.
 EXPECTED: dict[Role, set[Permission]] = {
-    Role.STORE_STAFF: COUNTER | {P.SUBSCRIPTION_LOOKUP_BY_ID},
+    Role.STORE_STAFF: COUNTER | {P.SUBSCRIPTION_LOOKUP_BY_ID, P.SMS_SIMULATE},
     Role.AGENT: set(COUNTER),
     Role.AUTHORIZED_POINT: set(COUNTER),
     Role.COMPLIANCE_OFFICER: PUBLIC
     | {P.SUBSCRIPTION_READ, P.REPORTS_READ, P.CAMPAIGNS_MANAGE, P.ENFORCEMENT_MANAGE, P.CHECKS_RUN,
-       P.RECORDS_IMPORT},
+       P.RECORDS_IMPORT, P.SMS_SIMULATE},
     Role.AUDITOR: PUBLIC | {P.AUDIT_READ},
     Role.DPO: PUBLIC
     | {P.DSR_MANAGE, P.SUBSCRIPTION_READ, P.SUBSCRIPTION_LOOKUP_BY_ID, P.PERSONAL_DATA_UNMASKED,
@@ -88,6 +88,10 @@ class TestMatrix:
 
     def test_only_store_staff_and_dpo_may_search_by_id_number(self):
         assert {r for r in Role if can(r, P.SUBSCRIPTION_LOOKUP_BY_ID)} == {Role.STORE_STAFF, Role.DPO}
+
+    def test_only_store_staff_and_compliance_may_use_the_phone_simulator(self):
+        # It answers TTTB as any number: no third party (agent, authorized point), no admin, auditor or DPO.
+        assert {r for r in Role if can(r, P.SMS_SIMULATE)} == {Role.STORE_STAFF, Role.COMPLIANCE_OFFICER}
 
     def test_an_anonymous_caller_gets_only_public_permissions(self):
         assert {p for p in Permission if can(None, p)} == {P.PUBLIC_HEALTH, P.PUBLIC_HOME, P.PUBLIC_LOGIN}

@@ -138,6 +138,25 @@ _VI: dict[str, str] = {
     "user_n": "Người sử dụng {n}",
     "add_user": "Thêm người sử dụng",
     "nationality_hint": "Bắt buộc với hộ chiếu; tự suy ra với CMND/CCCD.",
+    "phone": "Mô phỏng điện thoại",
+    "phone_lead": "Nhắn tin tới {short_code} như một thuê bao: tin nhắn đi qua kênh SMS thật (tra cứu, giới hạn, "
+    "nhật ký kiểm toán ghi tên bạn), câu trả lời về qua tổng đài SMS tích hợp.",
+    "phone_number": "Số điện thoại mô phỏng",
+    "phone_open": "Mở điện thoại",
+    "phone_demo": "Số mẫu trong cơ sở dữ liệu",
+    "phone_screen": "Màn hình điện thoại {number}",
+    "phone_empty": "Chưa có tin nhắn nào với {short_code}.",
+    "phone_text": "Nội dung tin nhắn",
+    "phone_send": "Gửi tới {short_code}",
+    "phone_id_button": "TTTB <Số giấy tờ>",
+    "phone_id_hint": "Gõ số giấy tờ sau TTTB, rồi bấm Gửi.",
+    "phone_sent": "Đã gửi",
+    "phone_received": "Tin nhắn từ {sender}",
+    "phone_segments": "{n} tin nhắn (SMS)",
+    "phone_unavailable": "Mô phỏng điện thoại chỉ dùng được với tổng đài SMS tích hợp (SUBREG_SMS_TRANSPORT=builtin): "
+    "với mạng thật, câu trả lời sẽ tới điện thoại thật của thuê bao.",
+    "gsm7": "GSM 7-bit",
+    "ucs2": "UCS-2 (Unicode)",
 }
 
 _EN: dict[str, str] = {
@@ -266,6 +285,25 @@ _EN: dict[str, str] = {
     "user_n": "User {n}",
     "add_user": "Add a user",
     "nationality_hint": "Required with a passport; derived from a CMND/CCCD.",
+    "phone": "Phone simulator",
+    "phone_lead": "Text {short_code} as a subscriber: the message goes through the real SMS channel (look-up, rate "
+    "limit, an audit entry in your name), the reply comes back through the built-in SMS centre.",
+    "phone_number": "Simulated phone number",
+    "phone_open": "Open the phone",
+    "phone_demo": "Sample numbers from the database",
+    "phone_screen": "Screen of phone {number}",
+    "phone_empty": "No messages with {short_code} yet.",
+    "phone_text": "Message",
+    "phone_send": "Send to {short_code}",
+    "phone_id_button": "TTTB <ID number>",
+    "phone_id_hint": "Type the ID number after TTTB, then press Send.",
+    "phone_sent": "Sent",
+    "phone_received": "Message from {sender}",
+    "phone_segments": "{n} SMS",
+    "phone_unavailable": "The phone simulator works only with the built-in SMS centre (SUBREG_SMS_TRANSPORT=builtin): "
+    "through a real network the reply would reach the subscriber's real phone.",
+    "gsm7": "GSM 7-bit",
+    "ucs2": "UCS-2 (Unicode)",
 }
 
 # Names of codes shown on the pages (statuses, purposes, transactions, choices).
@@ -299,6 +337,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "store_staff": "Nhân viên cửa hàng",
         "agent": "Đại lý",
         "authorized_point": "Điểm ủy quyền",
+        "compliance_officer": "Cán bộ tuân thủ",
     },
     "en": {
         "active": "Active",
@@ -329,6 +368,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "store_staff": "Store staff",
         "agent": "Agent",
         "authorized_point": "Authorized point",
+        "compliance_officer": "Compliance officer",
     },
 }
 

@@ -25,7 +25,7 @@ from subreg.api.deps import container, counter_context, requires, run_use_case
 from subreg.api.deps import lang as default_lang
 from subreg.api.errors import status_of
 from subreg.bootstrap import Container
-from subreg.domain.access.permissions import Actor, Permission
+from subreg.domain.access.permissions import Actor, Permission, can
 from subreg.domain.common.errors import FieldError, InputError, SubregError
 from subreg.domain.common.messages import message_for
 from subreg.domain.compliance.rules.base import RuleSet
@@ -44,7 +44,7 @@ from subreg.services.counter.commands import (
 from subreg.web import i18n
 from subreg.web.auth_pages import csrf_token
 
-__all__ = ["router"]
+__all__ = ["error_messages", "page_lang", "render", "router"]
 
 router = APIRouter(include_in_schema=False)
 _HERE = Path(__file__).parent
@@ -112,13 +112,17 @@ def guardian_fields(rules: RuleSet) -> tuple[str, ...]:
     return tuple(f for f in rules.guardian_fields if f in typed or f not in rules.holder_fields)
 
 
-def _render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A counter page: the shared layout's context (texts, language, CSRF token, staff, navigation) and `context`."""
     t = i18n.texts(language)
     nav = [
         (f"/pos?lang={language}", t["lookup"]),
         (f"/pos/register?lang={language}", t["register"]),
         (f"/pos/pay?lang={language}", t["pay"]),
     ]
+    actor = getattr(request.state, "actor", None)
+    if actor is not None and can(actor.role, Permission.SMS_SIMULATE):
+        nav.append((f"/pos/phone?lang={language}", t["phone"]))
     response = _templates.TemplateResponse(
         request,
         template,
@@ -144,7 +148,7 @@ def _render(request: Request, template: str, language: str, *, status: int = 200
     return response
 
 
-def _messages(exc: SubregError, language: str) -> tuple[dict[str, str], list[str]]:
+def error_messages(exc: SubregError, language: str) -> tuple[dict[str, str], list[str]]:
     """Field-level messages by field path, and the general ones (no field, or a field not on the page)."""
     items: list[FieldError] = list(getattr(exc, "errors", None) or [])
     if not items:
@@ -219,7 +223,7 @@ async def _update_page(
         if name in c.rule_set.typed_holder_fields and name not in values:
             values[name] = value
     marked = {p.removeprefix("holder.") for p in derived} | _derivable(c, card, values)
-    return _render(
+    return render(
         request, "pos/update.html", language, status=status, card=card, msisdn=msisdn, values=values,
         derived=marked, suggestions=suggestions, known=card.get("holder") or {}, **context,
     )  # fmt: skip
@@ -250,7 +254,7 @@ async def static_file(name: str) -> Response:
 @router.get("/pos", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
 async def home(request: Request, language: str = Depends(page_lang)) -> Response:
     """The counter's start page: look up by number or by ID document; register; pay a bill."""
-    return _render(request, "pos/home.html", language, form={})
+    return render(request, "pos/home.html", language, form={})
 
 
 @router.post("/pos/lookup", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
@@ -261,11 +265,11 @@ async def lookup(request: Request, language: str = Depends(page_lang), c: Contai
     try:
         card = await _lookup_card(request, c, msisdn, purpose)
     except SubregError as exc:
-        errors, general = _messages(exc, language)
+        errors, general = error_messages(exc, language)
         visit = "out_of_scope" in {e.code for e in getattr(exc, "errors", [])}
-        return _render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
+        return render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
                        general=general, visit=visit)  # fmt: skip
-    return _render(request, "pos/card.html", language, cards=[card], purpose=purpose)
+    return render(request, "pos/card.html", language, cards=[card], purpose=purpose)
 
 
 @router.post(
@@ -282,11 +286,11 @@ async def lookup_by_id(
         found = await _call(counter.lookup_by_id_document, LookUpIdDocument(id_type or None, id_number, purpose),
                             uow=c.uow(), ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
-        errors, general = _messages(exc, language)
+        errors, general = error_messages(exc, language)
         errors = {("id_purpose" if k == "purpose" else k): v for k, v in errors.items()}
-        return _render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
+        return render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
                        general=general)  # fmt: skip
-    return _render(request, "pos/card.html", language, cards=found["subscriptions"], purpose=purpose, by_id=True)
+    return render(request, "pos/card.html", language, cards=found["subscriptions"], purpose=purpose, by_id=True)
 
 
 @router.post("/pos/visit", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
@@ -299,11 +303,11 @@ async def visit(request: Request, language: str = Depends(page_lang), c: Contain
                     actor=_actor(request))  # fmt: skip
         card = await _lookup_card(request, c, msisdn, purpose or "transaction")
     except SubregError as exc:
-        errors, general = _messages(exc, language)
+        errors, general = error_messages(exc, language)
         errors = {("visit_id_number" if k == "id_number" else k): v for k, v in errors.items()}
-        return _render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
+        return render(request, "pos/home.html", language, status=_status(exc), form=dict(form), errors=errors,
                        general=general, visit=True)  # fmt: skip
-    return _render(request, "pos/card.html", language, cards=[card], purpose=purpose or "transaction")
+    return render(request, "pos/card.html", language, cards=[card], purpose=purpose or "transaction")
 
 
 # --- the gate -----------------------------------------------------------------------------------------
@@ -320,13 +324,13 @@ async def transaction(
         done = await _call(counter.transact, Transact(msisdn, kind), uow=c.uow(), ctx=counter_context(request, c),
                            actor=_actor(request))  # fmt: skip
     except gate.UpdateRequiredError as exc:
-        return _render(request, "pos/gate.html", language, status=409, msisdn=msisdn, kind=kind, refused=exc.code,
+        return render(request, "pos/gate.html", language, status=409, msisdn=msisdn, kind=kind, refused=exc.code,
                        missing=list(exc.missing))  # fmt: skip
     except SubregError as exc:
-        errors, general = _messages(exc, language)
-        return _render(request, "pos/gate.html", language, status=_status(exc), msisdn=msisdn, kind=kind,
+        errors, general = error_messages(exc, language)
+        return render(request, "pos/gate.html", language, status=_status(exc), msisdn=msisdn, kind=kind,
                        refused=exc.code, missing=[], general=general + list(errors.values()))  # fmt: skip
-    return _render(request, "pos/gate.html", language, msisdn=msisdn, kind=kind, done=done, missing=[])
+    return render(request, "pos/gate.html", language, msisdn=msisdn, kind=kind, done=done, missing=[])
 
 
 # --- update -------------------------------------------------------------------------------------------
@@ -342,8 +346,8 @@ async def update_form(
     try:
         return await _update_page(request, c, language, msisdn)
     except SubregError as exc:
-        errors, general = _messages(exc, language)
-        return _render(request, "pos/home.html", language, status=_status(exc), form={"msisdn": msisdn},
+        errors, general = error_messages(exc, language)
+        return render(request, "pos/home.html", language, status=_status(exc), form={"msisdn": msisdn},
                        errors=errors, general=general)  # fmt: skip
 
 
@@ -372,17 +376,17 @@ async def update_submit(
         saved = await _call(counter.update_subscription, UpdateSubscription(msisdn, changes, images), uow=c.uow(),
                             ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
-        errors, general = _messages(exc, language)
+        errors, general = error_messages(exc, language)
         try:
             page = await _update_page(request, c, language, msisdn, status=_status(exc), errors=errors,
                                       general=general)  # fmt: skip
         except SubregError:
-            return _render(request, "pos/home.html", language, status=_status(exc), form={}, errors=errors,
+            return render(request, "pos/home.html", language, status=_status(exc), form={}, errors=errors,
                            general=general)  # fmt: skip
         page.context["values"].update({k: v for k, v in typed.items() if v})  # type: ignore[attr-defined]
         return _rerender(page)
     card = await _lookup_card(request, c, msisdn, "update")
-    return _render(request, "pos/card.html", language, cards=[card], purpose="update", saved=saved)
+    return render(request, "pos/card.html", language, cards=[card], purpose="update", saved=saved)
 
 
 @router.post("/pos/suggestions", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_UPDATE)])
@@ -405,11 +409,11 @@ async def confirm_suggestions(
         saved = await _call(counter.update_subscription, UpdateSubscription(msisdn, changes), uow=c.uow(),
                             ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
-        errors, general = _messages(exc, language)
+        errors, general = error_messages(exc, language)
         return await _update_page(request, c, language, msisdn, status=_status(exc), errors=errors,
                                   general=general + list(errors.values()))  # fmt: skip
     card = await _lookup_card(request, c, msisdn, "update")
-    return _render(request, "pos/card.html", language, cards=[card], purpose="update", saved=saved)
+    return render(request, "pos/card.html", language, cards=[card], purpose="update", saved=saved)
 
 
 # --- registration -------------------------------------------------------------------------------------
@@ -418,7 +422,7 @@ async def confirm_suggestions(
 @router.get("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
 async def register_form(request: Request, language: str = Depends(page_lang)) -> Response:
     """The registration form (an individual; the subscriber type and the under-14 box reveal the other sections)."""
-    return _render(request, "pos/register.html", language, **_RegisterForm.blank().context())
+    return render(request, "pos/register.html", language, **_RegisterForm.blank().context())
 
 
 @router.post("/pos/register", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_REGISTER)])
@@ -442,7 +446,7 @@ async def register_submit(
         else:
             image_error = None
     if typed.action != "register":
-        return _render(request, "pos/register.html", language, **typed.context())
+        return render(request, "pos/register.html", language, **typed.context())
     try:
         if image_error is not None:
             raise image_error
@@ -450,10 +454,10 @@ async def register_submit(
         done = await _call(counter.register_subscription, cmd, uow=c.uow(), ctx=counter_context(request, c),
                            actor=_actor(request))  # fmt: skip
     except SubregError as exc:
-        errors, general = _messages(exc, language)
-        return _render(request, "pos/register.html", language, status=_status(exc), errors=errors, general=general,
+        errors, general = error_messages(exc, language)
+        return render(request, "pos/register.html", language, status=_status(exc), errors=errors, general=general,
                        refused=True, **typed.context())  # fmt: skip
-    return _render(request, "pos/register.html", language, done=done, **_RegisterForm.blank().context())
+    return render(request, "pos/register.html", language, done=done, **_RegisterForm.blank().context())
 
 
 def _under_14(c: Container, born: str) -> bool:
@@ -567,7 +571,7 @@ def _section(form: FormData, prefix: str, names: tuple[str, ...]) -> dict[str, s
 @router.get("/pos/pay", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
 async def pay_form(request: Request, language: str = Depends(page_lang)) -> Response:
     """The bill-payment form."""
-    return _render(request, "pos/pay.html", language, form={})
+    return render(request, "pos/pay.html", language, form={})
 
 
 @router.post("/pos/pay", response_class=HTMLResponse, dependencies=[requires(Permission.SUBSCRIPTION_READ)])
@@ -584,10 +588,10 @@ async def pay_submit(
         paid = await _call(counter.pay_bill, PayBill(msisdn, int(raw), reference or None), uow=c.uow(),
                            ctx=counter_context(request, c), actor=_actor(request))  # fmt: skip
     except SubregError as exc:
-        errors, general = _messages(exc, language)
-        return _render(request, "pos/pay.html", language, status=_status(exc), form=dict(form), errors=errors,
+        errors, general = error_messages(exc, language)
+        return render(request, "pos/pay.html", language, status=_status(exc), form=dict(form), errors=errors,
                        general=general)  # fmt: skip
-    return _render(request, "pos/pay.html", language, form={}, paid=paid)
+    return render(request, "pos/pay.html", language, form={}, paid=paid)
 
 
 # --- plumbing -----------------------------------------------------------------------------------------

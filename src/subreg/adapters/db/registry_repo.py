@@ -147,6 +147,13 @@ def _subscription_values(row: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _alternate(first: list[SubscriptionRow], second: list[SubscriptionRow]) -> list[SubscriptionRow]:
+    out: list[SubscriptionRow] = []
+    for n in range(max(len(first), len(second))):
+        out.extend(group[n] for group in (first, second) if n < len(group))
+    return out
+
+
 class SqlSubscriptionRepository:
     """Subscription lines: by id, or the current line of a number (its latest generation)."""
 
@@ -226,6 +233,17 @@ class SqlSubscriptionRepository:
     def count(self) -> int:
         """How many subscriptions are stored."""
         return int(self._c.execute(select(func.count()).select_from(subscriptions)).scalar_one())
+
+    def examples(self, *, limit: int) -> list[SubscriptionRow]:
+        """Up to `limit` active lines, complete and incomplete ones alternately, oldest first (demos)."""
+        s = subscriptions.c
+        found = [
+            [_subscription(r) for r in self._c.execute(
+                select(subscriptions).where(s.status == "active", s.complete == complete).order_by(s.id).limit(limit)
+            )]
+            for complete in (True, False)
+        ]  # fmt: skip
+        return _alternate(*found)[:limit]
 
 
 class SqlHolderRepository:

@@ -55,6 +55,14 @@ class SqlInboundRepository:
             row["received_at"] = _utc(row["received_at"])
         return rows
 
+    def sent_by(self, sender: int, *, limit: int) -> list[Mapping[str, Any]]:
+        i = sms_inbound.c
+        stmt = select(sms_inbound).where(i.sender == sender).order_by(i.id.desc()).limit(limit)
+        rows = [dict(r._mapping) for r in self._c.execute(stmt)]
+        for row in rows:
+            row["received_at"] = _utc(row["received_at"])
+        return rows
+
 
 def _outbox_row(r: Any) -> OutboxRow:
     m = r._mapping

@@ -186,6 +186,16 @@ class MemorySubscriptionRepository:
         """How many subscriptions are stored."""
         return len(self._tx().rows("subscriptions"))
 
+    def examples(self, *, limit: int) -> list[SubscriptionRow]:
+        """Up to `limit` active lines, complete and incomplete ones alternately, oldest first (demos)."""
+        groups = [
+            sorted(self._lines(lambda r, c=complete: r["status"] == "active" and bool(r["complete"]) is c),
+                   key=lambda r: r["id"])
+            for complete in (True, False)
+        ]  # fmt: skip
+        out = [group[n] for n in range(max(map(len, groups))) for group in groups if n < len(group)]
+        return [_subscription(r) for r in out[:limit]]
+
 
 class MemoryHolderRepository:
     """Holders: encrypted payloads, found by the blind index of their ID number."""

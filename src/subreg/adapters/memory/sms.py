@@ -36,6 +36,10 @@ class MemoryInboundRepository:
         rows = sorted(self._tx().scan("sms_inbound", lambda r: r["state"] == "received"), key=lambda r: r["id"])
         return [dict(r) for r in rows[:limit]]
 
+    def sent_by(self, sender: int, *, limit: int) -> list[Mapping[str, Any]]:
+        rows = sorted(self._tx().scan("sms_inbound", lambda r: r["sender"] == sender), key=lambda r: -r["id"])
+        return [dict(r) for r in rows[:limit]]
+
 
 def _outbox_row(row: Mapping[str, Any]) -> OutboxRow:
     return OutboxRow(**{name: row[name] for name in _OUTBOX_FIELDS})

@@ -28,10 +28,10 @@ _AAD = b"sms:centre"
 class PhoneMessage:
     """A message as the phone shows it: sender, time, the parts' texts joined."""
 
-    __slots__ = ("at", "parts", "sender", "text")
+    __slots__ = ("at", "outbox_id", "parts", "sender", "text")
 
-    def __init__(self, sender: str, at: datetime, text: str, parts: int) -> None:
-        self.sender, self.at, self.text, self.parts = sender, at, text, parts
+    def __init__(self, outbox_id: int, sender: str, at: datetime, text: str, parts: int) -> None:
+        self.outbox_id, self.sender, self.at, self.text, self.parts = outbox_id, sender, at, text, parts
 
 
 class BuiltinCentre:
@@ -87,10 +87,10 @@ class BuiltinCentre:
             outbox_id, part = m["reference"].split(".")
             messages.setdefault(outbox_id, []).append((int(part), text, m["created_at"], m["sender"]))
         shown = []
-        for parts in messages.values():
+        for outbox_id, parts in messages.items():
             parts.sort()
             at = parts[0][2] if parts[0][2].tzinfo else parts[0][2].replace(tzinfo=UTC)
-            shown.append(PhoneMessage(parts[0][3], at, "".join(p[1] for p in parts), len(parts)))
+            shown.append(PhoneMessage(int(outbox_id), parts[0][3], at, "".join(p[1] for p in parts), len(parts)))
         return list(reversed(shown))[:limit]
 
     def close(self) -> None:

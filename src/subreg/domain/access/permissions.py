@@ -87,6 +87,7 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff:manage"
     SETTINGS_MANAGE = "settings:manage"
     KEYS_MANAGE = "keys:manage"
+    SMS_SIMULATE = "sms:simulate"  # the phone simulator: text 1414 as any number, read that number's replies
 
 
 class Purpose(StrEnum):
@@ -137,7 +138,12 @@ _COUNTER = _BASE | {
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Only the operator's own stores may search by ID number: for a third party (agent, authorized
     # point) it is an oracle over every subscriber, and the abuse the anomaly rules watch for.
-    R.STORE_STAFF: frozenset(_COUNTER | {P.SUBSCRIPTION_LOOKUP_BY_ID}),
+    # The phone simulator texts 1414 *as any number* and shows the masked reply: an oracle over every
+    # subscriber, so only for roles that already read any subscription in more detail than the reply gives
+    # (operator stores, for their demos; compliance, whose reminders and notices the channel carries).
+    # Not for agents and authorized points (third parties, scoped to their own customers), nor for the
+    # admin (no personal data at all), the auditor or the DPO (reads only for a data-subject request).
+    R.STORE_STAFF: frozenset(_COUNTER | {P.SUBSCRIPTION_LOOKUP_BY_ID, P.SMS_SIMULATE}),
     R.AGENT: frozenset(_COUNTER),
     R.AUTHORIZED_POINT: frozenset(_COUNTER),
     # Campaigns, enforcement and reports work on aggregates; a single subscription is readable for
@@ -151,6 +157,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ENFORCEMENT_MANAGE,
             P.CHECKS_RUN,
             P.RECORDS_IMPORT,
+            P.SMS_SIMULATE,
         }
     ),
     # The audit log holds no plaintext personal data, so the auditor needs nothing else.

@@ -89,6 +89,7 @@ class AuditAction(StrEnum):
     SMS_LOOKUP = "sms:lookup"  # a subscriber's 1414 look-up (TTTB, TTTB <ID>)
     SMS_SENT = "sms:sent"  # staff queued an SMS to a number
     SMS_GATEWAY_REFUSED = "sms:gateway_refused"  # a gateway callback without its secret or from elsewhere
+    SMS_PHONE_VIEWED = "sms:phone_viewed"  # staff opened a number's screen in the phone simulator
 
 
 # Reads and changes of personal data: these must declare a purpose.

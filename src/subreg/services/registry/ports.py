@@ -196,6 +196,10 @@ class SubscriptionRepository(Protocol):
         """How many subscriptions are stored."""
         ...
 
+    def examples(self, *, limit: int) -> list[SubscriptionRow]:
+        """Up to `limit` active lines, complete and incomplete ones alternately, oldest first (demos)."""
+        ...
+
 
 class HolderRepository(Protocol):
     def get(self, holder_id: int) -> HolderRow | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import structlog
 
-from subreg.domain.access.permissions import Purpose
+from subreg.domain.access.permissions import Actor, Purpose
 from subreg.domain.common.errors import CryptoError
 from subreg.domain.common.msisdn import msisdn_key, parse_msisdn
 from subreg.domain.privacy.audit_chain import AuditAction
@@ -76,7 +76,9 @@ def _found(message: InboundMessage, sender: int, uow: SmsUnitOfWork, ctx: SmsCon
     return Found("help", {"reason": command.reason}, outcome="help")
 
 
-def _answer_one(message: InboundMessage, uow: SmsUnitOfWork, ctx: SmsContext, now: datetime, simulated: bool) -> Answer:
+def _answer_one(
+    message: InboundMessage, uow: SmsUnitOfWork, ctx: SmsContext, now: datetime, simulated: bool, actor: Actor | None
+) -> Answer:
     sender = _sender_key(message.sender)
     inbound_id = uow.inbound.add({
         "received_at": message.received_at, "transport": message.transport, "gateway_id": message.gateway_id,
@@ -97,7 +99,7 @@ def _answer_one(message: InboundMessage, uow: SmsUnitOfWork, ctx: SmsContext, no
     found = Found("rate_limited", {}, outcome="rate_limited") if refused else _found(message, sender, uow, ctx)
     if found.template in _LOOKUPS:
         audit_trail.record(
-            uow, actor=None, action=AuditAction.SMS_LOOKUP, subject=found.subject, fields=found.fields,
+            uow, actor=actor, action=AuditAction.SMS_LOOKUP, subject=found.subject, fields=found.fields,
             purpose=Purpose.SUBSCRIBER_SELF_SERVICE, now=now,
             details={"channel": message.transport, "inbound_id": inbound_id, "outcome": found.outcome},
         )  # fmt: skip
@@ -109,13 +111,16 @@ def _answer_one(message: InboundMessage, uow: SmsUnitOfWork, ctx: SmsContext, no
 
 
 def receive(
-    messages: Sequence[InboundMessage], *, uow: SmsUnitOfWork, ctx: SmsContext, now: datetime, simulated: bool = False
-) -> list[Answer]:
+    messages: Sequence[InboundMessage], *, uow: SmsUnitOfWork, ctx: SmsContext, now: datetime, simulated: bool = False,
+    actor: Actor | None = None,
+) -> list[Answer]:  # fmt: skip
     """Store and answer a batch of MO in one transaction; acknowledge the gateway after this returns.
 
-    `simulated`: everything happens (stored, counted, looked up, audited) but the replies are never sent."""
+    `simulated`: everything happens (stored, counted, looked up, audited) but the replies are never sent.
+    `actor`: the staff member who typed the MO in the phone simulator, named in the audit entries (None: the
+    subscriber, through a gateway)."""
     with uow:
         uow.lock_for_write()
-        answers = [_answer_one(m, uow, ctx, now, simulated) for m in messages]
+        answers = [_answer_one(m, uow, ctx, now, simulated, actor) for m in messages]
         uow.commit()
     return answers

@@ -16,6 +16,7 @@ from subreg.services.common.ports import UnitOfWork
 from subreg.services.registry.ports import HolderRepository, SubscriptionRepository
 
 __all__ = [
+    "DeliveredMessage",
     "Encoding",
     "InboundMessage",
     "InboundRepository",
@@ -23,6 +24,7 @@ __all__ = [
     "OutboxRepository",
     "OutboxRow",
     "Part",
+    "PhoneCentre",
     "RateRepository",
     "Receipt",
     "ReceiptMatch",
@@ -119,6 +121,29 @@ class SmsTransport(Protocol):
         ...
 
 
+class DeliveredMessage(Protocol):
+    """A message as a handset shows it: concatenated parts joined."""
+
+    outbox_id: int  # the outbox row it came from
+    sender: str
+    at: datetime
+    text: str
+    parts: int  # how many SMS it took
+
+
+class PhoneCentre(SmsTransport, Protocol):
+    """A transport that is its own network (the built-in centre): it keeps what it delivered to each number,
+    and hands back its own delivery receipts."""
+
+    def take_receipts(self) -> list[Receipt]:
+        """The receipts of what was delivered since the last call."""
+        ...
+
+    def inbox(self, recipient: int, *, limit: int = 50) -> Sequence[DeliveredMessage]:
+        """The newest messages delivered to one number (msisdn key), newest first."""
+        ...
+
+
 class ReplyTemplates(Protocol):
     """The operator's reply texts (Jinja2 files in the adapter), by name and language."""
 
@@ -170,6 +195,10 @@ class InboundRepository(Protocol):
 
     def unanswered(self, *, limit: int) -> list[Mapping[str, Any]]:
         """MO stored but not answered (a crash between receipt and reply), oldest first."""
+        ...
+
+    def sent_by(self, sender: int, *, limit: int) -> list[Mapping[str, Any]]:
+        """The newest MO stored from one number (msisdn key), newest first: the phone simulator's sent messages."""
         ...
 
 
