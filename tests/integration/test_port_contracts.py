@@ -45,6 +45,7 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.tables import key_encryption_keys, metadata
 from subreg.adapters.db.uow import SqlUnitOfWork
 from subreg.adapters.memory import (
@@ -68,6 +69,7 @@ from subreg.adapters.memory.registry import (
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
+from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 from subreg.domain.common.errors import ConflictError, CryptoError, NotFoundError
 from subreg.domain.privacy.audit_chain import START, AuditDraft, AuditEntry, Checkpoint, seal, utc_timestamp
 from subreg.services.access.ports import AccessUnitOfWork, AuthRepository, StaffRepository
@@ -83,6 +85,15 @@ from subreg.services.registry.ports import (
     PortedNumbers,
     RegistryUnitOfWork,
     SubscriptionRepository,
+)
+from subreg.services.sms.ports import (
+    InboundRepository,
+    OutboxRepository,
+    RateRepository,
+    Receipt,
+    ReceiptMatch,
+    SenderWindow,
+    SmsUnitOfWork,
 )
 from tests.conftest import fresh_database
 
@@ -212,12 +223,15 @@ PORTS: dict[type, tuple[type, ...]] = {
     CounterRepository: (MemoryCounterRepository, SqlCounterRepository),
     PrivacyRepository: (MemoryPrivacyRepository, SqlPrivacyRepository),
     AuditRepository: (MemoryAuditRepository, SqlAuditRepository),
+    InboundRepository: (MemoryInboundRepository, SqlInboundRepository),
+    OutboxRepository: (MemoryOutboxRepository, SqlOutboxRepository),
+    RateRepository: (MemoryRateRepository, SqlRateRepository),
     UnitOfWork: (MemoryUnitOfWork, SqlUnitOfWork),
     BlobStore: (MemoryBlobStore, LocalBlobStore),
     Clock: (FixedClock, SystemClock),
 }
 # The units of work the services are given: their repositories must be the implementations above.
-UNITS_OF_WORK = (RegistryUnitOfWork, CounterUnitOfWork, PrivacyUnitOfWork, AccessUnitOfWork)
+UNITS_OF_WORK = (RegistryUnitOfWork, CounterUnitOfWork, PrivacyUnitOfWork, AccessUnitOfWork, SmsUnitOfWork)
 
 
 @pytest.mark.parametrize(
@@ -1085,6 +1099,223 @@ class TestAudit:
         assert counts.transactions == {1: 1, 2: 1}  # auth:login at i = 6; 3
         assert counts.roles == {1: "agent", 2: "store_staff"}
         assert reads == [(1, 10, log[4].at), (2, 11, log[1].at)]  # until i = 7
+
+
+T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+HANOI = timezone(timedelta(hours=7))
+
+
+def mo(backend: Backend, gateway_id: str | None = "g1", transport: str = "smpp:a", **changes: Any) -> dict[str, Any]:
+    row = {
+        "received_at": T0, "transport": transport, "gateway_id": gateway_id, "sender": N1, "recipient": "1414",
+        "coding": "gsm7", "state": "received", "kek_id": backend.kek_id, "wrapped_dek": b"w" * 61,
+        "payload": b"m" * 40,
+    }  # fmt: skip
+    row.update(changes)
+    return row
+
+
+def mt(backend: Backend, recipient: int = N1, priority: int = 0, due: datetime = T0, **changes: Any) -> dict[str, Any]:
+    row = {
+        "kind": "reply" if priority == 0 else "campaign", "priority": priority, "recipient": recipient,
+        "sender": "1414", "encoding": "gsm7", "part_count": 1, "state": "pending", "attempts": 0,
+        "next_attempt_at": due, "kek_id": backend.kek_id, "wrapped_dek": b"w" * 61, "payload": b"t" * 40,
+        "created_at": T0, "inbound_id": None,
+    }  # fmt: skip
+    row.update(changes)
+    return row
+
+
+class TestSmsInbound:
+    def test_a_redelivery_is_stored_once_by_transport_and_gateway_id_but_never_without_one(self, backend):
+        with backend.uow() as uow:
+            first = uow.inbound.add(mo(backend, "g1"))
+            again = uow.inbound.add(mo(backend, "g1", sender=N2))
+            other_transport = uow.inbound.add(mo(backend, "g1", transport="kannel:main"))
+            no_id = [uow.inbound.add(mo(backend, None)), uow.inbound.add(mo(backend, None))]
+            uow.commit()
+            after_commit = uow.inbound.add(mo(backend, "g1"))
+            later = uow.inbound.add(mo(backend, "g2"))  # the unit is still usable after a skipped insert
+            uow.commit()
+            stored = uow.inbound.unanswered(limit=10)
+        assert (again, after_commit) == (None, None)
+        ids = [first, other_transport, *no_id, later]
+        assert all(isinstance(i, int) for i in ids)
+        assert increasing(ids)  # type: ignore[arg-type]
+        assert [r["id"] for r in stored] == ids
+        assert [(r["transport"], r["gateway_id"], r["sender"]) for r in stored] == [
+            ("smpp:a", "g1", N1), ("kannel:main", "g1", N1), ("smpp:a", None, N1), ("smpp:a", None, N1),
+            ("smpp:a", "g2", N1),
+        ]  # fmt: skip
+
+    def test_marked_mo_leave_the_unanswered_which_come_oldest_first(self, backend):
+        received = datetime(2026, 11, 28, 10, 0, tzinfo=HANOI)
+        with backend.uow() as uow:
+            a, b, c = (uow.inbound.add(mo(backend, f"g{n}", received_at=received)) for n in range(3))
+            uow.inbound.mark(b, state="answered", at=T0)  # type: ignore[arg-type]
+            uow.commit()
+            assert [r["id"] for r in uow.inbound.unanswered(limit=10)] == [a, c]
+            assert [r["id"] for r in uow.inbound.unanswered(limit=1)] == [a]
+            uow.inbound.mark(a, state="dropped", at=T0)  # type: ignore[arg-type]
+            uow.commit()
+            rows = uow.inbound.unanswered(limit=10)
+        assert [r["id"] for r in rows] == [c]
+        row = rows[0]
+        assert (row["state"], row["recipient"], row["coding"], row["kek_id"]) == ("received", "1414", "gsm7",
+                                                                                  backend.kek_id)  # fmt: skip
+        assert (bytes(row["payload"]), bytes(row["wrapped_dek"]), row["answered_at"]) == (b"m" * 40, b"w" * 61, None)
+        assert row["received_at"] == received
+        assert row["received_at"].utcoffset() == timedelta(0)
+        assert set(row) == {c.name for c in metadata.tables["sms_inbound"].columns}
+        marked = {r["id"]: r for r in backend.rows("sms_inbound")}
+        assert (marked[a]["state"], marked[b]["state"]) == ("dropped", "answered")
+
+
+class TestSmsOutbox:
+    def test_claim_takes_due_rows_by_priority_then_due_time_then_id_and_leases_them(self, backend):
+        minute = timedelta(minutes=1)
+        with backend.uow() as uow:
+            campaign = uow.outbox.add(mt(backend, priority=2, due=T0))
+            late = uow.outbox.add(mt(backend, due=(T0 + minute).astimezone(HANOI)))
+            first = uow.outbox.add(mt(backend, due=T0))
+            second = uow.outbox.add(mt(backend, due=T0.astimezone(HANOI)))
+            future = uow.outbox.add(mt(backend, due=T0 + 60 * minute))
+            uow.outbox.add(mt(backend, due=T0, state="accepted"))
+            uow.outbox.add(mt(backend, due=T0, state="simulated"))
+            uow.commit()
+            now, lease = T0 + 5 * minute, T0 + 65 * minute
+            claimed = uow.outbox.claim(now=now.astimezone(HANOI), lease_until=lease.astimezone(HANOI), limit=3)
+            uow.commit()
+            assert [r.id for r in claimed] == [first, second, late]
+            leased = uow.outbox.get(first)
+            assert (leased.state, leased.next_attempt_at) == ("sending", lease)
+            assert leased.next_attempt_at.utcoffset() == timedelta(0)
+            assert [r.id for r in uow.outbox.claim(now=now, lease_until=lease, limit=10)] == [campaign]
+            uow.commit()
+            assert uow.outbox.claim(now=now, lease_until=lease, limit=10) == []  # every lease is running
+            # The leases end: what was never settled is due again (the one due before the leases end first).
+            again = uow.outbox.claim(now=lease + minute, lease_until=lease + 61 * minute, limit=10)
+            uow.commit()
+        assert [r.id for r in again] == [future, late, first, second, campaign]  # equal leases: by id
+        assert {r["state"] for r in backend.rows("sms_outbox") if r["id"] in (first, campaign)} == {"sending"}
+
+    def test_rows_round_trip_and_come_newest_first_to_a_recipient(self, backend):
+        with backend.uow() as uow:
+            inbound_id = uow.inbound.add(mo(backend))
+            a = uow.outbox.add(mt(backend, inbound_id=inbound_id, part_count=2, encoding="ucs2"))
+            b = uow.outbox.add(mt(backend, recipient=N2, priority=1, kind="notice"))
+            c = uow.outbox.add(mt(backend))
+            uow.commit()
+            row = uow.outbox.get(a)
+            assert uow.outbox.get(c + 1000) is None
+            assert [r.id for r in uow.outbox.for_recipient(N1, limit=10)] == [c, a]
+            assert [r.id for r in uow.outbox.for_recipient(N1, limit=1)] == [c]
+            assert [r.id for r in uow.outbox.for_recipient(N2, limit=10)] == [b]
+            assert uow.outbox.for_recipient(N3, limit=10) == []
+        assert increasing([a, b, c])
+        assert (row.id, row.priority, row.recipient, row.sender, row.encoding, row.part_count) == (
+            a, 0, N1, "1414", "ucs2", 2
+        )  # fmt: skip
+        assert (row.state, row.attempts, row.inbound_id, row.kind, row.last_error) == ("pending", 0, inbound_id,
+                                                                                       "reply", None)  # fmt: skip
+        assert (row.kek_id, bytes(row.wrapped_dek), bytes(row.payload)) == (backend.kek_id, b"w" * 61, b"t" * 40)  # type: ignore[arg-type]
+        assert (row.next_attempt_at, row.created_at) == (T0, T0)
+
+    def test_a_row_is_settled_and_needs_its_inbound_message(self, backend):
+        at = datetime(2026, 11, 28, 10, 5, tzinfo=HANOI)
+        with backend.uow() as uow:
+            a = uow.outbox.add(mt(backend))
+            uow.outbox.settle(a, {"state": "pending", "attempts": 1, "last_error": "ESME_RTHROTTLED",
+                                  "next_attempt_at": at})  # fmt: skip
+            uow.commit()
+            retried = uow.outbox.get(a)
+            uow.outbox.settle(a, {"state": "accepted", "attempts": 2, "last_error": None, "accepted_at": at,
+                                  "transport": "builtin"})  # fmt: skip
+            uow.commit()
+            accepted = uow.outbox.get(a)
+        assert (retried.state, retried.attempts, retried.last_error, retried.next_attempt_at) == (
+            "pending", 1, "ESME_RTHROTTLED", at
+        )  # fmt: skip
+        assert (accepted.state, accepted.attempts, accepted.last_error) == ("accepted", 2, None)
+        stored = backend.rows("sms_outbox")[0]
+        assert (stored["transport"], stored["final_at"]) == ("builtin", None)
+        with backend.uow() as uow, pytest.raises(backend.constraint_error):
+            uow.outbox.add(mt(backend, inbound_id=12345))
+
+    def test_receipts_find_their_message_and_complete_it_part_by_part(self, backend):
+        at = datetime(2026, 11, 28, 10, 6, tzinfo=HANOI)
+        with backend.uow() as uow:
+            a = uow.outbox.add(mt(backend, part_count=2))
+            b = uow.outbox.add(mt(backend))
+            uow.outbox.add_submits(a, "builtin", ["7.1", "7.2"])
+            uow.outbox.add_submits(a, "builtin", ["7.1", "7.2"])  # a resubmit the centre deduplicated
+            uow.outbox.add_submits(b, "builtin", [])
+            uow.outbox.add_submits(b, "smpp", ["7.1"])  # the same id from another transport is another part
+            uow.commit()
+            unknown = uow.outbox.apply_receipt(Receipt("builtin", "9.9", "delivered", at))
+            second = uow.outbox.apply_receipt(Receipt("builtin", "7.2", "delivered", at))
+            first = uow.outbox.apply_receipt(Receipt("builtin", "7.1", "failed", at, error="X"))
+            other = uow.outbox.apply_receipt(Receipt("smpp", "7.1", "unknown", at))
+            uow.commit()
+        assert unknown is None
+        assert second == ReceiptMatch(a, False, ("accepted", "delivered"))
+        assert first == ReceiptMatch(a, True, ("failed", "delivered"))
+        assert other == ReceiptMatch(b, False, ("unknown",))
+        submits = sorted(backend.rows("sms_submits"), key=lambda r: r["message_id"])
+        assert [(r["message_id"], r["transport"], r["outbox_id"], r["part"], r["state"]) for r in submits] == [
+            ("builtin:7.1", "builtin", a, 1, "failed"), ("builtin:7.2", "builtin", a, 2, "delivered"),
+            ("smpp:7.1", "smpp", b, 1, "unknown"),
+        ]  # fmt: skip
+        with backend.uow() as uow, pytest.raises(backend.constraint_error):
+            uow.outbox.add_submits(b + 1000, "builtin", ["8.1"])
+
+
+class TestSmsRates:
+    def test_a_window_round_trips_in_utc_and_is_replaced(self, backend):
+        start = datetime(2026, 11, 28, 10, 0, 30, tzinfo=HANOI)
+        with backend.uow() as uow:
+            assert uow.rates.window(N1) is None
+            uow.rates.put(SenderWindow(N1, start, 1, False))
+            uow.rates.put(SenderWindow(N2, T0, 5, True))
+            uow.commit()
+            first = uow.rates.window(N1)
+            uow.rates.put(SenderWindow(N1, start + timedelta(hours=1), 21, True))
+            uow.commit()
+        with backend.uow() as uow:
+            replaced, other, none = uow.rates.window(N1), uow.rates.window(N2), uow.rates.window(N3)
+        assert first == SenderWindow(N1, start, 1, False)
+        assert first.window_start.utcoffset() == timedelta(0)
+        assert replaced == SenderWindow(N1, start + timedelta(hours=1), 21, True)
+        assert other == SenderWindow(N2, T0, 5, True)
+        assert none is None
+        assert len(backend.rows("sms_senders")) == 2
+
+
+class TestSmsUnitOfWork:
+    def test_commit_keeps_and_rollback_discards_the_sms_tables(self, backend):
+        with backend.uow() as uow:
+            kept_mo = uow.inbound.add(mo(backend, "g1"))
+            kept_mt = uow.outbox.add(mt(backend, inbound_id=kept_mo))
+            uow.outbox.add_submits(kept_mt, "builtin", ["1.1"])
+            uow.rates.put(SenderWindow(N1, T0, 1, False))
+            uow.commit()
+            lost_mo = uow.inbound.add(mo(backend, "g2"))
+            lost_mt = uow.outbox.add(mt(backend, inbound_id=lost_mo))
+            uow.outbox.add_submits(lost_mt, "builtin", ["2.1"])
+            uow.outbox.settle(kept_mt, {"state": "accepted"})
+            uow.inbound.mark(kept_mo, state="answered", at=T0)  # type: ignore[arg-type]
+            uow.rates.put(SenderWindow(N1, T0, 2, False))
+            uow.rates.put(SenderWindow(N2, T0, 1, False))
+            uow.rollback()
+            assert [r["id"] for r in uow.inbound.unanswered(limit=10)] == [kept_mo]
+            uow.inbound.add(mo(backend, "g3"))  # left without commit
+        with backend.uow() as uow:
+            assert [r["id"] for r in uow.inbound.unanswered(limit=10)] == [kept_mo]
+            assert [(r.id, r.state) for r in uow.outbox.for_recipient(N1, limit=10)] == [(kept_mt, "pending")]
+            assert uow.outbox.apply_receipt(Receipt("builtin", "2.1", "delivered", T0)) is None
+            assert uow.rates.window(N1) == SenderWindow(N1, T0, 1, False)
+            assert uow.rates.window(N2) is None
+            assert uow.inbound.add(mo(backend, "g2")) is not None  # the rolled-back MO is not a redelivery
 
 
 @pytest.fixture(params=["memory", "local"])

@@ -25,10 +25,16 @@ _FINAL_PART_STATES = ("delivered", "failed", "expired", "rejected")
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive values (stored as UTC text).
-    if value is None or value.tzinfo is not None:
+    # SQLite hands back naive values (stored as UTC text); PostgreSQL aware ones in the session's zone.
+    if value is None:
         return value
-    return value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _to_utc(values: Mapping[str, Any]) -> dict[str, Any]:
+    # SQLite stores a datetime's wall-clock digits and drops its offset: every time is written in UTC, so
+    # that it reads back as the same instant and compares (claims, windows) in the same order on both.
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 def _insert_or_skip(connection: Connection, table: Any) -> Any:
@@ -41,12 +47,14 @@ class SqlInboundRepository:
         self._c = connection
 
     def add(self, row: Mapping[str, Any]) -> int | None:
-        stmt = _insert_or_skip(self._c, sms_inbound).values(dict(row)).returning(sms_inbound.c.id)
+        stmt = _insert_or_skip(self._c, sms_inbound).values(_to_utc(row)).returning(sms_inbound.c.id)
         found = self._c.execute(stmt).scalar_one_or_none()
         return None if found is None else int(found)
 
     def mark(self, inbound_id: int, *, state: str, at: datetime) -> None:
-        self._c.execute(update(sms_inbound).where(sms_inbound.c.id == inbound_id).values(state=state, answered_at=at))
+        self._c.execute(
+            update(sms_inbound).where(sms_inbound.c.id == inbound_id).values(state=state, answered_at=_utc(at))
+        )
 
     def unanswered(self, *, limit: int) -> list[Mapping[str, Any]]:
         stmt = select(sms_inbound).where(sms_inbound.c.state == "received").order_by(sms_inbound.c.id).limit(limit)
@@ -80,10 +88,11 @@ class SqlOutboxRepository:
         self._c = connection
 
     def add(self, row: Mapping[str, Any]) -> int:
-        return int(self._c.execute(insert(sms_outbox).values(dict(row)).returning(sms_outbox.c.id)).scalar_one())
+        return int(self._c.execute(insert(sms_outbox).values(_to_utc(row)).returning(sms_outbox.c.id)).scalar_one())
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
         o = sms_outbox.c
+        now, lease_until = now.astimezone(UTC), lease_until.astimezone(UTC)
         due = (
             select(sms_outbox)
             .where(o.state.in_(("pending", "sending")), o.next_attempt_at <= now)
@@ -103,7 +112,7 @@ class SqlOutboxRepository:
         return rows
 
     def settle(self, outbox_id: int, values: Mapping[str, Any]) -> None:
-        self._c.execute(update(sms_outbox).where(sms_outbox.c.id == outbox_id).values(dict(values)))
+        self._c.execute(update(sms_outbox).where(sms_outbox.c.id == outbox_id).values(_to_utc(values)))
 
     def add_submits(self, outbox_id: int, transport: str, message_ids: Sequence[str]) -> None:
         if not message_ids:
@@ -121,7 +130,7 @@ class SqlOutboxRepository:
         outbox_id = self._c.execute(select(s.outbox_id).where(key)).scalar_one_or_none()
         if outbox_id is None:
             return None
-        self._c.execute(update(sms_submits).where(key).values(state=receipt.state, receipt_at=receipt.at))
+        self._c.execute(update(sms_submits).where(key).values(state=receipt.state, receipt_at=_utc(receipt.at)))
         states = tuple(self._c.execute(select(s.state).where(s.outbox_id == outbox_id).order_by(s.part)).scalars())
         return ReceiptMatch(int(outbox_id), all(x in _FINAL_PART_STATES for x in states), states)
 
@@ -149,7 +158,7 @@ class SqlRateRepository:
     def put(self, window: SenderWindow) -> None:
         values = {
             "sender": window.sender,
-            "window_start": window.window_start,
+            "window_start": _utc(window.window_start),
             "count": window.count,
             "refused": window.refused,
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from subreg.adapters.memory._store import Transaction
@@ -14,6 +14,11 @@ __all__ = ["MemoryInboundRepository", "MemoryOutboxRepository", "MemoryRateRepos
 Tx = Callable[[], Transaction]
 _FINAL_PART_STATES = ("delivered", "failed", "expired", "rejected")
 _OUTBOX_FIELDS = OutboxRow.__slots__
+
+
+def _utc(values: Mapping[str, Any]) -> dict[str, Any]:
+    # As the SQL adapter: every time is kept in UTC (SQLite keeps no offset) and handed back timezone-aware.
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 class MemoryInboundRepository:
@@ -27,10 +32,10 @@ class MemoryInboundRepository:
             tx.scan("sms_inbound", lambda r: r["transport"] == row["transport"] and r["gateway_id"] == gateway_id)
         ):
             return None
-        return int(tx.insert("sms_inbound", row))
+        return int(tx.insert("sms_inbound", _utc(row)))
 
     def mark(self, inbound_id: int, *, state: str, at: datetime) -> None:
-        self._tx().update("sms_inbound", inbound_id, {"state": state, "answered_at": at})
+        self._tx().update("sms_inbound", inbound_id, _utc({"state": state, "answered_at": at}))
 
     def unanswered(self, *, limit: int) -> list[Mapping[str, Any]]:
         rows = sorted(self._tx().scan("sms_inbound", lambda r: r["state"] == "received"), key=lambda r: r["id"])
@@ -50,7 +55,7 @@ class MemoryOutboxRepository:
         self._tx = tx
 
     def add(self, row: Mapping[str, Any]) -> int:
-        return int(self._tx().insert("sms_outbox", row))
+        return int(self._tx().insert("sms_outbox", _utc(row)))
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
         tx = self._tx()
@@ -60,11 +65,11 @@ class MemoryOutboxRepository:
         )[:limit]
         rows = [_outbox_row(r) for r in due]
         for r in rows:
-            tx.update("sms_outbox", r.id, {"state": "sending", "next_attempt_at": lease_until})
+            tx.update("sms_outbox", r.id, {"state": "sending", "next_attempt_at": lease_until.astimezone(UTC)})
         return rows
 
     def settle(self, outbox_id: int, values: Mapping[str, Any]) -> None:
-        self._tx().update("sms_outbox", outbox_id, values)
+        self._tx().update("sms_outbox", outbox_id, _utc(values))
 
     def add_submits(self, outbox_id: int, transport: str, message_ids: Sequence[str]) -> None:
         tx = self._tx()
@@ -79,7 +84,7 @@ class MemoryOutboxRepository:
         row = tx.get("sms_submits", key)
         if row is None:
             return None
-        tx.update("sms_submits", key, {"state": receipt.state, "receipt_at": receipt.at})
+        tx.update("sms_submits", key, {"state": receipt.state, "receipt_at": receipt.at.astimezone(UTC)})
         parts = sorted(tx.scan("sms_submits", lambda r: r["outbox_id"] == row["outbox_id"]), key=lambda r: r["part"])
         states = tuple(str(r["state"]) for r in parts)
         return ReceiptMatch(int(row["outbox_id"]), all(s in _FINAL_PART_STATES for s in states), states)
@@ -105,6 +110,6 @@ class MemoryRateRepository:
 
     def put(self, window: SenderWindow) -> None:
         tx = self._tx()
-        values = {"window_start": window.window_start, "count": window.count, "refused": window.refused}
+        values = {"window_start": window.window_start.astimezone(UTC), "count": window.count, "refused": window.refused}
         if not tx.update("sms_senders", window.sender, values):
             tx.insert("sms_senders", {"sender": window.sender, **values})
