@@ -1385,7 +1385,7 @@ class TestFixedClock:
             FixedClock(datetime(2026, 1, 1))
 
 
-class TestSmsInbound:
+class TestSmsInboundSentBy:
     def test_what_a_number_sent_comes_newest_first_and_only_its_own(self, backend):
         at = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
