@@ -279,3 +279,48 @@ class TestSend:
             send_text(to, text, uow=seeded.uow(), ctx=seeded.sms_context(), now=NOW, actor=None)
         assert caught.value.errors[0].field == field
         assert seeded.rows("sms_outbox") == []
+
+
+class Exploding(FakeTransport):
+    """Raises on the submit of one outbox row (a transport bug), accepts the others."""
+
+    def __init__(self, bad: int) -> None:
+        super().__init__()
+        self.bad = bad
+
+    def submit(self, message: OutboundMessage) -> SubmitOutcome:
+        if message.id == self.bad:
+            raise RuntimeError("transport bug")
+        return super().submit(message)
+
+
+class TestDispatchFaults:
+    def test_a_row_whose_submit_raises_is_retried_and_the_others_go_on(self, seeded):
+        bad, good = queue_text(seeded, "one", "manual"), queue_text(seeded, "two", "manual")
+        counts = run_dispatch(seeded, Exploding(bad))
+        assert (counts.accepted, counts.retried) == (1, 1)
+        states = {r["id"]: (r["state"], r["last_error"]) for r in seeded.rows("sms_outbox")}
+        assert states == {bad: ("pending", "submit_failed"), good: ("accepted", None)}
+
+    def test_a_row_whose_key_was_shredded_is_given_up(self, seeded):
+        outbox_id = queue_text(seeded, "one", "manual")
+        seeded.db.committed("sms_outbox")[outbox_id]["wrapped_dek"] = None
+        assert run_dispatch(seeded, FakeTransport()).rejected == 1
+        assert seeded.rows("sms_outbox")[0]["last_error"] == "unreadable"
+
+    def test_a_resubmission_with_new_ids_replaces_the_earlier_ones(self, seeded):
+        outbox_id = queue_text(seeded, "y" * 200, "manual")
+        run_dispatch(seeded, FakeTransport(SubmitOutcome("accepted", ("a1", "a2"))))
+        with seeded.uow() as uow:
+            uow.outbox.settle(outbox_id, {"state": "pending", "next_attempt_at": NOW})
+            uow.commit()
+        run_dispatch(seeded, FakeTransport(SubmitOutcome("accepted", ("b1", "b2"))))
+        receipts = [Receipt("fake", "b1", "delivered", NOW), Receipt("fake", "b2", "delivered", NOW)]
+        assert record_receipts(receipts, uow=seeded.uow()) == []
+        assert seeded.rows("sms_outbox")[0]["state"] == "delivered"
+        assert sorted(r["message_id"] for r in seeded.rows("sms_submits")) == ["fake:b1", "fake:b2"]
+
+    def test_an_overlong_gateway_id_is_cut_not_refused(self, seeded):
+        (a,) = answer(seeded, mo("TTTB", gateway_id="g" * 300, transport="kannel:" + "x" * 100))
+        assert a.outcome == "answered"
+        assert len(seeded.rows("sms_inbound")[0]["gateway_id"]) == 96

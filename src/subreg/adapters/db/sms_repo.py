@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -121,7 +121,12 @@ class SqlOutboxRepository:
             {"transport": transport, "message_id": f"{transport}:{mid}", "outbox_id": outbox_id, "part": n}
             for n, mid in enumerate(message_ids, 1)
         ]
-        # A resubmitted part the SMSC deduplicated comes back with the id it had: keep the first row.
+        # A resubmission the SMSC deduplicated comes back with the ids it had: those rows stay as they are;
+        # one that got new ids replaces the earlier attempt's (whose receipts will never complete it).
+        s = sms_submits.c
+        self._c.execute(
+            delete(sms_submits).where(s.outbox_id == outbox_id, s.message_id.not_in([r["message_id"] for r in rows]))
+        )
         self._c.execute(_insert_or_skip(self._c, sms_submits), rows)
 
     def apply_receipt(self, receipt: Receipt) -> ReceiptMatch | None:

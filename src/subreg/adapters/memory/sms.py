@@ -73,6 +73,12 @@ class MemoryOutboxRepository:
 
     def add_submits(self, outbox_id: int, transport: str, message_ids: Sequence[str]) -> None:
         tx = self._tx()
+        if not message_ids:
+            return
+        keys = {f"{transport}:{mid}" for mid in message_ids}
+        for old in [r["message_id"] for r in tx.scan("sms_submits", lambda r: r["outbox_id"] == outbox_id)]:
+            if old not in keys:
+                tx.delete("sms_submits", old)
         for n, mid in enumerate(message_ids, 1):
             key = f"{transport}:{mid}"
             if tx.get("sms_submits", key) is None:

@@ -81,7 +81,8 @@ def _answer_one(
 ) -> Answer:
     sender = _sender_key(message.sender)
     inbound_id = uow.inbound.add({
-        "received_at": message.received_at, "transport": message.transport, "gateway_id": message.gateway_id,
+        "received_at": message.received_at, "transport": message.transport[:48],
+        "gateway_id": message.gateway_id[:96] if message.gateway_id else None,
         "sender": sender, "recipient": message.recipient[:20], "coding": message.coding[:10], "state": "received",
         **seal_text(ctx.vault, {"sender": message.sender, "text": message.text}, table="inbound"),
     })  # fmt: skip

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from subreg.domain.common.errors import CryptoError
 from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.domain.sms.gsm import choose_encoding
 from subreg.domain.sms.segments import split
@@ -86,6 +87,19 @@ def _message(row: OutboxRow, vault: Vault) -> OutboundMessage:
                            attempt=row.attempts + 1)  # fmt: skip
 
 
+def _submit(transport: SmsTransport, row: OutboxRow, vault: Vault) -> SubmitOutcome:
+    """One row's outcome: an error of this row (a shredded key, a transport fault) never stalls the batch."""
+    try:
+        message = _message(row, vault)
+    except CryptoError:
+        return SubmitOutcome("rejected", error="unreadable")  # its key was shredded: it can never be sent
+    try:
+        return transport.submit(message)
+    except Exception:  # a transport bug or fault: retried like a lost answer, the batch's other rows go on
+        log.exception("sms.submit_failed", outbox_id=row.id, transport=transport.name)
+        return SubmitOutcome("retry", error="submit_failed")
+
+
 def _backoff(options: SmsOptions, attempts: int) -> float:
     first: float = options.retry_after.total_seconds()
     return min(first * 2.0 ** max(attempts - 1, 0), options.retry_cap.total_seconds())
@@ -120,7 +134,7 @@ def dispatch(
         uow.commit()
     if not rows:
         return DispatchCounts()
-    outcomes = [(row, transport.submit(_message(row, vault)), now()) for row in rows]
+    outcomes = [(row, _submit(transport, row, vault), now()) for row in rows]
     settled = [(row, outcome, _settle(row, outcome, at, transport.name, options)) for row, outcome, at in outcomes]
     with uow_factory() as uow:
         uow.lock_for_write()

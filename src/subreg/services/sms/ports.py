@@ -217,7 +217,8 @@ class OutboxRepository(Protocol):
         ...
 
     def add_submits(self, outbox_id: int, transport: str, message_ids: Sequence[str]) -> None:
-        """Remember the SMSC's id of each part, for receipts."""
+        """Remember the SMSC's id of each part, for receipts; ids of an earlier submit of the row not among them are
+        forgotten (a resubmission the SMSC answered with new ids), ids already known are kept as they are."""
         ...
 
     def apply_receipt(self, receipt: Receipt) -> ReceiptMatch | None:
