@@ -159,7 +159,7 @@ class FakeNetwork:
         elif cmd == "submit_sm":
             with self._lock:
                 self._next_id += 1
-                msg_id = f"net{self._next_id:08d}"
+                msg_id = f"N{self._next_id:07d}"  # Jasmin upper-cases and strips leading zeros of receipt ids
             sm = pdu.short_message or b""
             udh = b""
             if pdu.esm_class & 0x40 and sm:
@@ -332,16 +332,17 @@ class Jasmin:
     def start(self, timeout: float = 40) -> None:
         env = dict(os.environ, LOG_PATH=str(self.logs), STORE_PATH=str(self.store))
         self.starts += 1
-        out = (self.logs / f"jasmind-{self.starts}.out").open("wb")
-        self.proc = subprocess.Popen(
-            [str(JASMIN_VENV / "bin" / "python"), str(JASMIN_VENV / "bin" / "jasmind.py"), "-c", str(self.config),
-             "--enable-dlr-thrower", "--enable-dlr-lookup", "--enable-deliver-thrower"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.workdir, start_new_session=True,
-        )
+        out_path = self.logs / f"jasmind-{self.starts}.out"
+        with out_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [str(JASMIN_VENV / "bin" / "python"), str(JASMIN_VENV / "bin" / "jasmind.py"), "-c", str(self.config),
+                 "--enable-dlr-thrower", "--enable-dlr-lookup", "--enable-deliver-thrower"],
+                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.workdir, start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jasmind exited ({self.proc.returncode}); see {out.name}")
+                raise RuntimeError(f"jasmind exited ({self.proc.returncode}); see {out_path}")
             try:
                 socket.create_connection(("127.0.0.1", self.ports["jcli"]), timeout=0.5).close()
                 socket.create_connection(("127.0.0.1", self.ports["smpp"]), timeout=0.5).close()

@@ -1,0 +1,3 @@
+"""SMS transports: the SMPP ESME (`smpp.SmppTransport`)."""
+
+__all__: list[str] = []
