@@ -229,7 +229,12 @@ class TestRestart:
         )
         counts = Counter(int(r.text.split()[1]) for r in network.received)
         duplicated = {mid for mid, n in counts.items() if n > 1}
-        # at-least-once only where an attempt's answer was not read
+        # Our at-least-once: only where an attempt's answer was not read (the PDU may have been taken).
         unanswered = {mid for mid, h in outcomes.items() if any(e in ("TIMEOUT", "CONNECTION_LOST") for e in h[:-1])}
-        assert duplicated <= unanswered, {m: (counts[m], outcomes[m]) for m in duplicated - unanswered}
+        # Jasmin's own at-least-once: a message it was forwarding when it stopped (not yet acked in RabbitMQ)
+        # is forwarded again by the restarted jasmind, on its new bind to the network. Anything else is a bug.
+        binds = {mid: [r.bind_no for r in network.received if int(r.text.split()[1]) == mid] for mid in duplicated}
+        by_jasmin = {mid for mid in duplicated - unanswered if len(set(binds[mid])) == counts[mid]}
+        assert duplicated <= unanswered | by_jasmin, {m: (binds[m], outcomes[m]) for m in duplicated}
+        assert len(by_jasmin) <= 5, f"more duplicates than a window's worth in flight: {sorted(by_jasmin)}"
 

@@ -78,6 +78,7 @@ class Received:
     text: str
     registered_delivery: int
     message_id: str
+    bind_no: int  # which of Jasmin's binds to the network carried it (a restarted Jasmin binds anew)
 
 
 @dataclass
@@ -94,6 +95,8 @@ class FakeNetwork:
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
         self._bound: list[socket.socket] = []
+        self._binds = 0
+        self._bind_no: dict[socket.socket, int] = {}
         self._send_locks: dict[socket.socket, threading.Lock] = {}
         self._next_id = 0
         self._stop = threading.Event()
@@ -152,6 +155,8 @@ class FakeNetwork:
             self._resp(conn, cmd + "_resp", pdu, system_id="fakenet")
             with self._lock:
                 self._bound.append(conn)
+                self._binds += 1
+                self._bind_no[conn] = self._binds
         elif cmd == "enquire_link":
             self._resp(conn, "enquire_link_resp", pdu)
         elif cmd == "unbind":
@@ -169,7 +174,7 @@ class FakeNetwork:
             src = pdu.source_addr.decode() if isinstance(pdu.source_addr, bytes) else pdu.source_addr
             with self._lock:
                 self.received.append(Received(dest, src, pdu.data_coding or 0, pdu.esm_class or 0, udh, text,
-                                              pdu.registered_delivery or 0, msg_id))
+                                              pdu.registered_delivery or 0, msg_id, self._bind_no.get(conn, 0)))
             self._resp(conn, "submit_sm_resp", pdu, message_id=msg_id)
             if self.receipts and (pdu.registered_delivery or 0) & 0x01:
                 receipt = (f"id:{msg_id} sub:001 dlvrd:001 submit date:2612021200 done date:2612021200 "
@@ -331,11 +336,17 @@ class Jasmin:
 
     def start(self, timeout: float = 40) -> None:
         env = dict(os.environ, LOG_PATH=str(self.logs), STORE_PATH=str(self.store))
+        for stale in self.workdir.glob("jasmind*.lock"):  # left by a SIGKILLed jasmind (ours: this dir is ours)
+            stale.unlink()
+        for stale in self.workdir.glob("*jasmind*"):
+            if stale.is_file() and not stale.name.endswith(".out"):
+                stale.unlink()
         self.starts += 1
         out_path = self.logs / f"jasmind-{self.starts}.out"
         with out_path.open("wb") as out:
             self.proc = subprocess.Popen(
-                [str(JASMIN_VENV / "bin" / "python"), str(JASMIN_VENV / "bin" / "jasmind.py"), "-c", str(self.config),
+                [str(JASMIN_VENV / "bin" / "python"), str(Path(__file__).with_name("jasmind_launcher.py")),
+                 str(self.workdir / "jasmind"), str(JASMIN_VENV / "bin" / "jasmind.py"), "-c", str(self.config),
                  "--enable-dlr-thrower", "--enable-dlr-lookup", "--enable-deliver-thrower"],
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.workdir, start_new_session=True,
             )
