@@ -129,8 +129,9 @@ class FakeNetwork:
             while True:
                 head = _recv_exact(conn, 4)
                 (length,) = struct.unpack(">L", head)
-                pdu = smpp.parse_pdu(head + _recv_exact(conn, length - 4), client=self._seq,
-                                     allow_unknown_opt_params=True)
+                pdu = smpp.parse_pdu(
+                    head + _recv_exact(conn, length - 4), client=self._seq, allow_unknown_opt_params=True
+                )
                 self._handle(conn, pdu)
         except (OSError, ConnectionError):
             pass
@@ -173,16 +174,41 @@ class FakeNetwork:
             dest = pdu.destination_addr.decode() if isinstance(pdu.destination_addr, bytes) else pdu.destination_addr
             src = pdu.source_addr.decode() if isinstance(pdu.source_addr, bytes) else pdu.source_addr
             with self._lock:
-                self.received.append(Received(dest, src, pdu.data_coding or 0, pdu.esm_class or 0, udh, text,
-                                              pdu.registered_delivery or 0, msg_id, self._bind_no.get(conn, 0)))
+                self.received.append(
+                    Received(
+                        dest,
+                        src,
+                        pdu.data_coding or 0,
+                        pdu.esm_class or 0,
+                        udh,
+                        text,
+                        pdu.registered_delivery or 0,
+                        msg_id,
+                        self._bind_no.get(conn, 0),
+                    )
+                )
             self._resp(conn, "submit_sm_resp", pdu, message_id=msg_id)
             if self.receipts and (pdu.registered_delivery or 0) & 0x01:
-                receipt = (f"id:{msg_id} sub:001 dlvrd:001 submit date:2612021200 done date:2612021200 "
-                           f"stat:DELIVRD err:000 text:").encode()
-                self.deliver(conn, source=dest, destination=src, short_message=receipt, esm_class=0x04,
-                             receipted_message_id=msg_id, message_state=consts.SMPP_MESSAGE_STATE_DELIVERED)
+                receipt = (
+                    f"id:{msg_id} sub:001 dlvrd:001 submit date:2612021200 done date:2612021200 "
+                    f"stat:DELIVRD err:000 text:"
+                ).encode()
+                # a second later, as a handset's receipt would come (and after Jasmin mapped the submit's id)
+                threading.Timer(1.0, self._receipt, args=(conn, dest, src, receipt, msg_id)).start()
         elif cmd.endswith("_resp"):
             pass
+
+    def _receipt(self, conn: socket.socket, dest: str, src: str, receipt: bytes, msg_id: str) -> None:
+        with contextlib.suppress(OSError):
+            self.deliver(
+                conn,
+                source_addr=dest,
+                destination_addr=src,
+                short_message=receipt,
+                esm_class=0x04,
+                receipted_message_id=msg_id,
+                message_state=consts.SMPP_MESSAGE_STATE_DELIVERED,
+            )
 
     def deliver(self, conn: socket.socket | None = None, **kwargs) -> None:
         """Send one deliver_sm to Jasmin (an MO when esm_class is 0)."""
@@ -194,10 +220,14 @@ class FakeNetwork:
         kwargs.setdefault("dest_addr_npi", consts.SMPP_NPI_UNK)
         self._send(conn, smpp.make_pdu("deliver_sm", client=self._seq, **kwargs))
 
-    def send_mo(self, source: str, destination: str, payload: bytes, *, data_coding: int = 0,
-                udh: bytes = b"") -> None:
-        self.deliver(source_addr=source, destination_addr=destination, data_coding=data_coding,
-                     esm_class=0x40 if udh else 0, short_message=udh + payload)
+    def send_mo(self, source: str, destination: str, payload: bytes, *, data_coding: int = 0, udh: bytes = b"") -> None:
+        self.deliver(
+            source_addr=source,
+            destination_addr=destination,
+            data_coding=data_coding,
+            esm_class=0x40 if udh else 0,
+            short_message=udh + payload,
+        )
 
     def wait_bound(self, timeout: float = 20) -> socket.socket:
         deadline = time.monotonic() + timeout
@@ -299,6 +329,7 @@ log_file = {logs}/jcli.log
 [amqp-broker]
 host = 127.0.0.1
 port = 5672
+vhost = {vhost}
 spec = {spec}
 log_file = {logs}/amqp-client.log
 
@@ -323,7 +354,12 @@ class Jasmin:
         self.store.mkdir(parents=True, exist_ok=True)
         spec = next((JASMIN_VENV / "lib").glob("python3*/site-packages/txamqp/specs/standard/amqp0-9-1.stripped.xml"))
         self.config = workdir / "jasmin.cfg"
-        self.config.write_text(_CONFIG.format(tag=self.tag, logs=self.logs, store=self.store, spec=spec, **self.ports))
+        # A RabbitMQ vhost of its own: Jasmin's queues (dlr_thrower.*, deliver_sm_thrower.*) are shared by name,
+        # so leftovers of an earlier jasmind would reach this one.
+        self.vhost = _make_vhost(f"subreg-test-{self.tag}")
+        self.config.write_text(
+            _CONFIG.format(tag=self.tag, logs=self.logs, store=self.store, spec=spec, vhost=self.vhost, **self.ports)
+        )
         self.connector = f"net_{self.tag}"
         self.system_id = "subreg"
         self.password = "subregpw"  # SMPP passwords: 8 characters at most
@@ -345,10 +381,22 @@ class Jasmin:
         out_path = self.logs / f"jasmind-{self.starts}.out"
         with out_path.open("wb") as out:
             self.proc = subprocess.Popen(
-                [str(JASMIN_VENV / "bin" / "python"), str(Path(__file__).with_name("jasmind_launcher.py")),
-                 str(self.workdir / "jasmind"), str(JASMIN_VENV / "bin" / "jasmind.py"), "-c", str(self.config),
-                 "--enable-dlr-thrower", "--enable-dlr-lookup", "--enable-deliver-thrower"],
-                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.workdir, start_new_session=True,
+                [
+                    str(JASMIN_VENV / "bin" / "python"),
+                    str(Path(__file__).with_name("jasmind_launcher.py")),
+                    str(self.workdir / "jasmind"),
+                    str(JASMIN_VENV / "bin" / "jasmind.py"),
+                    "-c",
+                    str(self.config),
+                    "--enable-dlr-thrower",
+                    "--enable-dlr-lookup",
+                    "--enable-deliver-thrower",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.workdir,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -377,9 +425,19 @@ class Jasmin:
     def configure(self) -> None:
         """The group and user for our ESME, the network connector, an MT route and an MO route; persisted."""
         with JCli(self.ports["jcli"]) as cli:
-            cli.session("smppccm -a", cid=self.connector, host="127.0.0.1", port=self.network.port,
-                        username="jasmin", password="pw", bind="transceiver", submit_throughput=0,
-                        con_loss_delay=1, con_fail_delay=1, elink_interval=5)
+            cli.session(
+                "smppccm -a",
+                cid=self.connector,
+                host="127.0.0.1",
+                port=self.network.port,
+                username="jasmin",
+                password="pw",
+                bind="transceiver",
+                submit_throughput=0,
+                con_loss_delay=1,
+                con_fail_delay=1,
+                elink_interval=5,
+            )
             cli.expect_ok(cli.run(f"smppccm -1 {self.connector}"), "Successfully started")
             cli.session("group -a", gid="subregs")
             cli.session("user -a", uid="subreg", gid="subregs", username=self.system_id, password=self.password)
@@ -388,6 +446,26 @@ class Jasmin:
             cli.session("morouter -a", type="DefaultRoute", connector=f"smpps({self.system_id})")
             cli.expect_ok(cli.run("persist"), "persisted")
         self.network.wait_bound()
+
+
+def _make_vhost(name: str) -> str:
+    try:
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "/"  # no rabbitmqctl here: share the default vhost (tests look for their own ids)
+    return name
+
+
+def drop_vhost(name: str) -> None:
+    if name != "/":
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=30)
 
 
 class JCli:

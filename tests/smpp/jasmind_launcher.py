@@ -8,7 +8,7 @@ leaves the lock behind. Runs under Jasmin's own interpreter: `python jasmind_lau
 import runpy
 import sys
 
-import lockfile  # noqa: I001 (Jasmin's virtualenv)
+import lockfile
 
 sys.path.pop(0)  # this folder holds tests/smpp/jasmin.py, which must not shadow the `jasmin` package
 lock_path, jasmind = sys.argv[1], sys.argv[2]

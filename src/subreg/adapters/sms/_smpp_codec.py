@@ -18,8 +18,8 @@ __all__ = [
     "encode_gsm7",
     "mo_fingerprint",
     "parse_receipt",
-    "split_udh",
     "source_ton_npi",
+    "split_udh",
 ]
 
 # GSM 03.38 default alphabet and its extension table, one septet per octet (SMPP data_coding 0: unpacked).
@@ -27,7 +27,18 @@ _GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>"
     "?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-_GSM_EXT = {0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\", 0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€"}
+_GSM_EXT = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
 _GSM_ENCODE = {ch: bytes([i]) for i, ch in enumerate(_GSM_BASIC) if i != 0x1B}
 _GSM_ENCODE.update({ch: bytes([0x1B, code]) for code, ch in _GSM_EXT.items()})
 

@@ -25,11 +25,11 @@ Never logged: message text, numbers. Logged: bind names, codes, counts.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import random
 import select
-import socket
 import threading
 import time
 from collections import OrderedDict
@@ -285,10 +285,8 @@ class SmppSession:
         self._bound.clear()
         client, self._client = self._client, None
         if client is not None and client._socket is not None:
-            try:
+            with contextlib.suppress(OSError):
                 client._socket.close()
-            except OSError:
-                pass
             client._socket = None
             client.state = consts.SMPP_CLIENT_STATE_CLOSED
         with self._pending_lock:
@@ -547,7 +545,7 @@ class SmppTransport:
             if esm_class & 0x3C in (0x04, 0x08, 0x20):
                 return self._receipt(session, pdu)
             return self._mo(session, pdu, esm_class)
-        except Exception as exc:  # noqa: BLE001 (the SMSC retries: a temporary error, never a lost message)
+        except Exception as exc:
             log.error("smpp.callback_failed", bind=session.bind.label, code=type(exc).__name__)
             return ESME_RX_T_APPN
 
@@ -572,7 +570,7 @@ class SmppTransport:
         payload_tlv = getattr(pdu, "message_payload", None)
         if not short_message and payload_tlv:
             short_message = payload_tlv if isinstance(payload_tlv, bytes) else payload_tlv.encode("latin-1")
-        udh, payload, concat = split_udh(short_message, esm_class)
+        _udh, payload, concat = split_udh(short_message, esm_class)
         now = self._now()
         with self._mo_lock:
             self._joiner.expire(now)
