@@ -1,0 +1,1 @@
+"""SMS transports: how the outbox reaches a gateway (Kannel over HTTP; SMPP to come)."""
