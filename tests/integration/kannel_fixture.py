@@ -1,9 +1,16 @@
 """Kannel on loopback for tests: bearerbox, smsbox and fakesmsc as subprocesses in a temporary folder.
 
 `KannelLoopback(workdir, post_url=...)` writes a kannel.conf (every port a free 127.0.0.1 port), starts
-bearerbox, fakesmsc (interactive: MO lines are written to its stdin, the MT it receives are read from its
-log) and smsbox, waits until the fake SMSC is online and sendsms answers, and stops it all on exit.
-Usable outside pytest (the MO bench uses it).
+bearerbox, smsbox and a receiving fakesmsc, waits until the fake SMSC is online and sendsms answers, and
+stops it all on exit. Usable outside pytest (the MO bench uses it).
+
+Two fake SMSCs, because a fake SMSC serves one fakesmsc client at a time and fakesmsc's interactive
+mode (MO from stdin) crashes in 1.4.5 ("double free detected" after the first line):
+
+- `fake` (`fake_port`): one long-running `fakesmsc -m 0` that sends nothing and prints every MT it gets
+  ("Got message N: <...>"); all MT are routed here.
+- `inject` (`inject_port`): each `inject_mo` runs a short `fakesmsc -m 1 "<sender> <receiver> text <text>"`
+  and stops it once it has sent its line; `allowed-smsc-id` keeps MT away from it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import unquote_to_bytes
 
 BEARERBOX = shutil.which("bearerbox") or "/usr/sbin/bearerbox"
 SMSBOX = shutil.which("smsbox") or "/usr/sbin/smsbox"
@@ -46,7 +54,12 @@ def free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class FakeMt:
-    """One MT as fakesmsc printed it: sender, receiver, and "text <text>", "data <urlenc>" or "udh <udh> <urlenc>"."""
+    """One MT as fakesmsc printed it: "<sender> <receiver> [udh <udh>] text|data <msg>".
+
+    `kind` is "text" (printable ASCII, as is), "data" (URL-encoded bytes, "+" for a space) or "ucs-2"
+    (URL-encoded UTF-16BE); `udh` the
+    URL-encoded UDH or None.
+    """
 
     sender: str
     receiver: str
@@ -56,11 +69,21 @@ class FakeMt:
 
     @classmethod
     def parse(cls, line: str) -> FakeMt:
-        sender, receiver, kind, rest = (line.split(" ", 3) + ["", "", "", ""])[:4]
-        if kind == "udh":
-            udh, _, data = rest.partition(" ")
-            return cls(sender, receiver, kind, udh, data)
-        return cls(sender, receiver, kind, None, rest)
+        sender, receiver, rest = [*line.split(" ", 2), "", ""][:3]
+        udh = None
+        if rest.startswith("udh "):
+            udh, _, rest = rest[4:].partition(" ")
+        kind, _, data = rest.partition(" ")
+        return cls(sender, receiver, kind, udh, data)
+
+    def udh_bytes(self) -> bytes:
+        return unquote_to_bytes(self.udh or "")
+
+    def payload(self) -> bytes:
+        """The message's bytes (UCS-2 arrives as UTF-16BE)."""
+        if self.kind == "text":
+            return self.data.encode("latin-1")
+        return unquote_to_bytes(self.data.replace("+", " "))
 
 
 @dataclass
@@ -70,13 +93,14 @@ class KannelLoopback:
     workdir: Path
     post_url: str  # the sms-service post-url (subreg's MO endpoint, with the gateway secret)
     username: str = "subreg"
-    password: str = "sendsms-test-pw"  # noqa: S105 - a throwaway sendsms-user of a test Kannel
-    admin_password: str = "admin-test-pw"  # noqa: S105
+    password: str = "sendsms-test-pw"  # a throwaway sendsms-user of a test Kannel
+    admin_password: str = "admin-test-pw"
     log_level: int = 1
     admin_port: int = field(default_factory=free_port)
     smsbox_port: int = field(default_factory=free_port)
     sendsms_port: int = field(default_factory=free_port)
     fake_port: int = field(default_factory=free_port)
+    inject_port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     mt_lines: list[str] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
@@ -112,6 +136,13 @@ smsc-id = fake
 port = {self.fake_port}
 connect-allow-ip = 127.0.0.1
 
+group = smsc
+smsc = fake
+smsc-id = inject
+allowed-smsc-id = inject
+port = {self.inject_port}
+connect-allow-ip = 127.0.0.1
+
 group = smsbox
 bearerbox-host = 127.0.0.1
 bearerbox-port = {self.smsbox_port}
@@ -135,6 +166,7 @@ group = sms-service
 keyword = default
 catch-all = true
 post-url = "{self.post_url}"
+send-sender = true
 omit-empty = true
 max-messages = 0
 accept-x-kannel-headers = false
@@ -154,10 +186,11 @@ accept-x-kannel-headers = false
         self._spawn("bearerbox", [BEARERBOX, "-v", str(self.log_level), str(self.conf_path)])
         self._wait_port(self.admin_port, timeout)
         self._wait_port(self.fake_port, timeout)
+        self._wait_port(self.inject_port, timeout)
         fakesmsc = self._spawn(
             "fakesmsc",
-            [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.fake_port), "-i", "0"],
-            stdin=subprocess.PIPE,
+            # A message argument keeps it out of interactive mode; -m 0 never sends it.
+            [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.fake_port), "-m", "0", "0 0 text unused"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -167,9 +200,12 @@ accept-x-kannel-headers = false
         self._wait_online(timeout)
 
     def _spawn(self, name: str, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        kwargs.setdefault("stdout", (self.workdir / f"{name}.out").open("wb"))
         kwargs.setdefault("stderr", subprocess.STDOUT)
-        proc: subprocess.Popen[bytes] = subprocess.Popen(argv, cwd=self.workdir, **kwargs)  # type: ignore[call-overload]
+        if "stdout" in kwargs:
+            proc: subprocess.Popen[bytes] = subprocess.Popen(argv, cwd=self.workdir, **kwargs)  # type: ignore[call-overload]
+        else:
+            with (self.workdir / f"{name}.out").open("wb") as out:  # the child keeps its own copy of the fd
+                proc = subprocess.Popen(argv, cwd=self.workdir, stdout=out, **kwargs)  # type: ignore[call-overload]
         self.procs[name] = proc
         return proc
 
@@ -198,7 +234,7 @@ accept-x-kannel-headers = false
     def status(self) -> str:
         """bearerbox's plain-text status page."""
         url = f"http://127.0.0.1:{self.admin_port}/status.txt?password={self.admin_password}"
-        with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback http URL we built
+        with urllib.request.urlopen(url, timeout=2) as r:
             return str(r.read().decode())
 
     def _wait_online(self, timeout: float) -> None:
@@ -211,7 +247,7 @@ accept-x-kannel-headers = false
             except (urllib.error.URLError, OSError):
                 text = ""
             # The fake SMSC line says "online" once fakesmsc is connected; one smsbox is listed under Box.
-            if re.search(r"fake\[fake\].*online", text) and "smsbox:" in text:
+            if re.search(r"\[fake\].*online", text) and "smsbox:" in text:
                 return
             time.sleep(0.1)
         raise TimeoutError(f"Kannel did not come online; status:\n{text}")
@@ -221,12 +257,31 @@ accept-x-kannel-headers = false
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir}")
 
-    def inject_mo(self, sender: str, receiver: str, text: str) -> None:
-        """Send one MO through fakesmsc ("sender receiver text ..."; fakesmsc reads 255 bytes a line)."""
-        proc = self.procs["fakesmsc"]
-        assert proc.stdin is not None
-        proc.stdin.write(f"{sender} {receiver} text {text}\n".encode())
-        proc.stdin.flush()
+    def inject_mo(self, sender: str, receiver: str, text: str, *, count: int = 1, timeout: float = 60.0) -> float:
+        """Send `count` MO through a fakesmsc on the `inject` SMSC; the seconds fakesmsc took to send them."""
+        argv = [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.inject_port), "-i", "0", "-m", str(count)]
+        proc = subprocess.Popen(
+            [*argv, f"{sender} {receiver} text {text}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert proc.stdout is not None
+        started = time.monotonic()
+        try:
+            # fakesmsc keeps its connection open after the last MO (waiting for MT): stop it once it
+            # said it sent them all, which frees the SMSC for the next injection.
+            for raw in proc.stdout:
+                if f"sent message {count}".encode() in raw:
+                    return time.monotonic() - started
+                if time.monotonic() - started > timeout:
+                    break
+            raise RuntimeError(f"fakesmsc did not send {count} MO")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+            proc.stdout.close()
 
     def wait_mt(self, count: int, timeout: float = 10.0) -> list[FakeMt]:
         """The first `count` MT fakesmsc received (waits for them)."""
@@ -237,17 +292,31 @@ accept-x-kannel-headers = false
             raise TimeoutError(f"fakesmsc got {len(lines)} MT, expected {count}: {lines}")
         return [FakeMt.parse(line) for line in lines[:count]]
 
+    def mt_to(self, receiver: str, count: int, timeout: float = 10.0) -> list[FakeMt]:
+        """The first `count` MT fakesmsc received for `receiver` (waits for them)."""
+
+        def found() -> list[FakeMt]:
+            return [mt for mt in map(FakeMt.parse, self.mt_lines) if mt.receiver == receiver]
+
+        with self._cond:
+            self._cond.wait_for(lambda: len(found()) >= count, timeout=timeout)
+            got = found()
+        if len(got) < count:
+            raise TimeoutError(f"fakesmsc got {len(got)} MT for the number, expected {count}")
+        return got[:count]
+
     def stop(self) -> None:
         """Stop smsbox, fakesmsc, bearerbox (in that order), killing what does not stop in 5 s."""
         for name in ("smsbox", "fakesmsc", "bearerbox"):
             proc = self.procs.get(name)
             if proc is None or proc.poll() is not None:
                 continue
-            if proc.stdin is not None:
-                proc.stdin.close()
             proc.send_signal(signal.SIGINT if name == "fakesmsc" else signal.SIGTERM)
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+        for proc in self.procs.values():
+            if proc.stdout is not None:
+                proc.stdout.close()
