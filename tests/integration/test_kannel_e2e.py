@@ -131,6 +131,8 @@ class TestKannelRoundTrip:
         rig.kannel.inject_mo("84901230003", "1414", "TTTB DAI")
 
         mts = rig.kannel.mt_to("84901230003", 3)
+        # The parts can reach fakesmsc before the last sendsms answer reaches the submitting thread.
+        assert rig.inbox.wait_for(lambda: any(m.to == "84901230003" for m, _ in rig.inbox.submitted))
         message = next(m for m, _ in rig.inbox.submitted if m.to == "84901230003")
         ref = message.id % 256
         assert [mt.udh_bytes() for mt in mts] == [concat_udh(ref, 3, n) for n in (1, 2, 3)]
