@@ -283,7 +283,7 @@ accept-x-kannel-headers = false
                 proc.wait(timeout=5)
             proc.stdout.close()
 
-    def wait_mt(self, count: int, timeout: float = 10.0) -> list[FakeMt]:
+    def wait_mt(self, count: int, timeout: float = 30.0) -> list[FakeMt]:
         """The first `count` MT fakesmsc received (waits for them)."""
         with self._cond:
             self._cond.wait_for(lambda: len(self.mt_lines) >= count, timeout=timeout)
@@ -292,7 +292,7 @@ accept-x-kannel-headers = false
             raise TimeoutError(f"fakesmsc got {len(lines)} MT, expected {count}: {lines}")
         return [FakeMt.parse(line) for line in lines[:count]]
 
-    def mt_to(self, receiver: str, count: int, timeout: float = 10.0) -> list[FakeMt]:
+    def mt_to(self, receiver: str, count: int, timeout: float = 30.0) -> list[FakeMt]:
         """The first `count` MT fakesmsc received for `receiver` (waits for them)."""
 
         def found() -> list[FakeMt]:

@@ -98,7 +98,7 @@ class ScaffoldReplyingInbox:
                 self.submitted.append((message, outcome))
                 self._cond.notify_all()
 
-    def wait_for(self, what: Callable[[], bool], timeout: float = 10.0) -> bool:
+    def wait_for(self, what: Callable[[], bool], timeout: float = 30.0) -> bool:
         """Wait until `what()` holds (it reads the lists under the lock)."""
         with self._cond:
             return self._cond.wait_for(what, timeout=timeout)
