@@ -27,7 +27,7 @@ from subreg.domain.common.errors import PermissionDeniedError
 
 P = Permission
 ALL = frozenset(Permission)
-PUBLIC = {P.PUBLIC_HEALTH, P.PUBLIC_HOME, P.PUBLIC_LOGIN, P.SESSION_SELF}
+PUBLIC = {P.PUBLIC_HEALTH, P.PUBLIC_HOME, P.PUBLIC_LOGIN, P.PUBLIC_SMS_GATEWAY, P.SESSION_SELF}
 COUNTER = PUBLIC | {
     P.SUBSCRIPTION_READ,
     P.SUBSCRIPTION_UPDATE,
@@ -94,7 +94,7 @@ class TestMatrix:
         assert {r for r in Role if can(r, P.SMS_SIMULATE)} == {Role.STORE_STAFF, Role.COMPLIANCE_OFFICER}
 
     def test_an_anonymous_caller_gets_only_public_permissions(self):
-        assert {p for p in Permission if can(None, p)} == {P.PUBLIC_HEALTH, P.PUBLIC_HOME, P.PUBLIC_LOGIN}
+        assert {p for p in Permission if can(None, p)} == PUBLIC - {P.SESSION_SELF}
 
     def test_unknown_roles_and_permissions_are_denied(self):
         assert not can("superuser", P.PUBLIC_HEALTH)

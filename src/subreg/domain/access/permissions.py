@@ -69,6 +69,7 @@ class Permission(StrEnum):
     PUBLIC_HEALTH = "public:health"
     PUBLIC_HOME = "public:home"
     PUBLIC_LOGIN = "public:login"  # the sign-in form and endpoint
+    PUBLIC_SMS_GATEWAY = "public:sms_gateway"  # an SMS gateway's callbacks: each checks its gateway's own secret
     SESSION_SELF = "session:self"
     SUBSCRIPTION_READ = "subscription:read"
     SUBSCRIPTION_UPDATE = "subscription:update"
@@ -120,7 +121,9 @@ class Reason(StrEnum):
 R, P, U = Role, Permission, Purpose
 
 # Anyone, even before login, may do these; they touch no data.
-PUBLIC_PERMISSIONS: frozenset[Permission] = frozenset({P.PUBLIC_HEALTH, P.PUBLIC_HOME, P.PUBLIC_LOGIN})
+PUBLIC_PERMISSIONS: frozenset[Permission] = frozenset(
+    {P.PUBLIC_HEALTH, P.PUBLIC_HOME, P.PUBLIC_LOGIN, P.PUBLIC_SMS_GATEWAY}
+)
 _BASE = PUBLIC_PERMISSIONS | {P.SESSION_SELF}
 
 # What a counter needs to serve a subscriber: read, register, update, images of the subscriber in
