@@ -226,9 +226,46 @@ class Container:
     ) -> SmsTransport:
         """The configured transport (setting `sms_transport`); MO and receipts it hears go to the callbacks."""
         s = self.settings
-        if s.sms_transport == "builtin":
-            return self.sms_centre()
-        raise NotImplementedError(s.sms_transport)
+        if s.sms_transport == "smpp":
+            return smpp_transport(s, on_mo=on_mo, on_receipts=on_receipts)
+        if s.sms_transport == "kannel":
+            return kannel_transport(s)
+        return self.sms_centre()
+
+
+def smpp_transport(
+    settings: Settings, *, on_mo: Callable[[InboundMessage], None], on_receipts: Callable[[list[Receipt]], None]
+) -> SmsTransport:
+    """The SMPP ESME of setting `smpp_binds` (binding in the background); InputError when the setting is wrong."""
+    from subreg.adapters.sms.smpp import SmppConfig, SmppTransport, parse_bind
+    from subreg.domain.common.errors import FieldError, InputError
+
+    specs = [b.strip() for b in settings.smpp_binds.get_secret_value().split(",") if b.strip()]
+    try:
+        binds = tuple(parse_bind(spec, name=f"bind{n}") for n, spec in enumerate(specs, 1))
+    except ValueError:
+        binds = ()
+    if not binds:
+        raise InputError([FieldError("smpp_binds", "invalid_format")])
+    config = SmppConfig(
+        binds, window=settings.smpp_window, throughput=settings.smpp_throughput,
+        enquire_link_s=settings.smpp_enquire_link_seconds, response_timeout_s=settings.smpp_response_timeout_seconds,
+        reconnect_max_s=settings.smpp_reconnect_max_seconds, mo_dedupe_s=settings.smpp_mo_dedupe_seconds,
+    )  # fmt: skip
+    transport = SmppTransport(config, on_mo=on_mo, on_receipts=on_receipts)
+    transport.start()
+    return transport
+
+
+def kannel_transport(settings: Settings) -> SmsTransport:
+    """Kannel's sendsms interface (settings `kannel_*`); receipts come back to the API's dlr endpoint."""
+    from subreg.adapters.sms.kannel import KannelConfig, KannelTransport
+
+    config = KannelConfig(
+        sendsms_url=settings.kannel_sendsms_url, username=settings.kannel_username,
+        password=settings.kannel_password.get_secret_value(), dlr_url=settings.kannel_dlr_url,
+    )  # fmt: skip
+    return KannelTransport(config)
 
 
 def _operator_date(moment: datetime) -> date:

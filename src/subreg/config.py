@@ -131,14 +131,28 @@ class Settings(BaseSettings):
     sms_update_where: str = Field(
         "cửa hàng, đại lý của nhà mạng", description="Where a reply tells the subscriber to go to update"
     )
-    smpp_binds: str = Field(
-        "",
-        description="SMSC binds, comma-separated `host:port:system_id:password` (transceiver); several binds share the "
-        "load",
+    smpp_binds: SecretStr = Field(
+        SecretStr(""),
+        description="SMSC binds, comma-separated `host:port:system_id:password[:system_type]` (transceiver); "
+        "several binds share the load",
     )
     smpp_window: int = Field(10, ge=1, description="Submits awaiting the SMSC's answer per bind")
-    smpp_throughput: float = Field(100.0, gt=0, description="Most submits per second per bind (the SMSC's contract)")
-    smpp_enquire_link_seconds: int = Field(30, ge=1, description="Keep-alive interval of each bind")
+    smpp_throughput: float = Field(
+        50.0, ge=0, description="Most submits per second per bind (the SMSC's contract; 0: no limit)"
+    )
+    smpp_enquire_link_seconds: float = Field(30.0, gt=0, description="Keep-alive interval of each bind")
+    smpp_response_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a submit waits for the SMSC's answer before it is retried"
+    )
+    smpp_reconnect_max_seconds: float = Field(
+        30.0, gt=0, description="Longest pause between reconnection attempts (exponential backoff with jitter)"
+    )
+    smpp_mo_dedupe_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="An identical MO from the same sender within this time is taken as the SMSC's redelivery "
+        "and answered once",
+    )
     kannel_sendsms_url: str = Field(
         "http://127.0.0.1:13013/cgi-bin/sendsms", description="Kannel's sendsms interface (MT)"
     )

@@ -13,8 +13,9 @@ from fastapi.openapi.utils import get_openapi
 from subreg import __version__
 from subreg.api.errors import install_error_handlers
 from subreg.api.request_context import RequestContext
-from subreg.api.routers import checks, health, id_documents
+from subreg.api.routers import checks, health, id_documents, sms_gateways
 from subreg.api.schemas.records import SubscriptionRecord
+from subreg.api.sms_inbox import ContainerSmsInbox
 from subreg.bootstrap import Container, bootstrap
 from subreg.config import Settings
 from subreg.logging import configure_logging
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # in the event loop, in order.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
+        app.state.sms_inbox.close()
         if owns_container:
             app.state.container.close()
 
@@ -80,6 +82,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.settings = settings
     app.state.container = container
+    # The SMS gateways' callbacks (Kannel's MO and receipts): each gateway's secret, the use cases, the audit.
+    app.state.sms_gateways = sms_gateways.callbacks_from(
+        settings.sms_gateway_secrets.get_secret_value(), settings.sms_gateway_addresses
+    )
+    app.state.sms_inbox = app.state.sms_gateway_refusals = ContainerSmsInbox(container)
 
     app.add_middleware(RequestContext)
     install_error_handlers(app)
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         dsr.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(sms_gateways.router)  # no /api/v1 prefix: these are the gateways' URLs, set in their config
 
     from subreg.web import auth_pages, phone_pages, pos_pages
     from subreg.web.routes import router as web_router

@@ -1,4 +1,5 @@
-"""The gateways' callbacks reach the SMS use cases through this: MO group-committed, receipts applied.
+"""The gateways' callbacks reach the SMS use cases through this: MO group-committed, receipts applied,
+refusals audited.
 
 One per process, built on first use (a process that never hears from a gateway starts no writer thread).
 """
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 
 from subreg.bootstrap import Container
 from subreg.services.sms.batching import MoBatcher
+from subreg.services.sms.gateways import record_refusal
 from subreg.services.sms.inbound import Answer
 from subreg.services.sms.outbox import record_receipts
 from subreg.services.sms.ports import InboundMessage, Receipt
@@ -54,6 +56,10 @@ class ContainerSmsInbox:
                 break
             time.sleep(_RECEIPT_PAUSE_S)
         return pending
+
+    def refused(self, *, gateway: str, reason: str, ip: str | None, path: str, at: datetime) -> None:
+        """A refused callback, audited (the path names only the gateway and the endpoint)."""
+        record_refusal(gateway, reason, ip, uow=self._container.uow(), now=at)
 
     def close(self) -> None:
         if self._batcher is not None:

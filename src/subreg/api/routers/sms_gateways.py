@@ -43,6 +43,7 @@ __all__ = [
     "GatewayCallback",
     "GatewayRefusals",
     "SmsInbox",
+    "callbacks_from",
     "receipt_from_kannel",
     "router",
 ]
@@ -79,6 +80,20 @@ class GatewayCallback:
         except ValueError:
             return False
         return any(ip in ipaddress.ip_network(entry, strict=False) for entry in self.allow)
+
+
+def callbacks_from(secrets: str, addresses: str) -> dict[str, GatewayCallback]:
+    """The gateways of the settings: `sms_gateway_secrets` (`name:secret,...`) and `sms_gateway_addresses`
+    (addresses or networks every gateway may call from; empty: any). A malformed entry is ignored and logged."""
+    allow = tuple(a.strip() for a in addresses.split(",") if a.strip())
+    found: dict[str, GatewayCallback] = {}
+    for entry in (e.strip() for e in secrets.split(",") if e.strip()):
+        name, _, secret = entry.partition(":")
+        if not name or not secret:
+            log.warning("sms_gateway_setting_ignored", reason="not name:secret")
+            continue
+        found[name.strip()] = GatewayCallback(name.strip(), secret.strip(), allow)
+    return found
 
 
 class SmsInbox(Protocol):
