@@ -26,6 +26,15 @@ system-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PKGS)) >/dev/null; \
 	  else echo "note: $(SYSTEM_PKGS) not installed; tests that need it will be skipped"; fi; \
 	fi
+	@# Kannel (bearerbox, smsbox, fakesmsc) for the SMS gateway end-to-end tests (Debian's packages).
+	@if [ ! -x /usr/lib/kannel/test/fakesmsc ] || ! command -v bearerbox >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing kannel kannel-extras"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras) >/dev/null; \
+	  else echo "note: kannel not installed; the Kannel tests will be skipped"; fi; \
+	fi
+	@# Jasmin, the SMPP server of the SMPP tests, in its own virtualenv (.venv-jasmin; a no-op when present).
+	@./scripts/jasmin-env.sh || echo "note: Jasmin could not be installed; the SMPP tests will be skipped"
 	@# Headless Chromium for the browser tests (Debian's package; Playwright drives it, downloads nothing).
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -34,11 +43,12 @@ system-deps:
 	  else echo "note: chromium not installed; the browser tests will be skipped"; fi; \
 	fi
 
-## make run: create the venv, initialise ./var (database, keys), load the demo operator, serve.
+## make run: create the venv, initialise ./var (database, keys), load the demo operator, serve (web + SMS).
 run: install
 	$(BIN)/subreg init
 	$(BIN)/subreg demo-data --count 3000 --seed 2018 --if-empty
-	$(BIN)/subreg serve
+	@# The SMS service (1414, the outbox) with the built-in SMS centre beside the web server; both stop together.
+	$(BIN)/subreg sms serve & sms=$$!; trap 'kill $$sms 2>/dev/null' EXIT INT TERM; $(BIN)/subreg serve
 
 ## make test: install test dependencies, lint, and run the whole suite.
 test: install system-deps

@@ -72,10 +72,11 @@ class TestRoutes:
     def test_the_walk_sees_the_api(self, client):
         paths = _openapi_paths(client)
         assert {"/api/v1/health", "/api/v1/subscriptions/lookup", "/api/v1/dsr/{request_id}/fulfil"} <= set(paths)
-        assert all(p.startswith(_API + "/") for p in paths)
+        # Outside /api/v1 only the SMS gateways' callbacks, whose URLs live in the gateways' own configuration.
+        assert all(p.startswith((_API + "/", "/sms/kannel/")) for p in paths)
 
     def test_every_route_group_is_in_the_readme(self, client):
-        groups = sorted({_group(p) for p in _openapi_paths(client)})
+        groups = sorted({_group(p) if p.startswith(_API) else p for p in _openapi_paths(client)})
         missing = [g for g in groups if not re.search(rf"{re.escape(g)}(?![\w-])", README)]
         assert missing == [], f"README.md's route table lacks: {missing}"
 
