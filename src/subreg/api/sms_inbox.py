@@ -6,6 +6,7 @@ One per process, built on first use (a process that never hears from a gateway s
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -46,6 +47,12 @@ class ContainerSmsInbox:
         """Store and answer each MO (with whatever other requests queued meanwhile); after the commit."""
         batcher = self._mo_batcher()
         return [batcher.answer(m) for m in messages]
+
+    async def areceive(self, messages: Sequence[InboundMessage]) -> list[Answer]:
+        """`receive` for the event loop: no thread is held while the batch commits, so every request in
+        flight (not just one per pool thread) can join the same batch."""
+        batcher = self._mo_batcher()
+        return [await asyncio.wrap_future(batcher.submit(m)) for m in messages]
 
     def record_receipts(self, receipts: Sequence[Receipt]) -> list[Receipt]:
         """Apply receipts; those still unknown after a second are returned (the caller logs them)."""

@@ -89,6 +89,13 @@ class SqlAuditRepository:
     def __init__(self, connection: Connection, key: bytes | None = None) -> None:
         self._c = connection
         self._key = key
+        # The head while this transaction holds the appenders' lock: nobody else can append until it ends,
+        # so a batch appending many entries (1414 look-ups) reads the head once, not once per entry.
+        self._held: Checkpoint | None = None
+
+    def release(self) -> None:
+        """The transaction ended (commit or rollback): the lock is gone, the head must be read again."""
+        self._held = None
 
     @property
     def chain_key(self) -> bytes:
@@ -99,16 +106,20 @@ class SqlAuditRepository:
 
     def lock_head(self) -> Checkpoint:
         """Take the appenders' lock for the rest of the transaction, then read the newest (seq, hash)."""
+        if self._held is not None and self._c.in_transaction():
+            return self._held
         if self._c.dialect.name == "postgresql":
             self._c.execute(_PG_LOCK)
-            return self.head()
+            self._held = self.head()
+            return self._held
         try:
             self._c.execute(_SQLITE_WRITE_LOCK)
         except OperationalError:
             # SQLite WAL: a transaction that has read, and then finds that another writer committed
             # since, cannot become a writer (SQLITE_BUSY_SNAPSHOT); the whole unit must start again.
             raise BusyError("audit log busy, retry") from None
-        return self.head()
+        self._held = self.head()
+        return self._held
 
     def head(self) -> Checkpoint:
         """The newest (seq, hash), START when empty."""
@@ -135,6 +146,8 @@ class SqlAuditRepository:
                 "hash": entry.hash,
             },
         )
+        if self._held is not None:
+            self._held = Checkpoint(entry.seq, entry.hash)
 
     def iter_entries(self, *, after_seq: int = 0, batch_size: int = 1000) -> Iterator[AuditEntry]:
         """Entries after `after_seq` in seq order, by keyset pages of `batch_size` (constant memory)."""

@@ -42,19 +42,43 @@ def _insert_or_skip(connection: Connection, table: Any) -> Any:
     return dialect_insert(table).on_conflict_do_nothing()
 
 
+def _per_dialect(build: Any) -> dict[str, Any]:
+    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
+
+
+# Built once per dialect: a 1414 look-up runs each of these, and building a statement (its cache key)
+# per call cost more than running it (bench/sms.py: 0.5 ms of a 1.8 ms look-up).
+_ADD_INBOUND = _per_dialect(lambda ins: ins(sms_inbound).on_conflict_do_nothing().returning(sms_inbound.c.id))
+_MARK_INBOUND = (
+    update(sms_inbound)
+    .where(sms_inbound.c.id == bindparam("inbound_id"))
+    .values(state=bindparam("state"), answered_at=bindparam("at"))
+)
+_ADD_OUTBOX = insert(sms_outbox).returning(sms_outbox.c.id)
+_WINDOW = select(sms_senders).where(sms_senders.c.sender == bindparam("sender"))
+
+
+def _upsert_window(ins: Any) -> Any:
+    stmt = ins(sms_senders)
+    return stmt.on_conflict_do_update(
+        index_elements=[sms_senders.c.sender],
+        set_={k: stmt.excluded[k] for k in ("window_start", "count", "refused")},
+    )
+
+
+_PUT_WINDOW = _per_dialect(_upsert_window)
+
+
 class SqlInboundRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
     def add(self, row: Mapping[str, Any]) -> int | None:
-        stmt = _insert_or_skip(self._c, sms_inbound).values(_to_utc(row)).returning(sms_inbound.c.id)
-        found = self._c.execute(stmt).scalar_one_or_none()
+        found = self._c.execute(_ADD_INBOUND[self._c.dialect.name], _to_utc(row)).scalar_one_or_none()
         return None if found is None else int(found)
 
     def mark(self, inbound_id: int, *, state: str, at: datetime) -> None:
-        self._c.execute(
-            update(sms_inbound).where(sms_inbound.c.id == inbound_id).values(state=state, answered_at=_utc(at))
-        )
+        self._c.execute(_MARK_INBOUND, {"inbound_id": inbound_id, "state": state, "at": _utc(at)})
 
     def unanswered(self, *, limit: int) -> list[Mapping[str, Any]]:
         stmt = select(sms_inbound).where(sms_inbound.c.state == "received").order_by(sms_inbound.c.id).limit(limit)
@@ -88,7 +112,7 @@ class SqlOutboxRepository:
         self._c = connection
 
     def add(self, row: Mapping[str, Any]) -> int:
-        return int(self._c.execute(insert(sms_outbox).values(_to_utc(row)).returning(sms_outbox.c.id)).scalar_one())
+        return int(self._c.execute(_ADD_OUTBOX, _to_utc(row)).scalar_one())
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
         o = sms_outbox.c
@@ -154,7 +178,7 @@ class SqlRateRepository:
         self._c = connection
 
     def window(self, sender: int) -> SenderWindow | None:
-        row = self._c.execute(select(sms_senders).where(sms_senders.c.sender == sender)).first()
+        row = self._c.execute(_WINDOW, {"sender": sender}).first()
         if row is None:
             return None
         m = row._mapping
@@ -167,10 +191,4 @@ class SqlRateRepository:
             "count": window.count,
             "refused": window.refused,
         }
-        dialect_insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(sms_senders).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[sms_senders.c.sender],
-            set_={k: stmt.excluded[k] for k in ("window_start", "count", "refused")},
-        )
-        self._c.execute(stmt)
+        self._c.execute(_PUT_WINDOW[self._c.dialect.name], values)

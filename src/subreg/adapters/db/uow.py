@@ -105,6 +105,7 @@ class SqlUnitOfWork:
         try:
             self.connection.commit()
         finally:
+            self._release_audit()
             self._leave_gate()
 
     def rollback(self) -> None:
@@ -112,7 +113,13 @@ class SqlUnitOfWork:
         try:
             self.connection.rollback()
         finally:
+            self._release_audit()
             self._leave_gate()
+
+    def _release_audit(self) -> None:
+        audit = getattr(self, "audit", None)  # absent outside the `with` block (the call is refused anyway)
+        if audit is not None:
+            audit.release()
 
     def lock_for_write(self) -> None:
         """Make the transaction a writer now, before it reads (`counter.lock_for_write`)."""

@@ -331,7 +331,11 @@ async def kannel_mo(gateway: str, request: Request) -> Response:
     inbox = _inbox(request)
     if inbox is None:
         return _unavailable()
-    await run_in_threadpool(inbox.receive, [message])
+    areceive = getattr(inbox, "areceive", None)
+    if areceive is not None:  # awaits the group commit without holding a pool thread
+        await areceive([message])
+    else:
+        await run_in_threadpool(inbox.receive, [message])
     return Response(status_code=200)
 
 

@@ -39,9 +39,14 @@ class MoBatcher:
 
     def answer(self, message: InboundMessage, timeout: float = 30.0) -> Answer:
         """Store and answer one MO with whatever else is queued; returns after the commit."""
+        return self.submit(message).result(timeout)
+
+    def submit(self, message: InboundMessage) -> Future[Answer]:
+        """Queue one MO; the future is done once its batch committed (for callers that must not block a
+        thread while they wait: an event loop awaits it)."""
         future: Future[Answer] = Future()
         self._queue.put((message, future))
-        return future.result(timeout)
+        return future
 
     def close(self) -> None:
         """Answer what is queued, then stop the writer."""

@@ -80,16 +80,18 @@ def _answer_one(
     message: InboundMessage, uow: SmsUnitOfWork, ctx: SmsContext, now: datetime, simulated: bool, actor: Actor | None
 ) -> Answer:
     sender = _sender_key(message.sender)
+    # Stored with the state it will most likely end in (one write less per look-up); the rare other
+    # endings below change it in the same transaction, so no other reader ever sees the first guess.
     inbound_id = uow.inbound.add({
         "received_at": message.received_at, "transport": message.transport[:48],
         "gateway_id": message.gateway_id[:96] if message.gateway_id else None,
-        "sender": sender, "recipient": message.recipient[:20], "coding": message.coding[:10], "state": "received",
+        "sender": sender, "recipient": message.recipient[:20], "coding": message.coding[:10],
+        "state": "answered" if sender is not None else "invalid_sender", "answered_at": now,
         **seal_text(ctx.vault, {"sender": message.sender, "text": message.text}, table="inbound"),
     })  # fmt: skip
     if inbound_id is None:
         return Answer(None, "duplicate")
     if sender is None:
-        uow.inbound.mark(inbound_id, state="invalid_sender", at=now)
         log.info("sms.invalid_sender", inbound_id=inbound_id, transport=message.transport)
         return Answer(inbound_id, "invalid_sender")
     decision = _admit(sender, now, uow, ctx)
@@ -107,7 +109,8 @@ def _answer_one(
     text = ctx.templates.render(found.template, ctx.options.lang, found.context)
     reply = queue(sender, text, kind="reply", uow=uow, vault=ctx.vault, options=ctx.options, now=now,
                   inbound_id=inbound_id, simulated=simulated)  # fmt: skip
-    uow.inbound.mark(inbound_id, state="rate_limited" if refused else "answered", at=now)
+    if refused:
+        uow.inbound.mark(inbound_id, state="rate_limited", at=now)
     return Answer(inbound_id, found.outcome, (reply,))
 
 
