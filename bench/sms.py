@@ -11,9 +11,14 @@ the outbox; group commit as the server does it.
   as smsbox would. Ceiling: the same uvicorn + FastAPI stack answering the same callback with a fixed
   empty 200 (`bench/sms_fixed_reply.py`), same clients, same run.
 
+- **SMPP (through a real Jasmin)**: `subreg sms serve` bound to a local jasmind; a fake SMSC behind Jasmin
+  plays the phones (MO as deliver_sm, replies received as submit_sm). Ceiling: a bare ESME answering
+  every MO with a fixed reply, same Jasmin, same run. See `bench/sms_smpp.py`.
+
 Prints one JSON line per transport: look-ups/s, p50/p99 ms, ceiling, ratio, rows stored (checked).
 
-    .venv/bin/python bench/sms.py --rows 1000000 --lookups 20000 --concurrency 64
+    .venv/bin/python bench/sms.py --rows 1000000 --lookups 20000 --concurrency 64 --transport http
+    .venv/bin/python bench/sms.py --rows 1000000 --lookups 2000 --transport smpp
 """
 
 from __future__ import annotations
@@ -208,17 +213,38 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="subscriptions in the database")
     parser.add_argument("--senders", type=int, default=5_000, help="registered lines that send (real holders)")
     parser.add_argument("--lookups", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--transport", default="http,smpp", help="comma-separated: http, smpp")
+    parser.add_argument("--concurrency", type=int, default=64, help="HTTP: concurrent clients")
+    parser.add_argument("--workers", type=int, default=1, help="HTTP: server processes")
+    parser.add_argument("--inflight", type=int, default=200, help="SMPP: look-ups outstanding at most")
+    parser.add_argument("--dispatchers", type=int, default=4, help="SMPP: outbox loops of `subreg sms serve`")
+    parser.add_argument("--smpp-binds", type=int, default=1, help="SMPP: binds of the ESME to Jasmin")
+    parser.add_argument("--jasmin-connectors", type=int, default=8, help="SMPP: Jasmin's connectors to the network")
+    parser.add_argument("--timeout", type=float, default=600, help="SMPP: seconds a measured run may take")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
-    var = Path(tempfile.mkdtemp(prefix="subreg-bench-sms-"))
-    settings, records = prepare(var, args.rows, args.senders)
-    print(orjson.dumps(bench_http(settings, records, args)).decode())
-    if not args.keep:
-        import shutil
+    transports = [t.strip() for t in args.transport.split(",") if t.strip()]
+    if unknown := set(transports) - {"http", "smpp"}:
+        parser.error(f"unknown transport(s): {', '.join(sorted(unknown))}")
+    if "smpp" in transports:
+        from sms_smpp import bench_smpp, senders_needed
 
-        shutil.rmtree(var, ignore_errors=True)
+        args.senders = max(args.senders, senders_needed(args.lookups))
+    var = Path(tempfile.mkdtemp(prefix="subreg-bench-sms-"))
+    try:
+        settings, records = prepare(var, args.rows, args.senders)
+        for transport in transports:
+            if transport == "http":
+                print(orjson.dumps(bench_http(settings, records, args)).decode(), flush=True)
+            else:
+                print(orjson.dumps(bench_smpp(settings, records, args)).decode(), flush=True)
+    finally:
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(var, ignore_errors=True)
+        else:
+            print(f"kept {var}", file=sys.stderr)
 
 
 if __name__ == "__main__":

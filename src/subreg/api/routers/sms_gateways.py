@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from subreg.api.deps import lang as lang_of
 from subreg.api.deps import requires
 from subreg.api.errors import error_body
 from subreg.domain.access.permissions import Permission
@@ -125,7 +126,7 @@ def _refuse(request: Request, gateway: str, reason: str) -> JSONResponse:
     audit: GatewayRefusals | None = getattr(request.app.state, "sms_gateway_refusals", None)
     if audit is not None:
         audit.refused(gateway=gateway, reason=reason, ip=ip, path=request.url.path, at=at)
-    return JSONResponse(error_body("gateway_refused", "en"), status_code=403)
+    return JSONResponse(error_body("gateway_refused", _lang(request)), status_code=403)
 
 
 def _admitted(request: Request, gateway: str) -> JSONResponse | None:
@@ -148,13 +149,19 @@ def _inbox(request: Request) -> SmsInbox | None:
     return getattr(request.app.state, "sms_inbox", None)
 
 
-def _invalid(field_name: str, code: str) -> JSONResponse:
-    return JSONResponse(error_body("invalid_input", "en", [FieldError(field_name, code)]), status_code=422)
+def _lang(request: Request) -> str:
+    # The app's default language needs its settings; an app serving only these callbacks may have none.
+    return lang_of(request) if hasattr(request.app.state, "settings") else "vi"
 
 
-def _unavailable() -> JSONResponse:
+def _invalid(request: Request, field_name: str, code: str) -> JSONResponse:
+    body = error_body("invalid_input", _lang(request), [FieldError(field_name, code)])
+    return JSONResponse(body, status_code=422)
+
+
+def _unavailable(request: Request) -> JSONResponse:
     # Kannel retries a failed post-url (smsbox `http-request-retry`): 503 rather than losing the MO.
-    return JSONResponse(error_body("sms_unavailable", "en"), status_code=503)
+    return JSONResponse(error_body("sms_unavailable", _lang(request)), status_code=503)
 
 
 def _kannel_time(value: str | None) -> datetime:
@@ -312,10 +319,10 @@ async def kannel_mo(gateway: str, request: Request) -> Response:
         return refused
     sender = (request.headers.get("x-kannel-from") or "").strip()
     if not sender:
-        return _invalid("X-Kannel-From", "required")
+        return _invalid(request, "X-Kannel-From", "required")
     body = await request.body()
     if len(body) > MAX_MO_BYTES:
-        return _invalid("body", "too_long")
+        return _invalid(request, "body", "too_long")
     coding = _KANNEL_CODING.get((request.headers.get("x-kannel-coding") or "0").strip(), "gsm7")
     text, coding = _decode(body, request.headers.get("content-type", ""), coding)
     mo_id = request.query_params.get("id")
@@ -330,7 +337,7 @@ async def kannel_mo(gateway: str, request: Request) -> Response:
     )
     inbox = _inbox(request)
     if inbox is None:
-        return _unavailable()
+        return _unavailable(request)
     areceive = getattr(inbox, "areceive", None)
     if areceive is not None:  # awaits the group commit without holding a pool thread
         await areceive([message])
@@ -394,11 +401,11 @@ async def kannel_dlr(gateway: str, request: Request) -> Response:
     q = request.query_params
     message_id = q.get("id", "")
     if not _ID.match(message_id):
-        return _invalid("id", "invalid_format")
+        return _invalid(request, "id", "invalid_format")
     try:
         status = int(q.get("status", ""))
     except ValueError:
-        return _invalid("status", "invalid_format")
+        return _invalid(request, "status", "invalid_format")
     try:
         at = datetime.fromtimestamp(int(q.get("at", "")), UTC)
     except (ValueError, OverflowError, OSError):
@@ -406,6 +413,6 @@ async def kannel_dlr(gateway: str, request: Request) -> Response:
     receipt = receipt_from_kannel(message_id, status, q.get("answer", ""), at)
     inbox = _inbox(request)
     if inbox is None:
-        return _unavailable()
+        return _unavailable(request)
     await run_in_threadpool(inbox.record_receipts, [receipt])
     return Response(status_code=200)

@@ -125,6 +125,8 @@ CODES: dict[str, tuple[str, str]] = {
     "conflict": ("Xung đột với dữ liệu hiện có: {field}", "Conflicts with existing data: {field}"),
     "busy": ("Hệ thống đang bận, vui lòng thử lại", "The system is busy, please try again"),
     "permission_denied": ("Không có quyền thực hiện thao tác này", "You are not allowed to do this"),
+    "gateway_refused": ("Cổng SMS không được phép gọi", "The SMS gateway is not allowed to call"),
+    "sms_unavailable": ("Kênh SMS chưa sẵn sàng, vui lòng thử lại", "The SMS channel is not ready, please try again"),
     "rule_violation": ("Vi phạm quy định: {field}", "Rule violated: {field}"),
     "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
     "erased": (
@@ -297,6 +299,8 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "busy": ("Hệ thống đang bận, vui lòng thử lại", "The system is busy, please try again"),
     "rule_violation": ("Không đáp ứng quy định", "Refused by a rule"),
     "permission_denied": ("Không có quyền", "Permission denied"),
+    "gateway_refused": ("Cổng SMS bị từ chối", "SMS gateway refused"),
+    "sms_unavailable": ("Kênh SMS chưa sẵn sàng", "SMS channel not ready"),
     "external_service_error": ("Dịch vụ bên ngoài lỗi", "External service failed"),
     "internal_error": ("Lỗi hệ thống", "Internal error"),
     "payload_too_large": ("Dữ liệu gửi lên quá lớn", "Payload too large"),
