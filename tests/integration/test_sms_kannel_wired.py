@@ -7,13 +7,11 @@ SQLite, real processes on 127.0.0.1."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import select
 
 from subreg.adapters.db.tables import audit_log, sms_inbound, sms_outbox
 from subreg.api.app import create_app
@@ -21,6 +19,7 @@ from subreg.bootstrap import bootstrap, init_storage
 from subreg.config import Settings
 from subreg.jobs.sms import SmsService
 from tests.integration.kannel_fixture import KannelLoopback, free_port, kannel_missing
+from tests.integration.sms_wiring import table_rows, wait_until
 from tests.integration.test_shredding import store
 from tests.records import complete_record
 
@@ -33,15 +32,6 @@ OWNER = "0901234567"
 class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # the test process keeps its own handlers
         pass
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +55,7 @@ def wired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
     web = threading.Thread(target=server.run, daemon=True)
     web.start()
-    assert _wait(lambda: server.started, 10), "uvicorn did not start"
+    assert wait_until(lambda: server.started, 10), "uvicorn did not start"
     kannel.start()
     sms = SmsService(bootstrap(settings), idle_sleep=0.02)
     loop = threading.Thread(target=sms.run, daemon=True)
@@ -80,15 +70,6 @@ def wired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
         web.join(10)
 
 
-def _rows(settings: Settings, table, *where) -> list:
-    container = bootstrap(settings)
-    try:
-        with container.engine.connect() as c:
-            return [r._mapping for r in c.execute(select(table).where(*where))]
-    finally:
-        container.close()
-
-
 def test_tttb_from_a_registered_number_gets_its_registration_back_and_a_delivery_report(wired):
     settings, kannel = wired
     kannel.inject_mo("84901234567", "1414", "TTTB")
@@ -100,17 +81,17 @@ def test_tttb_from_a_registered_number_gets_its_registration_back_and_a_delivery
     assert "day du" in mt.data
     assert "079190123456" not in mt.data
 
-    (inbound,) = _rows(settings, sms_inbound)
+    (inbound,) = table_rows(settings, sms_inbound)
     assert (inbound["transport"], inbound["state"], inbound["sender"]) == ("kannel:main", "answered", 84901234567)
     assert inbound["gateway_id"]  # Kannel's %I: a redelivery is answered once
-    audited = _rows(settings, audit_log, audit_log.c.action == "sms:lookup")
+    audited = table_rows(settings, audit_log, audit_log.c.action == "sms:lookup")
     assert [(a["purpose"], a["subject"]) for a in audited] == [("subscriber_self_service", audited[0]["subject"])]
     assert audited[0]["subject"].startswith("line:")
 
     def delivered() -> bool:
-        return [r["state"] for r in _rows(settings, sms_outbox)] == ["delivered"]
+        return [r["state"] for r in table_rows(settings, sms_outbox)] == ["delivered"]
 
-    assert _wait(delivered, 60), _rows(settings, sms_outbox)
+    assert wait_until(delivered, 60), table_rows(settings, sms_outbox)
 
 
 def test_a_callback_without_the_secret_is_refused_audited_and_never_answered(wired):
@@ -120,7 +101,7 @@ def test_a_callback_without_the_secret_is_refused_audited_and_never_answered(wir
     base = kannel.post_url.split("/sms/")[0]
     r = httpx.post(f"{base}/sms/kannel/main/mo", content=b"TTTB", headers={"X-Kannel-From": "84901234567"})
     assert r.status_code == 403
-    refused = _rows(settings, audit_log, audit_log.c.action == "sms:gateway_refused")
+    refused = table_rows(settings, audit_log, audit_log.c.action == "sms:gateway_refused")
     assert refused
     assert '"reason":"bad_secret"' in refused[-1]["details"].replace(" ", "")
-    assert len(_rows(settings, sms_inbound)) <= 1  # only the first test's MO
+    assert len(table_rows(settings, sms_inbound)) <= 1  # only the first test's MO

@@ -8,31 +8,21 @@ settles the outbox row. Then Jasmin is restarted mid-run: the ESME binds again a
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from subreg.adapters.db.tables import audit_log, sms_inbound, sms_outbox
 from subreg.bootstrap import bootstrap, init_storage
 from subreg.config import Settings
 from subreg.jobs.sms import SmsService
+from tests.integration.sms_wiring import table_rows, wait_until
 from tests.integration.test_shredding import store
 from tests.records import complete_record
 from tests.smpp.jasmin import FakeNetwork, Jasmin, drop_vhost, jasmin_available
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(jasmin_available() is not None, reason=str(jasmin_available()))]
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture
@@ -66,15 +56,6 @@ def rig(tmp_path: Path) -> Iterator[tuple[Settings, FakeNetwork, Jasmin]]:
         network.close()
 
 
-def _rows(settings: Settings, table, *where) -> list:
-    container = bootstrap(settings)
-    try:
-        with container.engine.connect() as c:
-            return [r._mapping for r in c.execute(select(table).where(*where))]
-    finally:
-        container.close()
-
-
 def _replies_to(network: FakeNetwork, number: str) -> list:
     return [r for r in network.received if r.destination == number]
 
@@ -83,23 +64,26 @@ def test_tttb_over_smpp_is_answered_receipted_and_survives_a_jasmin_restart(rig)
     settings, network, jasmin = rig
     network.send_mo("84901234567", "1414", b"TTTB")
 
-    assert _wait(lambda: bool(_replies_to(network, "84901234567")), 60), "no reply reached the network"
+    assert wait_until(lambda: bool(_replies_to(network, "84901234567")), 60), "no reply reached the network"
     reply = "".join(r.text for r in _replies_to(network, "84901234567"))
     assert "Nguyen Thi Anh" in reply
     assert "********3456" in reply
     assert "079190123456" not in reply
     assert _replies_to(network, "84901234567")[0].source == "1414"
-    (inbound,) = _rows(settings, sms_inbound)
+    (inbound,) = table_rows(settings, sms_inbound)
     assert (inbound["state"], inbound["sender"]) == ("answered", 84901234567)
     assert inbound["transport"].startswith("smpp:")
-    assert len(_rows(settings, audit_log, audit_log.c.action == "sms:lookup")) == 1
-    assert _wait(lambda: [r["state"] for r in _rows(settings, sms_outbox)] == ["delivered"], 60)
+    assert len(table_rows(settings, audit_log, audit_log.c.action == "sms:lookup")) == 1
+    assert wait_until(lambda: [r["state"] for r in table_rows(settings, sms_outbox)] == ["delivered"], 60)
 
     jasmin.stop()
     jasmin.start()
     network.wait_bound(30)
     network.send_mo("84901234567", "1414", b"TTTB 079190123456")
-    assert _wait(lambda: len(_rows(settings, sms_outbox)) == 2, 60), "the MO after the restart was not answered"
-    assert _wait(lambda: len(_replies_to(network, "84901234567")) >= 2, 60), "its reply did not reach the network"
+    assert wait_until(lambda: len(table_rows(settings, sms_outbox)) == 2, 60), (
+        "the MO after the restart was not answered"
+    )
+    replied = wait_until(lambda: len(_replies_to(network, "84901234567")) >= 2, 60)
+    assert replied, "its reply did not reach the network"
     listing = _replies_to(network, "84901234567")[-1].text
     assert "0*****4567" in listing
