@@ -20,6 +20,7 @@ from subreg.config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from concurrent.futures import Future
     from typing import Any
 
     from sqlalchemy import Engine
@@ -222,7 +223,7 @@ class Container:
         return self.sms_centre() if self.settings.sms_transport == "builtin" else None
 
     def sms_transport(
-        self, *, on_mo: Callable[[InboundMessage], None], on_receipts: Callable[[list[Receipt]], None]
+        self, *, on_mo: Callable[[InboundMessage], Future[Any] | None], on_receipts: Callable[[list[Receipt]], None]
     ) -> SmsTransport:
         """The configured transport (setting `sms_transport`); MO and receipts it hears go to the callbacks."""
         s = self.settings
@@ -234,7 +235,10 @@ class Container:
 
 
 def smpp_transport(
-    settings: Settings, *, on_mo: Callable[[InboundMessage], None], on_receipts: Callable[[list[Receipt]], None]
+    settings: Settings,
+    *,
+    on_mo: Callable[[InboundMessage], Future[Any] | None],
+    on_receipts: Callable[[list[Receipt]], None],
 ) -> SmsTransport:
     """The SMPP ESME of setting `smpp_binds` (binding in the background); InputError when the setting is wrong."""
     from subreg.adapters.sms.smpp import SmppConfig, SmppTransport, parse_bind

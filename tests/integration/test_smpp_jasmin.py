@@ -24,6 +24,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -171,13 +172,20 @@ class TestMo:
         assert [m.text for m in inbox.mo] == [text]
         assert inbox.mo[0].coding == "ucs2"
 
-    def test_an_mo_whose_callback_fails_is_delivered_again(self, jasmin, network, inbox):
+    @pytest.mark.parametrize("later", [False, True], ids=["raises", "future_fails"])
+    def test_an_mo_whose_callback_fails_is_delivered_again(self, jasmin, network, inbox, later):
+        # `later`: the callback hands back a Future (a group commit) that fails after the call returned.
         calls = []
 
-        def flaky(message: InboundMessage) -> None:
+        def flaky(message: InboundMessage) -> Future[None] | None:
             calls.append(message)
-            if len(calls) == 1:
+            if len(calls) > 1:
+                return None
+            if not later:
                 raise RuntimeError("database down")
+            failed: Future[None] = Future()
+            threading.Timer(0.2, failed.set_exception, args=(RuntimeError("commit failed"),)).start()
+            return failed
 
         transport = SmppTransport(
             SmppConfig(binds=(SmppBind("127.0.0.1", jasmin.smpp_port, jasmin.system_id, jasmin.password),)),

@@ -14,12 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
 from subreg.bootstrap import Container
 from subreg.services.sms.batching import MoBatcher
+from subreg.services.sms.inbound import Answer
 from subreg.services.sms.outbox import dispatch, record_receipts
 from subreg.services.sms.ports import InboundMessage, Receipt
 
@@ -44,9 +46,10 @@ class SmsService:
         self._receipts_lock = threading.Lock()
         self.transport = container.sms_transport(on_mo=self.offer_mo, on_receipts=self.offer_receipts)
 
-    def offer_mo(self, message: InboundMessage) -> None:
-        """Called by the transport's listener: returns once the MO is stored and answered (then acknowledge)."""
-        self.batcher.answer(message)
+    def offer_mo(self, message: InboundMessage) -> Future[Answer]:
+        """Called by the transport's listener: queued for the next group commit; the listener acknowledges the
+        gateway when the future is done (stored and answered), and goes on reading meanwhile."""
+        return self.batcher.submit(message)
 
     def offer_receipts(self, receipts: list[Receipt]) -> None:
         """Called by the transport's listener with receipts; applied by the receipt loop."""

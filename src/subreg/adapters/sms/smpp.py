@@ -34,6 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -136,7 +137,10 @@ class SmppConfig:
     registered_delivery: int = 1
 
 
-OnMo = Callable[[InboundMessage], None]
+# `on_mo` may return a Future: the deliver_sm is then acknowledged when it is done (ESME_ROK) or failed
+# (a temporary error, so the SMSC delivers it again), and the reader goes on reading meanwhile, so that many
+# MO of one bind can share a group commit. Returning None acknowledges at once (the call has done the work).
+OnMo = Callable[[InboundMessage], "Future[Any] | None"]
 OnReceipts = Callable[[list[Receipt]], None]
 
 
@@ -193,7 +197,9 @@ class _Seq:
 class SmppSession:
     """One transceiver bind: connects, binds, keeps it alive, reconnects; submits; listens."""
 
-    def __init__(self, bind: SmppBind, config: SmppConfig, *, on_deliver: Callable[[SmppSession, Any], int]) -> None:
+    def __init__(
+        self, bind: SmppBind, config: SmppConfig, *, on_deliver: Callable[[SmppSession, Any], int | Future[int]]
+    ) -> None:
         self.bind = bind
         self.config = config
         self._on_deliver = on_deliver
@@ -333,7 +339,10 @@ class SmppSession:
                 waiter.event.set()
         elif command == "deliver_sm":
             status = self._on_deliver(self, pdu)
-            self._respond(client, "deliver_sm_resp", pdu, status=status)
+            if isinstance(status, Future):
+                status.add_done_callback(lambda done: self._respond_later(client, pdu, done))
+            else:
+                self._respond(client, "deliver_sm_resp", pdu, status=status)
         elif command == "enquire_link":
             self._respond(client, "enquire_link_resp", pdu)
         elif command == "enquire_link_resp":
@@ -345,6 +354,14 @@ class SmppSession:
             raise _Unbound("UNBIND_RESP")
         else:
             log.info("smpp.unhandled_pdu", bind=self.bind.label, command=command)
+
+    def _respond_later(self, client: smpp_client.Client, req: Any, done: Future[int]) -> None:
+        # Called by whoever finished the work (the group commit's thread); the bind may be gone by then, in
+        # which case the SMSC delivers the MO again and it is recognised as a redelivery.
+        try:
+            self._respond(client, "deliver_sm_resp", req, status=done.result())
+        except Exception as exc:
+            log.warning("smpp.late_ack_failed", bind=self.bind.label, code=type(exc).__name__)
 
     def _respond(self, client: smpp_client.Client, command: str, req: Any, status: int = ESME_ROK) -> None:
         resp = smpp.make_pdu(command, client=client, status=status)
@@ -538,8 +555,8 @@ class SmppTransport:
         return out
 
     # -- deliver_sm ----------------------------------------------------------------------------------------
-    def _deliver(self, session: SmppSession, pdu: Any) -> int:
-        """Handle one deliver_sm; the status its deliver_sm_resp carries."""
+    def _deliver(self, session: SmppSession, pdu: Any) -> int | Future[int]:
+        """Handle one deliver_sm; the status its deliver_sm_resp carries (or will carry, when done)."""
         esm_class = int(pdu.esm_class or 0)
         try:
             if esm_class & 0x3C in (0x04, 0x08, 0x20):
@@ -562,7 +579,7 @@ class SmppTransport:
         self._on_receipts([receipt])
         return ESME_ROK
 
-    def _mo(self, session: SmppSession, pdu: Any, esm_class: int) -> int:
+    def _mo(self, session: SmppSession, pdu: Any, esm_class: int) -> int | Future[int]:
         source = _text(pdu.source_addr)
         destination = _text(pdu.destination_addr)
         data_coding = int(pdu.data_coding or 0)
@@ -590,11 +607,28 @@ class SmppTransport:
             gateway_id=gateway_id,
             coding=coding,
         )
-        self._on_mo(message)
+        pending = self._on_mo(message)
+        if pending is None:
+            self._joined(source, destination, concat)
+            return ESME_ROK
+        status: Future[int] = Future()
+
+        def settle(done: Future[Any]) -> None:
+            if done.exception() is None:
+                self._joined(source, destination, concat)
+                status.set_result(ESME_ROK)
+            else:
+                log.error("smpp.callback_failed", bind=session.bind.label, code=type(done.exception()).__name__)
+                status.set_result(ESME_RX_T_APPN)
+
+        pending.add_done_callback(settle)
+        return status
+
+    def _joined(self, source: str, destination: str, concat: Any) -> None:
+        # The parts of a concatenated MO are forgotten once the whole message was handed over.
         if concat is not None and concat.total > 1:
             with self._mo_lock:
                 self._joiner.done(source, destination, concat)
-        return ESME_ROK
 
     def _gateway_id(self, fingerprint: str) -> str:
         mono = time.monotonic()
