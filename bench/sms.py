@@ -217,7 +217,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="HTTP: concurrent clients")
     parser.add_argument("--workers", type=int, default=1, help="HTTP: server processes")
     parser.add_argument("--inflight", type=int, default=200, help="SMPP: look-ups outstanding at most")
-    parser.add_argument("--dispatchers", type=int, default=4, help="SMPP: outbox loops of `subreg sms serve`")
+    parser.add_argument("--dispatchers", type=int, default=10, help="SMPP: outbox loops of `subreg sms serve`")
     parser.add_argument("--smpp-binds", type=int, default=1, help="SMPP: binds of the ESME to Jasmin")
     parser.add_argument("--jasmin-connectors", type=int, default=8, help="SMPP: Jasmin's connectors to the network")
     parser.add_argument("--timeout", type=float, default=600, help="SMPP: seconds a measured run may take")

@@ -23,7 +23,12 @@ sms_app = typer.Typer(
 
 @sms_app.command("serve")
 def serve_cmd(
-    dispatchers: Annotated[int, typer.Option(help="Outbox loops submitting in parallel (an SMPP window)")] = 1,
+    dispatchers: Annotated[
+        int,
+        typer.Option(
+            help="Outbox loops submitting in parallel; 0: one per SMPP window slot of each bind, 8 for Kannel"
+        ),
+    ] = 0,
 ) -> None:
     """Run the configured transport (SUBREG_SMS_TRANSPORT): MO answered, the outbox carried out, receipts applied.
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from subreg.bootstrap import Container
+from subreg.config import Settings
 from subreg.services.sms.batching import MoBatcher
 from subreg.services.sms.inbound import Answer
 from subreg.services.sms.outbox import dispatch, record_receipts
@@ -35,11 +36,11 @@ _RECEIPT_PATIENCE = timedelta(minutes=1)
 class SmsService:
     """The running SMS channel of one process; `run()` blocks until `stop()`."""
 
-    def __init__(self, container: Container, *, dispatchers: int = 1, idle_sleep: float = 0.05) -> None:
+    def __init__(self, container: Container, *, dispatchers: int = 0, idle_sleep: float = 0.05) -> None:
         self._container = container
         self._stop = threading.Event()
         self._idle_sleep = idle_sleep
-        self._dispatchers = dispatchers
+        self._dispatchers = dispatchers or _dispatchers_for(container.settings)
         self.ctx = container.sms_context()
         self.batcher = MoBatcher(container.uow, self.ctx, _now)
         self._receipts: list[tuple[Receipt, datetime]] = []
@@ -117,6 +118,17 @@ class SmsService:
             with self._receipts_lock:
                 self._receipts.extend(keep)
             time.sleep(self._idle_sleep)
+
+
+def _dispatchers_for(settings: Settings) -> int:
+    """Outbox loops by default: each waits for one submit's answer, so SMPP wants one per window slot of every
+    bind (measured through Jasmin: 4 loops 44 look-ups/s, 16 loops 73/s against a 131/s ceiling)."""
+    if settings.sms_transport == "smpp":
+        binds = [b for b in settings.smpp_binds.get_secret_value().split(",") if b.strip()]
+        return max(1, settings.smpp_window * len(binds))
+    if settings.sms_transport == "kannel":
+        return 8
+    return 1
 
 
 def _now() -> datetime:
