@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from subreg.domain.common.errors import FieldError
 from subreg.domain.common.messages import message_for
+from subreg.domain.compliance.timeline import Timeline
 
 __all__ = ["CheckResult", "RuleSet", "cached_message", "missing_item", "rule_tag"]
 
@@ -106,6 +107,11 @@ class RuleSet(Protocol):
     @property
     def name(self) -> str:
         """The rule set's name, e.g. `nd49-2017`."""
+        ...
+
+    @property
+    def timeline(self) -> Timeline:
+        """The regime's enforcement timeline (notices, locks, termination), before settings override it."""
         ...
 
     @property

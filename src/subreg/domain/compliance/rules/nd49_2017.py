@@ -111,6 +111,7 @@ from subreg.domain.compliance.records import (
 )
 from subreg.domain.compliance.rules._normalize import SECTIONS, Normalizer, RecordNormalizer
 from subreg.domain.compliance.rules.base import CheckResult, cached_message
+from subreg.domain.compliance.timeline import ND49_2017_TIMELINE, Timeline
 from subreg.domain.id_documents import numbers as identity
 from subreg.domain.id_documents.types import ND49_ID_TYPE_SPECS, VALIDITY_PRINTED, VALIDITY_YEARS, IdTypeSpec
 from subreg.domain.id_documents.validity import anniversary, effective_expiry, issued_underage
@@ -457,6 +458,8 @@ class Nd49RuleSet:
     # revision is stale (the counter re-checks the line, `subreg evaluate` re-checks them all).
     # 2: issue #12's review (impossible dates, expiry at the evaluation date, typed document keys, ...).
     revision: ClassVar[int] = 2
+    # What happens to a line that stays incomplete after the deadline (domain-facts §1).
+    timeline: ClassVar[Timeline] = ND49_2017_TIMELINE
 
     # -- declarations (a later regime overrides these) ----------------------------------------
     GUARDIAN_AGE: ClassVar[int] = 14  # Decree 49: under 14, a parent or guardian concludes the contract
