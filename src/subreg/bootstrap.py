@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from subreg.services.common.ports import BlobStore, Clock, Vault
     from subreg.services.counter.context import CounterContext
     from subreg.services.counter.ports import CardReader, ImageInspector
+    from subreg.services.enforcement.options import EnforcementOptions
+    from subreg.services.enforcement.ports import NetworkProvisioner, NoticeComposer
     from subreg.services.privacy.ports import AuditHead, KeyRing
     from subreg.services.registry.ports import (
         BulkStore,
@@ -210,6 +212,70 @@ class Container:
             short_code=s.sms_short_code,
         )  # fmt: skip
         return SmsContext(self.vault, templates, options, self.rule_set.document_key)
+
+    def enforcement_options(self) -> EnforcementOptions:
+        """The regime schedule and each regime's timeline with the settings' overrides (InputError names a
+        bad setting)."""
+        from datetime import timedelta
+
+        from subreg.domain.common.errors import FieldError, InputError
+        from subreg.domain.compliance.rules import RULE_SETS, get_rule_set
+        from subreg.domain.compliance.timeline import parse_regime_schedule
+        from subreg.services.enforcement.options import EnforcementOptions
+
+        s = self.settings
+        schedule = parse_regime_schedule(s.regime_schedule, RULE_SETS)
+        unknown = [FieldError(f"enforcement_timeline.{k}", "unknown_rule_set") for k in s.enforcement_timeline
+                   if k not in RULE_SETS]  # fmt: skip
+        if unknown:
+            raise InputError(unknown)
+        timelines = {
+            name: get_rule_set(name).timeline.overridden(s.enforcement_timeline.get(name, {})) for name in RULE_SETS
+        }
+        return EnforcementOptions(
+            schedule=schedule, timelines=timelines, quarantine_days=s.number_quarantine_days,
+            order_attempts=s.network_order_attempts, retry_after=timedelta(seconds=5),
+        )  # fmt: skip
+
+    def reevaluate(self, day: date, *, workers: int | None = None) -> dict[str, Any]:
+        """`subreg evaluate --as-of day`: every line's verdict brought up to `day` (incremental); its report."""
+        from subreg.services.registry.evaluation import evaluate
+
+        self.ensure_indexes()
+        store = self.bulk_session()
+        try:
+            reference = date.fromisoformat(self.settings.phase_reference_date)
+            report = evaluate(
+                store, as_of=day, reference=reference, rule_set=self.rule_set, vault=self.vault,
+                pool=self.worker_pool(workers or self.settings.import_workers),
+            )  # fmt: skip
+        finally:
+            store.close()
+        return dict(report.as_dict())
+
+    def notices(self) -> NoticeComposer:
+        """Enforcement notices as SMS (the reply templates, sealed once per sweep and action)."""
+        from subreg.services.sms.notices import SmsNotices
+
+        return SmsNotices(self.sms_context())
+
+    def network(self) -> NetworkProvisioner:
+        """The configured network element (setting `network_provisioner`)."""
+        s = self.settings
+        if s.network_provisioner == "osmohlr":
+            from subreg.adapters.hlr.osmohlr import OsmoHlrProvisioner
+
+            host, _, port = s.osmohlr_ctrl.rpartition(":")
+            return OsmoHlrProvisioner(host or "127.0.0.1", int(port))
+        if s.network_provisioner == "webhook":
+            from subreg.adapters.hlr.webhook import WebhookProvisioner
+
+            return WebhookProvisioner(
+                "webhook", s.network_webhook_url, s.network_webhook_secret.get_secret_value().encode()
+            )
+        from subreg.adapters.hlr.builtin import BuiltinNetwork
+
+        return BuiltinNetwork(self.engine)
 
     def sms_centre(self) -> BuiltinCentre:
         """The built-in SMS centre (embedded default) and the phone simulator's view of it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -167,6 +167,39 @@ class Settings(BaseSettings):
     )
     sms_gateway_addresses: str = Field(
         "", description="Client addresses allowed to call the gateway callbacks, comma-separated (empty: any)"
+    )
+
+    # --- enforcement (notices, locks, termination) and the network --------------------------------------
+    regime_schedule: dict[str, str] = Field(
+        default_factory=lambda: {"2017-04-24": "nd49-2017"},
+        description='Which rule set (regime) applies from which date, e.g. `{"2017-04-24": "nd49-2017"}`',
+    )
+    enforcement_timeline: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Overrides of a regime\'s enforcement timeline, e.g. `{"nd49-2017": {"notices": 5, '
+        '"lock_one_way_days": 15, "lock_two_way_days": 15, "terminate_days": 30, "starts_on": '
+        '"2018-04-25"}}` (`<step>_on` sets a fixed date)',
+    )
+    number_quarantine_days: int = Field(
+        180, ge=0, le=3650, description="Days a terminated number waits before it can be issued to a new holder"
+    )
+    enforce_daily_at: str = Field(
+        "01:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time the worker runs the day's enforcement sweep",
+    )
+    network_provisioner: Literal["builtin", "osmohlr", "webhook"] = Field(
+        "builtin",
+        description="Where lock and unlock orders go: `builtin` (the embedded network), `osmohlr` (its CTRL "
+        "interface, `osmohlr_ctrl`) or `webhook` (a signed HTTP provisioning gateway, `network_webhook_*`)",
+    )
+    osmohlr_ctrl: str = Field("127.0.0.1:4259", description="OsmoHLR's CTRL interface, `host:port`")
+    network_webhook_url: str = Field(
+        "", description="The provisioning gateway's base URL (orders go to `<url>/orders`)"
+    )
+    network_webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of the provisioning webhook")
+    network_order_attempts: int = Field(
+        10, ge=1, description="Tries of one network order before it is shown to staff as failed"
     )
 
     @model_validator(mode="after")

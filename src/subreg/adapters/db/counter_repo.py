@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select
 from subreg.adapters.db.tables import (
     bill_payments,
     counter_transactions,
+    enforcement_recheck,
     network_orders,
     points_of_sale,
     serving_visits,
@@ -136,6 +137,12 @@ class SqlCounterRepository:
         """Queue a network order; its id."""
         stmt = insert(network_orders).values(dict(row)).returning(network_orders.c.id)
         return int(self._c.execute(stmt).scalar_one())
+
+    def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
+        t = enforcement_recheck
+        if self._c.execute(select(t.c.subscription_id).where(t.c.subscription_id == subscription_id)).first() is None:
+            self._c.execute(t.insert().values(subscription_id=subscription_id, channel=channel,
+                                              created_at=now.astimezone(UTC)))  # fmt: skip
 
     def list_network_orders(self, subscription_id: int, *, status: str | None = None) -> list[NetworkOrderRow]:
         """Network orders of a line (optionally of one status), oldest first."""

@@ -63,6 +63,9 @@ __all__ = [
     "document_links",
     "documents",
     "dsr_requests",
+    "enforcement",
+    "enforcement_recheck",
+    "enforcement_steps",
     "evaluation_dirty",
     "evaluation_runs",
     "holders",
@@ -70,6 +73,7 @@ __all__ = [
     "key_encryption_keys",
     "login_attempts",
     "metadata",
+    "network_lines",
     "network_orders",
     "points_of_sale",
     "ported_numbers",
@@ -169,6 +173,7 @@ holders = Table(
     Column("objected", Boolean, nullable=False, server_default=false()),
     Column("erased_at", DateTime(timezone=True), nullable=True),
     Index(None, "id_blind"),
+    Index("ix_holders_restricted", "id", sqlite_where=text("restricted"), postgresql_where=text("restricted")),
 )
 
 subscriptions = Table(
@@ -474,8 +479,59 @@ network_orders = Table(
     Column("created_by_staff_id", Integer, nullable=True),
     Column("processed_at", DateTime(timezone=True), nullable=True),
     Column("priority", SmallInteger, nullable=False, server_default="5"),
+    # Added by 0012 (the orders' outbox): the idempotency key, retries, what the network applied and who.
+    Column("order_key", String(96), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(48), nullable=True),
+    Column("applied", String(16), nullable=True),
+    Column("provisioner", String(48), nullable=True),
     Index(None, "status", "priority", "id"),
     Index(None, "subscription_id"),
+    Index(None, "order_key", unique=True),
+)
+
+# Enforcement (0012): one row per line in the machine; the dated steps; lines completed since the last restore.
+enforcement = Table(
+    "enforcement",
+    metadata,
+    Column("subscription_id", BigInteger, primary_key=True),
+    Column("regime", String(32), nullable=False),
+    Column("state", SmallInteger, nullable=False),  # domain.enforcement.machine.EnforcementState
+    Column("step_on", Date, nullable=False),
+    Column("notices", SmallInteger, nullable=False, server_default="1"),
+    Column("last_notice_on", Date, nullable=True),
+    Index(None, "state", "step_on"),
+)
+enforcement_steps = Table(
+    "enforcement_steps",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("regime", String(32), nullable=False),
+    Column("province_code", String(8), nullable=False),
+    Column("channel", String(24), nullable=False),
+    _created_at(),
+    Index(None, "subscription_id", "id"),
+    Index(None, "on_date", "action"),
+)
+enforcement_recheck = Table(
+    "enforcement_recheck",
+    metadata,
+    Column("subscription_id", BigInteger, primary_key=True),
+    Column("channel", String(24), nullable=False),
+    _created_at(),
+)
+# The built-in network of the embedded default: what each number can do (open | one_way | two_way | absent).
+network_lines = Table(
+    "network_lines",
+    metadata,
+    Column("msisdn", BigInteger, primary_key=True),
+    Column("access", String(8), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("order_key", String(96), nullable=True),
 )
 
 # --- 0009_ported_numbers: the MNP list ------------------------------------------------------------------

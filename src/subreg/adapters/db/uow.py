@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from subreg.adapters.db.access_repo import SqlAuthRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
+from subreg.adapters.db.enforcement_repo import SqlEnforcementRepository, SqlOrderRepository
 from subreg.adapters.db.ported_repo import SqlPortedNumbers
 from subreg.adapters.db.privacy_repo import SqlPrivacyRepository
 from subreg.adapters.db.registry_repo import (
@@ -83,6 +84,8 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundRepository(c)
         self.outbox = SqlOutboxRepository(c)
         self.rates = SqlRateRepository(c)
+        self.enforcement = SqlEnforcementRepository(c)
+        self.orders = SqlOrderRepository(c)
         return self
 
     def __exit__(

@@ -169,6 +169,11 @@ TABLES: dict[str, Table] = {
             key="message_id", auto_key=False, references={"outbox_id": "sms_outbox"},
         ),
         Table(
+            "enforcement_recheck",
+            {"subscription_id": _nn(), "channel": _nn(), "created_at": _nn(NOW)},
+            key="subscription_id", auto_key=False,
+        ),
+        Table(
             "sms_senders",
             {"sender": _nn(), "window_start": _nn(), "count": _nn(), "refused": _nn(False)},
             key="sender", auto_key=False,
@@ -242,7 +247,10 @@ TABLES: dict[str, Table] = {
             {
                 "id": _ID, "subscription_id": _nn(), "action": _nn(), "status": _nn("queued"), "reason": _nn(),
                 "created_at": _nn(NOW), "created_by_staff_id": _c(), "processed_at": _c(), "priority": _nn(5),
+                "order_key": _c(), "attempts": _nn(0), "next_attempt_at": _c(), "last_error": _c(), "applied": _c(),
+                "provisioner": _c(),
             },
+            unique=(("order_key",),),
         ),
     )
 }  # fmt: skip

@@ -100,6 +100,12 @@ class MemoryCounterRepository:
         """Queue a network order; its id."""
         return int(self._tx().insert("network_orders", dict(row)))
 
+    def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
+        tx = self._tx()
+        if tx.get("enforcement_recheck", subscription_id) is None:
+            tx.insert("enforcement_recheck", {"subscription_id": subscription_id, "channel": channel,
+                                              "created_at": _utc(now)})  # fmt: skip
+
     def list_network_orders(self, subscription_id: int, *, status: str | None = None) -> list[NetworkOrderRow]:
         """Network orders of a line (optionally of one status), oldest first."""
 

@@ -16,7 +16,10 @@ from enum import IntEnum
 
 from subreg.domain.compliance.timeline import Step, Timeline
 
-__all__ = ["STATUS_OF", "EnforcementState", "LineEnforcement", "Move", "advance", "next_due"]
+__all__ = [
+    "STATUS_OF", "EnforcementState", "LineEnforcement", "LockCut", "Move", "SweepPlan", "advance", "next_due",
+    "sweep_plan",
+]  # fmt: skip
 
 
 class EnforcementState(IntEnum):
@@ -102,3 +105,41 @@ def next_due(line: LineEnforcement, timeline: Timeline) -> tuple[str, date] | No
         return "renotify", last + timedelta(days=timeline.notice_every_days)
     step, _ = _AFTER[line.state]
     return step.value, timeline.rule(step).due(line.step_on)
+
+
+@dataclass(frozen=True)
+class LockCut:
+    """A lock step the sweep may take today: lines in `from_state` whose step happened on or before `cutoff`."""
+
+    action: str
+    from_state: EnforcementState
+    cutoff: date
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """`advance` for every line at once, as the thresholds of one sweep on `as_of` (what the SQL compares with)."""
+
+    as_of: date
+    regime: str
+    notify: bool  # first notices may go (the timeline has started)
+    notices: int  # notices a line gets before its first lock
+    renotify_cutoff: date  # a repeated notice goes to lines whose last notice was on or before this day
+    locks: tuple[LockCut, ...]  # the lock steps that may happen today (a fixed date not reached yet: absent)
+
+
+def sweep_plan(timeline: Timeline, as_of: date) -> SweepPlan:
+    """The thresholds equivalent to `advance(..., as_of=as_of, timeline=timeline)` for every line."""
+    locks = []
+    for state, (step, _) in _AFTER.items():
+        rule = timeline.rule(step)
+        if rule.on_date is None or as_of >= rule.on_date:
+            locks.append(LockCut(step.value, state, as_of - timedelta(days=rule.after_days)))
+    return SweepPlan(
+        as_of=as_of,
+        regime=timeline.regime,
+        notify=as_of >= timeline.starts_on,
+        notices=timeline.notices,
+        renotify_cutoff=as_of - timedelta(days=timeline.notice_every_days),
+        locks=tuple(locks),
+    )

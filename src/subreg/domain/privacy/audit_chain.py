@@ -83,6 +83,7 @@ class AuditAction(StrEnum):
     PORTED_NUMBERS_LOADED = "ported_numbers:loaded"
     CAMPAIGN_STARTED = "campaign:started"
     ENFORCEMENT_RUN = "enforcement:run"
+    NETWORK_ORDER = "network:order"  # an order (lock, unlock, terminate) the network applied or refused
     REPORT_EXPORTED = "report:exported"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFIED = "audit:verified"

@@ -88,6 +88,11 @@ class CounterRepository(Protocol):
         """Queue a network order; its id."""
         ...
 
+    def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
+        """Ask enforcement to restore the line now that its information is complete (clears its state, lifts
+        its locks, tells the subscriber; the worker does it within seconds); idempotent."""
+        ...
+
     def list_network_orders(self, subscription_id: int, *, status: str | None = None) -> list[NetworkOrderRow]:
         """Network orders of a subscription (optionally of one status), oldest first."""
         ...

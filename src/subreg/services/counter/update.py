@@ -77,6 +77,9 @@ def update_subscription(
         unlock = sub.status in gate.LOCKED_STATUSES and result.complete
         if unlock:
             _queue_unlock(uow, sub, actor)
+        if result.complete and sub.status != gate.TERMINATED:
+            # Enforcement restores the line within seconds (state cleared, SMS; the unlock above goes first).
+            uow.counter.request_restore(sub.id, channel="counter", now=ctx.now)
         paths = sorted({*flatten({k: v for k, v in changes.items() if k in PERSON_SECTIONS}), *saved.filled,
                         *(f"documents.{k}" for k in images)})  # fmt: skip
         paths += sorted(k for k in changes if k not in PERSON_SECTIONS)

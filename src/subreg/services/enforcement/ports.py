@@ -8,10 +8,27 @@ the embedded default); the use cases never know which.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
 
-__all__ = ["LineAccess", "NetworkOrder", "NetworkProvisioner", "OrderAction", "OrderOutcome"]
+from subreg.domain.enforcement.machine import LineEnforcement, SweepPlan
+from subreg.services.common.ports import UnitOfWork
+
+__all__ = [
+    "EnforcementRepository",
+    "EnforcementUnitOfWork",
+    "LineAccess",
+    "NetworkOrder",
+    "NetworkProvisioner",
+    "NoticeComposer",
+    "OrderAction",
+    "OrderOutcome",
+    "OrderRepository",
+    "PreparedNotice",
+    "StepCount",
+]
 
 # lock_one_way: outgoing calls and SMS barred; incoming calls and SMS and emergency calls kept
 #               (3GPP TS 29.272 ODB "barring of all outgoing calls" + outgoing SMS).
@@ -34,6 +51,7 @@ class NetworkOrder:
     msisdn: str  # international digits without '+', e.g. "84912345678"
     action: OrderAction
     attempts: int = 0
+    line: int = 0  # the subscription line's id (audit subject; never sent to the network)
 
 
 @dataclass(frozen=True)
@@ -68,3 +86,89 @@ class NetworkProvisioner(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True)
+class PreparedNotice:
+    """One notice text, encoded, counted and sealed ONCE for every line a sweep sends it to (the text
+    holds no personal data: the same sealed bytes go into each outbox row)."""
+
+    sender: str
+    encoding: str
+    part_count: int
+    sealed: Mapping[str, Any]  # kek_id, wrapped_dek, payload
+
+
+class NoticeComposer(Protocol):
+    """Renders and seals the enforcement notices (the SMS capability's templates, through the wiring)."""
+
+    def compose(self, action: str, *, as_of: date, next_on: date | None) -> PreparedNotice:
+        """The notice for `action` (notify | renotify | lock_one_way | lock_two_way | restore) sent on `as_of`;
+        `next_on`: the first day of the next step, when the text names it."""
+        ...
+
+
+@dataclass(frozen=True)
+class StepCount:
+    action: str  # notify | renotify | lock_one_way | lock_two_way | terminate | restore
+    province: str  # of the line's point of sale, "unknown" when none
+    count: int
+
+
+class EnforcementRepository(Protocol):
+    """Set-based enforcement over the whole base (never a loop over lines)."""
+
+    def plan(self, plan: SweepPlan, *, only_rechecks: bool = False) -> None:
+        """Decide today's move of every line (at most one each) from the stored state; `only_rechecks`:
+        restorations of the lines completed through a channel since the last time, nothing else."""
+        ...
+
+    def counts(self) -> list[StepCount]:
+        """The planned moves, by action and province."""
+        ...
+
+    def apply(self, *, plan: SweepPlan, now: datetime, notices: Mapping[str, PreparedNotice], channel: str) -> None:
+        """Carry out the planned moves: state, history, line status, network orders and notices (outbox rows)."""
+        ...
+
+    def held(self, *, limit: int) -> list[tuple[int, int]]:
+        """(line id, MSISDN key) of incomplete live lines whose holder restricted processing (held, not locked)."""
+        ...
+
+    def held_count(self) -> int: ...
+
+    def line(self, subscription_id: int) -> LineEnforcement | None:
+        """Where one line stands (None: not in enforcement)."""
+        ...
+
+    def steps(self, subscription_id: int) -> list[tuple[str, date]]:
+        """The line's dated steps, oldest first."""
+        ...
+
+    def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
+        """Ask for the line to be restored soon (it was completed through `channel`); idempotent."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """The network orders' outbox."""
+
+    def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[NetworkOrder]:
+        """Due orders (queued, or claimed and never settled before their lease ran out), most urgent first;
+        they are leased to the caller until `lease_until` (SKIP LOCKED on PostgreSQL)."""
+        ...
+
+    def settle(self, order_id: int, values: Mapping[str, Any]) -> None: ...
+
+    def failed(self, *, limit: int) -> list[Mapping[str, Any]]:
+        """Orders the network refused or that ran out of attempts (for staff), newest first."""
+        ...
+
+    def retry(self, order_ids: Sequence[int], *, now: datetime) -> int:
+        """Queue failed orders again (staff fixed the cause); how many."""
+        ...
+
+
+class EnforcementUnitOfWork(UnitOfWork, Protocol):
+    enforcement: EnforcementRepository
+    orders: OrderRepository

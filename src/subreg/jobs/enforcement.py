@@ -1,0 +1,103 @@
+"""The worker's enforcement side: network orders out, completed lines restored, the daily sweep on time.
+
+Threads, each doing one thing:
+- the order loop claims due network orders (unlocks first) and applies them to the configured element;
+- the restore loop restores, every second, the lines completed through a channel (counter, import) since
+  the last pass (state cleared, unlock order, SMS), so that a subscriber is restored within seconds;
+- the schedule runs the day's sweep (`subreg enforce` for today) at `enforce_daily_at`, local time; a
+  sweep run twice the same day does nothing the second time (every step waits at least a day).
+Several worker processes may run: claims skip each other's rows (SKIP LOCKED on PostgreSQL, the writer
+lock on SQLite), and the sweep is one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+import structlog
+
+from subreg.bootstrap import Container
+from subreg.services.enforcement.orders import carry_out
+from subreg.services.enforcement.sweep import restore_rechecked, sweep
+
+__all__ = ["EnforcementJobs"]
+
+log = structlog.get_logger("subreg.enforcement")
+
+
+class EnforcementJobs:
+    """`run()` blocks until `stop()`."""
+
+    def __init__(self, container: Container, *, idle_sleep: float = 0.2, schedule: bool = True) -> None:
+        self.container = container
+        self.network = container.network()
+        self.options = container.enforcement_options()
+        self.notices = container.notices()
+        self._stop = threading.Event()
+        self._idle_sleep = idle_sleep
+        self._schedule = schedule
+        self._swept_on: date | None = None
+
+    def run(self) -> None:
+        loops = [self._order_loop, self._restore_loop] + ([self._schedule_loop] if self._schedule else [])
+        threads = [threading.Thread(target=f, name=f"enforcement-{f.__name__}", daemon=True) for f in loops]
+        for t in threads:
+            t.start()
+        try:
+            while not self._stop.wait(0.5):
+                pass
+        finally:
+            self._stop.set()
+            for t in threads:
+                t.join(timeout=10)
+            self.network.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _order_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                counts = carry_out(uow_factory=self.container.uow, network=self.network, options=self.options,
+                                   now=_now)  # fmt: skip
+            except Exception:
+                log.exception("enforcement.orders_failed")
+                counts = None
+            if counts is None or counts.claimed == 0:
+                self._stop.wait(self._idle_sleep)
+
+    def _restore_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                restored = restore_rechecked(uow=self.container.uow(), today=self.container.clock.today(),
+                                             now=_now(), options=self.options, notices=self.notices)  # fmt: skip
+                if restored:
+                    log.info("enforcement.restored", lines=restored)
+            except Exception:
+                log.exception("enforcement.restore_failed")
+
+    def _schedule_loop(self) -> None:
+        hour, minute = (int(x) for x in self.container.settings.enforce_daily_at.split(":"))
+        while not self._stop.wait(5.0):
+            local = datetime.now(UTC).astimezone(_operator_tz())
+            today = local.date()
+            if self._swept_on == today or (local.hour, local.minute) < (hour, minute):
+                continue
+            try:
+                report = sweep(uow=self.container.uow(), as_of=today, now=_now(), options=self.options,
+                               notices=self.notices)  # fmt: skip
+                log.info("enforcement.swept", **report.as_dict())
+                self._swept_on = today
+            except Exception:
+                log.exception("enforcement.sweep_failed")
+
+
+def _operator_tz():  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
