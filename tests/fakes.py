@@ -27,6 +27,7 @@ from subreg.domain.access.permissions import POS_KIND_BY_ROLE, Actor, Role
 from subreg.domain.common.msisdn import msisdn_key, parse_msisdn
 from subreg.domain.compliance.rules import get_rule_set
 from subreg.domain.compliance.rules.base import RuleSet
+from subreg.domain.compliance.timeline import ND49_2017_TIMELINE
 from subreg.domain.id_documents.card_codes import parse_cccd_qr
 from subreg.services.counter.context import CounterContext
 from subreg.services.privacy.consent import Consents
@@ -114,6 +115,7 @@ class Fakes:
             consent_version=self.consent_version,
             images=self.images,
             request_id=request_id,
+            timeline=ND49_2017_TIMELINE,
         )
 
     def sms_context(self, **options: Any) -> SmsContext:

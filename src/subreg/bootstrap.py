@@ -86,6 +86,7 @@ class Container:
     # HMAC key of the audit chain (derived in the vault, never stored; kept out of repr).
     audit_key: bytes | None = field(default=None, repr=False)
     _inspector: ImageInspector | None = field(default=None, init=False, repr=False)
+    _enforcement_options: EnforcementOptions | None = field(default=None, init=False, repr=False)
 
     def uow(self) -> SqlUnitOfWork:
         """A new unit of work (`with container.uow() as uow: ...; uow.commit()`)."""
@@ -182,6 +183,8 @@ class Container:
             numbers=self.numbers,
             images=self.image_inspector(),
             request_id=request_id,
+            timeline=self._enforcement().timeline_on(_operator_date(moment)),
+            quarantine_days=s.number_quarantine_days,
         )
 
     def auth_policy(self) -> AuthPolicy:
@@ -212,6 +215,12 @@ class Container:
             short_code=s.sms_short_code,
         )  # fmt: skip
         return SmsContext(self.vault, templates, options, self.rule_set.document_key)
+
+    def _enforcement(self) -> EnforcementOptions:
+        """The enforcement options, built once per container."""
+        if self._enforcement_options is None:
+            self._enforcement_options = self.enforcement_options()
+        return self._enforcement_options
 
     def enforcement_options(self) -> EnforcementOptions:
         """The regime schedule and each regime's timeline with the settings' overrides (InputError names a

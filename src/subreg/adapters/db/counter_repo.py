@@ -8,7 +8,7 @@ as text without the offset, so all of them must be UTC for comparisons to hold).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select
@@ -16,11 +16,14 @@ from sqlalchemy import Connection, Row, bindparam, insert, select
 from subreg.adapters.db.tables import (
     bill_payments,
     counter_transactions,
+    enforcement,
     enforcement_recheck,
+    enforcement_steps,
     network_orders,
     points_of_sale,
     serving_visits,
 )
+from subreg.domain.enforcement.machine import EnforcementState, LineEnforcement
 from subreg.services.counter.ports import CounterTransactionRow, NetworkOrderRow
 
 __all__ = ["SqlCounterRepository"]
@@ -137,6 +140,17 @@ class SqlCounterRepository:
         """Queue a network order; its id."""
         stmt = insert(network_orders).values(dict(row)).returning(network_orders.c.id)
         return int(self._c.execute(stmt).scalar_one())
+
+    def enforcement_of(self, subscription_id: int) -> tuple[LineEnforcement | None, list[tuple[str, date]]]:
+        e, h = enforcement.c, enforcement_steps.c
+        row = self._c.execute(
+            select(e.state, e.step_on, e.notices, e.last_notice_on).where(e.subscription_id == subscription_id)
+        ).first()
+        line = None if row is None else LineEnforcement(EnforcementState(row[0]), row[1], int(row[2]), row[3])
+        steps = self._c.execute(
+            select(h.action, h.on_date).where(h.subscription_id == subscription_id).order_by(h.id)
+        ).all()
+        return line, [(str(a), d) for a, d in steps]
 
     def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
         t = enforcement_recheck

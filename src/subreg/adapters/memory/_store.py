@@ -169,6 +169,17 @@ TABLES: dict[str, Table] = {
             key="message_id", auto_key=False, references={"outbox_id": "sms_outbox"},
         ),
         Table(
+            "enforcement",
+            {"subscription_id": _nn(), "regime": _nn(), "state": _nn(), "step_on": _nn(), "notices": _nn(1),
+             "last_notice_on": _c()},
+            key="subscription_id", auto_key=False,
+        ),
+        Table(
+            "enforcement_steps",
+            {"id": _ID, "subscription_id": _nn(), "action": _nn(), "on_date": _nn(), "regime": _nn(),
+             "province_code": _nn(), "channel": _nn(), "created_at": _nn(NOW)},
+        ),
+        Table(
             "enforcement_recheck",
             {"subscription_id": _nn(), "channel": _nn(), "created_at": _nn(NOW)},
             key="subscription_id", auto_key=False,

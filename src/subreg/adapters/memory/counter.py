@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from subreg.adapters.memory._store import Row, Transaction
+from subreg.domain.enforcement.machine import EnforcementState, LineEnforcement
 from subreg.services.counter.ports import CounterTransactionRow, NetworkOrderRow
 
 __all__ = ["MemoryCounterRepository"]
@@ -99,6 +100,15 @@ class MemoryCounterRepository:
     def add_network_order(self, row: Mapping[str, Any]) -> int:
         """Queue a network order; its id."""
         return int(self._tx().insert("network_orders", dict(row)))
+
+    def enforcement_of(self, subscription_id: int) -> tuple[LineEnforcement | None, list[tuple[str, date]]]:
+        tx = self._tx()
+        row = tx.get("enforcement", subscription_id)
+        line = None if row is None else LineEnforcement(
+            EnforcementState(row["state"]), row["step_on"], int(row["notices"]), row["last_notice_on"]
+        )  # fmt: skip
+        steps = tx.scan("enforcement_steps", lambda r: r["subscription_id"] == subscription_id)
+        return line, [(r["action"], r["on_date"]) for r in steps]
 
     def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
         tx = self._tx()

@@ -150,6 +150,19 @@ class SubscriptionCardRead(BaseModel):
     msisdn: str
     status: Literal["active", "one_way_locked", "two_way_locked", "terminated"]
     phase: int | None
+    enforcement: dict[str, Any] | None = Field(
+        None,
+        description="The line's enforcement state (notified, one_way_locked, two_way_locked, terminated or null), "
+        "its dated steps and the next step with its first possible date",
+        examples=[
+            {
+                "state": "notified",
+                "notices": 2,
+                "steps": [{"action": "notify", "on": "2018-04-25"}, {"action": "renotify", "on": "2018-04-26"}],
+                "next": {"action": "renotify", "on": "2018-04-27"},
+            }
+        ],
+    )
     compliance: dict[str, Any]
     gate: dict[str, Any]
     holder: dict[str, Any] | None

@@ -102,6 +102,10 @@ CODES: dict[str, tuple[str, str]] = {
         "Số thuê bao đã thuộc một thuê bao đang hoạt động khác: {field}",
         "The number already belongs to another active subscription: {field}",
     ),
+    "number_in_quarantine": (
+        "Số thuê bao vừa bị thu hồi, chưa hết thời gian chờ trước khi cấp lại: {field}",
+        "The number was reclaimed recently; it cannot be issued again before its quarantine ends: {field}",
+    ),
     "invalid_qr": ("Mã QR không phải mã QR của thẻ CCCD: {field}", "Not a CCCD QR payload: {field}"),
     "invalid_mrz": ("Vùng MRZ không đúng định dạng TD1: {field}", "Not a TD1 MRZ: {field}"),
     "mrz_check_digit": ("Sai chữ số kiểm tra của MRZ: {field}", "MRZ check digit is wrong: {field}"),

@@ -27,6 +27,7 @@ from subreg.domain.compliance.phase import phase_of
 from subreg.domain.compliance.records import flatten
 from subreg.domain.compliance.rules.base import rule_tag
 from subreg.domain.counter import gate
+from subreg.domain.enforcement.machine import next_due
 from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services.common import audit_trail
 from subreg.services.counter.context import CounterContext
@@ -194,6 +195,18 @@ def shown_paths(masked: Mapping[str, Any]) -> list[str]:
     return sorted(p for p in flatten({k: v for k, v in masked.items() if k in PERSON_SECTIONS}))
 
 
+def enforcement_card(uow: CounterUnitOfWork, ctx: CounterContext, subscription_id: int) -> dict[str, Any]:
+    """The line's enforcement state, the date of each past step and the date of the next one."""
+    line, steps = uow.counter.enforcement_of(subscription_id)
+    upcoming = next_due(line, ctx.timeline) if line is not None and ctx.timeline is not None else None
+    return {
+        "state": line.state.label if line is not None else None,
+        "notices": line.notices if line is not None else 0,
+        "steps": [{"action": a, "on": d.isoformat()} for a, d in steps],
+        "next": {"action": upcoming[0], "on": upcoming[1].isoformat()} if upcoming else None,
+    }
+
+
 def card(
     uow: CounterUnitOfWork,
     ctx: CounterContext,
@@ -225,6 +238,7 @@ def card(
         "payment_type": sub.payment_type,
         "activated_on": sub.activated_on.isoformat() if sub.activated_on else None,
         "phase": phase_of(sub.activated_on, ctx.phase_reference),
+        "enforcement": enforcement_card(uow, ctx, sub.id),
         "compliance": {
             "complete": sub.complete,
             "contract_needed": sub.contract_needed,

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from subreg.domain.common.operator_numbers import OperatorNumbers, operator_numbers
 from subreg.domain.compliance.rules.base import RuleSet
+from subreg.domain.compliance.timeline import Timeline
 from subreg.services.common.ports import Vault
 from subreg.services.counter.ports import ImageInspector
 from subreg.services.privacy.ports import ConsentRecorder
@@ -34,3 +35,7 @@ class CounterContext:
     numbers: OperatorNumbers = field(default_factory=lambda: operator_numbers(()))
     images: ImageInspector | None = None
     request_id: str | None = None
+    # Enforcement: the timeline in force today (the card's next step) and how long a terminated number waits
+    # before it can be issued to a new holder.
+    timeline: Timeline | None = None
+    quarantine_days: int = 180

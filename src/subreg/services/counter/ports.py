@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from subreg.domain.common.errors import FieldError
+from subreg.domain.enforcement.machine import LineEnforcement
 from subreg.services.privacy.ports import PrivacyRepository
 from subreg.services.registry.ports import RegistryUnitOfWork
 
@@ -86,6 +87,10 @@ class CounterRepository(Protocol):
 
     def add_network_order(self, row: Mapping[str, Any]) -> int:
         """Queue a network order; its id."""
+        ...
+
+    def enforcement_of(self, subscription_id: int) -> tuple[LineEnforcement | None, list[tuple[str, date]]]:
+        """Where the line stands in enforcement (None: not in it) and its dated steps, oldest first."""
         ...
 
     def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:

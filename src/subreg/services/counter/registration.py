@@ -91,6 +91,15 @@ def _require_operator_number(uow: CounterUnitOfWork, ctx: CounterContext, key: i
         raise InputError([FieldError("msisdn", "not_operator_number")])
 
 
+def _refuse_in_quarantine(uow: CounterUnitOfWork, ctx: CounterContext, line_id: int) -> None:
+    """A number terminated by enforcement waits `quarantine_days` before it is issued to a new holder (calls
+    and messages meant for the former holder die out first)."""
+    line, steps = uow.counter.enforcement_of(line_id)
+    ended = [d for a, d in steps if a == "terminate"]
+    if line is not None and ended and (ctx.today - ended[-1]).days < ctx.quarantine_days:
+        raise DuplicateMsisdnError("msisdn in quarantine", errors=[FieldError("msisdn", "number_in_quarantine")])
+
+
 def _new_record(
     uow: CounterUnitOfWork, ctx: CounterContext, actor: Actor, key: int, changes: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -98,6 +107,8 @@ def _new_record(
     current = uow.subscriptions.get(key)
     if current is not None and current.status != "terminated":  # a reclaimed number is issued as a new line
         raise DuplicateMsisdnError("msisdn taken", errors=[FieldError("msisdn", "duplicate_msisdn")])
+    if current is not None:
+        _refuse_in_quarantine(uow, ctx, current.id)
     pos_code = uow.counter.point_of_sale_code(actor.point_of_sale_id) if actor.point_of_sale_id else None
     full = {
         **changes,
