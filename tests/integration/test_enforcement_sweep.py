@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from subreg.adapters.db.tables import enforcement_steps, network_orders, points_of_sale, sms_outbox, subscriptions
 from subreg.domain.enforcement.machine import STATUS_OF, advance
-from subreg.services.enforcement.sweep import restore_rechecked, sweep
+from subreg.services.enforcement.sweep import request_restores, restore_rechecked, sweep
 from subreg.services.sms.sealing import open_text
 from tests.integration.test_shredding import store
 from tests.records import complete_record
@@ -200,3 +200,18 @@ def test_completion_through_a_channel_restores_at_once_with_unlock_and_sms(conta
             c.execute(text("SELECT count(*) FROM enforcement WHERE subscription_id = :id"), {"id": locked}).scalar()
             == 0
         )
+
+
+def test_lines_an_import_completed_are_asked_for_and_restored_with_the_import_channel(container):
+    ids = _lines(container, 4)
+    options, notices = container.enforcement_options(), container.notices()
+    sweep(uow=container.uow(), as_of=DAY0, now=NOW, options=options, notices=notices)
+    with container.engine.begin() as c:  # an import completed lines 1 and 2; line 3 stays incomplete
+        c.execute(subscriptions.update().where(subscriptions.c.id.in_(ids[1:3])).values(verdict=0))
+    assert request_restores(uow=container.uow(), channel="import", now=NOW) == 2
+    assert request_restores(uow=container.uow(), channel="import", now=NOW) == 0  # asked once
+    assert restore_rechecked(uow=container.uow(), today=DAY0, now=NOW, options=options, notices=notices) == 2
+    with container.engine.connect() as c:
+        restored = c.execute(select(enforcement_steps.c.subscription_id, enforcement_steps.c.channel)
+                             .where(enforcement_steps.c.action == "restore")).all()  # fmt: skip
+    assert sorted(restored) == [(ids[1], "import"), (ids[2], "import")]

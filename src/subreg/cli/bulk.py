@@ -151,6 +151,12 @@ def import_command(
             pool=container.worker_pool(options.workers),
             progress=_BarProgress(quiet, as_json, dry_run),
         )
+        if report.evaluation is not None:  # lines the file completed are restored by the worker within seconds
+            from datetime import UTC, datetime
+
+            from subreg.services.enforcement.sweep import request_restores
+
+            request_restores(uow=container.uow(), channel="import", now=datetime.now(UTC))
     except UnreadableInputError as exc:
         err.print(f"[red]unreadable input[/red]: {exc}")
         raise typer.Exit(EXIT_UNREADABLE) from None

@@ -132,6 +132,11 @@ _STATE_RESTORE = (
 # enforcement, or incomplete again); one a channel added since then waits for the next call.
 _RECHECKS_DONE = "DELETE FROM enforcement_recheck WHERE subscription_id IN (SELECT subscription_id FROM enf_rechecks)"
 
+_REQUEST_RESTORES = _sql(
+    "INSERT INTO enforcement_recheck (subscription_id, channel, created_at) "
+    f"SELECT e.subscription_id, :channel, :now {_LINE}WHERE {_LIVE_STATES} AND {_COMPLETE} "
+    "AND NOT EXISTS (SELECT 1 FROM enforcement_recheck r WHERE r.subscription_id = e.subscription_id)"
+)
 _HELD = (
     "SELECT s.id, s.msisdn FROM holders h JOIN subscriptions s ON s.holder_id = h.id "
     f"WHERE h.restricted AND s.status IN ('active', 'one_way_locked', 'two_way_locked') AND {_INCOMPLETE} "
@@ -205,6 +210,10 @@ class SqlEnforcementRepository:
             {"id": subscription_id},
         )
         return [(str(a), _day(d)) for a, d in rows]
+
+    def request_restores(self, *, channel: str, now: datetime) -> int:
+        result = self._c.execute(_REQUEST_RESTORES, {"channel": channel, "now": now.astimezone(UTC)})
+        return int(result.rowcount or 0)
 
     def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
         exists = self._c.execute(

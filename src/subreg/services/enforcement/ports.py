@@ -145,6 +145,11 @@ class EnforcementRepository(Protocol):
         """The line's dated steps, oldest first."""
         ...
 
+    def request_restores(self, *, channel: str, now: datetime) -> int:
+        """Ask for every line in enforcement whose information is now complete to be restored soon (after a
+        bulk channel such as an import); how many were asked for. Set-based over the lines in enforcement."""
+        ...
+
     def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
         """Ask for the line to be restored soon (it was completed through `channel`); idempotent."""
         ...

@@ -21,7 +21,7 @@ from subreg.services.common import audit_trail
 from subreg.services.enforcement.options import EnforcementOptions
 from subreg.services.enforcement.ports import EnforcementUnitOfWork, NoticeComposer, PreparedNotice
 
-__all__ = ["ACTIONS", "SweepReport", "restore_rechecked", "sweep"]
+__all__ = ["ACTIONS", "SweepReport", "request_restores", "restore_rechecked", "sweep"]
 
 # The keys of `transitions` (later issues may add keys; these stay).
 ACTIONS = ("notify", "lock_one_way", "lock_two_way", "terminate", "restore")
@@ -110,3 +110,12 @@ def restore_rechecked(
         uow.enforcement.apply(plan=plan, now=now, notices=prepared, channel="recheck")
         uow.commit()
     return restored
+
+
+def request_restores(*, uow: EnforcementUnitOfWork, channel: str, now: datetime) -> int:
+    """After a bulk channel (an import) completed lines: the worker restores them within seconds."""
+    with uow:
+        uow.lock_for_write()
+        asked = uow.enforcement.request_restores(channel=channel, now=now)
+        uow.commit()
+    return asked
