@@ -19,7 +19,7 @@ The body carries 3GPP operator-determined barring (ODB) so that an HSS-side rece
 OPERATOR_DETERMINED_BARRING, and `odb` says which categories are barred (TS 23.008 §2.8.2), with
 `odb.s6a_bitmask` the TS 29.272 §7.3.30 Operator-Determined-Barring value of those categories (bit 0: all
 packet-oriented services, bit 3: all outgoing calls; incoming barring has no bit there). Emergency calls
-are never barred (ODB does not apply to them, TS 23.015 §1). docs/network.md maps this to an Open5GS
+are never barred (ODB does not apply to them, TS 23.015, scope). docs/network.md maps this to an Open5GS
 subscriber document.
 
 Outcomes: 2xx is `done` (what the answer's `access` says, else what was ordered); 409 naming the same
