@@ -30,9 +30,9 @@ __all__ = [
     "StepCount",
 ]
 
-# lock_one_way: outgoing calls and SMS barred; incoming calls and SMS and emergency calls kept
-#               (3GPP TS 29.272 ODB "barring of all outgoing calls" + outgoing SMS).
-# lock_two_way: every service barred but emergency calls (subscriber status = operator-determined barring).
+# lock_one_way: outgoing calls and SMS barred; incoming calls and SMS and emergency calls kept (3GPP TS 29.272:
+#               subscriber status OPERATOR_DETERMINED_BARRING with the "all outgoing calls" bit, outgoing SMS).
+# lock_two_way: every service barred but emergency calls (the same status, every barring bit).
 # unlock:       every service back (the line restored).
 # terminate:    the contract ended; the number leaves the network until it is reissued as a new line.
 OrderAction = Literal["lock_one_way", "lock_two_way", "unlock", "terminate"]
