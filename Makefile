@@ -33,6 +33,16 @@ system-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras) >/dev/null; \
 	  else echo "note: kannel not installed; the Kannel tests will be skipped"; fi; \
 	fi
+	@# OsmoHLR for the network provisioning tests (Debian's package). The tests start their own osmo-hlr on a
+	@# loopback address of their own; Debian's package does not enable its service, and should a system
+	@# instance run after the install it is stopped (its example config's GSUP port is NATS's here).
+	@if ! command -v osmo-hlr >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing osmo-hlr"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osmo-hlr) >/dev/null; \
+	    if [ -d /run/systemd/system ] && systemctl is-active --quiet osmo-hlr; then systemctl disable --now osmo-hlr; fi; \
+	  else echo "note: osmo-hlr not installed; the OsmoHLR tests will be skipped"; fi; \
+	fi
 	@# Jasmin, the SMPP server of the SMPP tests, in its own virtualenv (.venv-jasmin; a no-op when present).
 	@./scripts/jasmin-env.sh || echo "note: Jasmin could not be installed; the SMPP tests will be skipped"
 	@# Headless Chromium for the browser tests (Debian's package; Playwright drives it, downloads nothing).

@@ -1,1 +1,2 @@
-"""Network elements that lock and unlock lines (HLR/HSS and provisioning gateways), behind `enforcement.ports`."""
+"""Network elements that lock and unlock lines (`services.enforcement.ports.NetworkProvisioner`): OsmoHLR over
+CTRL (`osmohlr`), a signed HTTP provisioning webhook (`webhook`), the embedded default's own network (`builtin`)."""
