@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from evaluate import PG_DEFAULT, fill_pg, fill_sqlite  # noqa: E402
 from sqlalchemy import make_url, text  # noqa: E402
 
+from evaluate import PG_DEFAULT, fill_pg, fill_sqlite  # noqa: E402
 from subreg.adapters.db.engine import create_engine_for  # noqa: E402
 from subreg.bootstrap import bootstrap, init_storage  # noqa: E402
 from subreg.config import Settings  # noqa: E402
@@ -54,7 +54,7 @@ def put_in_enforcement(c: Any, notified_on: date) -> int:
     """Every incomplete line notified on `notified_on`, its 5 notices sent (nothing due for days)."""
     c.execute(text(
         "INSERT INTO enforcement (subscription_id, regime, state, step_on, notices, last_notice_on) "
-        f"SELECT id, 'nd49-2017', 1, :d, 5, :d FROM subscriptions WHERE {INCOMPLETE}"  # noqa: S608
+        f"SELECT id, 'nd49-2017', 1, :d, 5, :d FROM subscriptions WHERE {INCOMPLETE}"
     ), {"d": notified_on})  # fmt: skip
     return int(c.execute(text("SELECT count(*) FROM enforcement")).scalar_one())
 
@@ -83,18 +83,18 @@ def bare_outbox(container: Any, locks: int) -> float:
         c.execute(text(
             "INSERT INTO network_orders (subscription_id, action, status, reason, created_at, priority, order_key) "
             "SELECT subscription_id, 'lock_one_way', 'queued', 'bench', CURRENT_TIMESTAMP, 5, "
-            f"'bench:' || subscription_id FROM ({limit}) AS l"  # noqa: S608
+            f"'bench:' || subscription_id FROM ({limit}) AS l"
         ))  # fmt: skip
         c.execute(text(
             "INSERT INTO sms_outbox (kind, priority, recipient, sender, encoding, part_count, state, attempts, "
             "next_attempt_at, kek_id, wrapped_dek, payload, created_at) SELECT 'notice', 1, s.msisdn, '1414', "
             "'gsm7', 2, 'pending', 0, CURRENT_TIMESTAMP, 1, x'00', x'00', CURRENT_TIMESTAMP "
-            f"FROM ({limit}) AS l JOIN subscriptions s ON s.id = l.subscription_id"  # noqa: S608
+            f"FROM ({limit}) AS l JOIN subscriptions s ON s.id = l.subscription_id"
         ).execution_options() if False else text(
             "INSERT INTO sms_outbox (kind, priority, recipient, sender, encoding, part_count, state, attempts, "
             "next_attempt_at, kek_id, wrapped_dek, payload, created_at) SELECT 'notice', 1, s.msisdn, '1414', "
             "'gsm7', 2, 'pending', 0, CURRENT_TIMESTAMP, 1, :blob, :blob, CURRENT_TIMESTAMP "
-            f"FROM ({limit}) AS l JOIN subscriptions s ON s.id = l.subscription_id"  # noqa: S608
+            f"FROM ({limit}) AS l JOIN subscriptions s ON s.id = l.subscription_id"
         ), {"blob": b"\x00" * 120})  # fmt: skip
     wall = time.perf_counter() - started
     with container.engine.begin() as c:
@@ -115,10 +115,10 @@ def worker_throughput(container: Any, env: dict[str, str], messages: int) -> dic
             "INSERT INTO sms_outbox (kind, priority, recipient, sender, encoding, part_count, state, attempts, "
             "next_attempt_at, kek_id, wrapped_dek, payload, created_at) SELECT 'notice', 1, msisdn, :sender, "
             ":encoding, :parts, 'pending', 0, :now, :kek_id, :wrapped_dek, :payload, :now "
-            f"FROM subscriptions ORDER BY id LIMIT {messages}"  # noqa: S608
+            f"FROM subscriptions ORDER BY id LIMIT {messages}"
         ), {"sender": notice.sender, "encoding": notice.encoding, "parts": notice.part_count,
             "now": datetime(2000, 1, 1, tzinfo=UTC), **notice.sealed})  # fmt: skip
-    proc = subprocess.Popen([SUBREG, "worker", "--no-schedule"], env=env, stdout=subprocess.DEVNULL,  # noqa: S603
+    proc = subprocess.Popen([SUBREG, "worker", "--no-schedule"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         first = last = None
@@ -152,9 +152,9 @@ def unlock_latency(container: Any, env: dict[str, str], n: int) -> dict[str, Any
     with container.engine.begin() as c:
         ids = [r[0] for r in c.execute(text(f"SELECT subscription_id FROM enforcement LIMIT {n}"))]  # noqa: S608
         c.execute(text("UPDATE enforcement SET state = 3 WHERE subscription_id IN "
-                       f"(SELECT subscription_id FROM enforcement LIMIT {n})"))  # noqa: S608  # fmt: skip
+                       f"(SELECT subscription_id FROM enforcement LIMIT {n})"))  # fmt: skip
     network = container.network()
-    proc = subprocess.Popen([SUBREG, "worker", "--no-schedule", "--no-sms"], env=env,  # noqa: S603
+    proc = subprocess.Popen([SUBREG, "worker", "--no-schedule", "--no-sms"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     latencies = []
     try:
@@ -235,7 +235,7 @@ def main() -> None:
         result["bare_outbox_s"] = bare_outbox(container, locks)
         with container.engine.begin() as c:
             c.execute(text("UPDATE enforcement SET step_on = :d WHERE subscription_id IN (SELECT subscription_id "
-                           f"FROM enforcement ORDER BY subscription_id LIMIT {locks})"),  # noqa: S608
+                           f"FROM enforcement ORDER BY subscription_id LIMIT {locks})"),
                       {"d": AS_OF - timedelta(days=15)})  # fmt: skip
         result["lock_sweep_s"], report = timed_sweep(container)
         assert report["transitions"]["lock_one_way"] == locks, report

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from subreg.adapters.hlr import OsmoHlrProvisioner
+from subreg.adapters.hlr.osmohlr import OsmoHlrProvisioner
 from subreg.domain.common.errors import ExternalServiceError
 from subreg.services.enforcement.ports import NetworkOrder, OrderAction
 from tests.integration.osmohlr import OsmoHlrLoopback, osmohlr_missing

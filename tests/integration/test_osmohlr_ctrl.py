@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from subreg.adapters.hlr import OsmoHlrProvisioner
+from subreg.adapters.hlr.osmohlr import OsmoHlrProvisioner
 from subreg.services.enforcement.ports import NetworkOrder, OrderOutcome
 
 _HEADER = struct.Struct(">HB")
