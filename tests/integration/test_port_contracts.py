@@ -1269,6 +1269,34 @@ class TestSmsOutbox:
         with backend.uow() as uow, pytest.raises(backend.constraint_error):
             uow.outbox.add_submits(b + 1000, "builtin", ["8.1"])
 
+    def test_the_batch_forms_do_what_the_single_ones_do(self, backend):
+        at = datetime(2026, 11, 28, 10, 6, tzinfo=HANOI)
+        with backend.uow() as uow:
+            a = uow.outbox.add(mt(backend, part_count=2))
+            b = uow.outbox.add(mt(backend))
+            c = uow.outbox.add(mt(backend))
+            uow.outbox.add_submits_many([(a, "builtin", ["5.1", "5.2"]), (b, "builtin", ["6.1"]), (c, "builtin", [])])
+            uow.outbox.add_submits_many([(b, "builtin", ["6.9"])])  # a resubmit with a new id replaces the old
+            uow.outbox.settle_many([(a, {"state": "accepted", "attempts": 1, "accepted_at": at}),
+                                    (b, {"state": "accepted", "attempts": 1, "accepted_at": at}),
+                                    (c, {"state": "pending", "attempts": 1, "last_error": "throttled"})])  # fmt: skip
+            uow.commit()
+            matches = uow.outbox.apply_receipts([
+                Receipt("builtin", "5.1", "delivered", at), Receipt("builtin", "6.1", "delivered", at),
+                Receipt("builtin", "6.9", "delivered", at), Receipt("builtin", "5.2", "failed", at),
+            ])  # fmt: skip
+            uow.commit()
+        assert matches == [
+            ReceiptMatch(a, True, ("delivered", "failed")), None, ReceiptMatch(b, True, ("delivered",)),
+            ReceiptMatch(a, True, ("delivered", "failed")),
+        ]  # fmt: skip
+        rows = {r["id"]: r for r in backend.rows("sms_outbox")}
+        assert [(rows[i]["state"], rows[i]["attempts"], rows[i]["last_error"]) for i in (a, b, c)] == [
+            ("accepted", 1, None), ("accepted", 1, None), ("pending", 1, "throttled")]  # fmt: skip
+        assert rows[a]["accepted_at"].replace(tzinfo=None) == at.astimezone(UTC).replace(tzinfo=None)
+        assert sorted(r["message_id"] for r in backend.rows("sms_submits")) == ["builtin:5.1", "builtin:5.2",
+                                                                                "builtin:6.9"]  # fmt: skip
+
 
 class TestSmsRates:
     def test_a_window_round_trips_in_utc_and_is_replaced(self, backend):

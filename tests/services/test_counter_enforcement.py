@@ -16,9 +16,9 @@ from tests.services.test_counter import NUMBER, incomplete, new, registration_im
 def _in_enforcement(fakes, line_id: int, state: int, steps: list[tuple[str, date]], notices: int = 5) -> None:
     with fakes.uow() as uow:
         tx = uow.counter._tx()
-        tx.insert("enforcement", {
-            "subscription_id": line_id, "regime": "nd49-2017", "state": state, "step_on": steps[-1][1],
-            "notices": notices, "last_notice_on": steps[0][1],
+        tx.update("subscriptions", line_id, {
+            "enf_regime": "nd49-2017", "enf_state": state, "enf_step_on": steps[-1][1], "enf_notices": notices,
+            "enf_last_notice_on": steps[0][1],
         })  # fmt: skip
         for action, on in steps:
             tx.insert("enforcement_steps", {

@@ -16,12 +16,12 @@ from sqlalchemy import Connection, Row, bindparam, insert, select
 from subreg.adapters.db.tables import (
     bill_payments,
     counter_transactions,
-    enforcement,
     enforcement_recheck,
     enforcement_steps,
     network_orders,
     points_of_sale,
     serving_visits,
+    subscriptions,
 )
 from subreg.domain.enforcement.machine import EnforcementState, LineEnforcement
 from subreg.services.counter.ports import CounterTransactionRow, NetworkOrderRow
@@ -142,11 +142,13 @@ class SqlCounterRepository:
         return int(self._c.execute(stmt).scalar_one())
 
     def enforcement_of(self, subscription_id: int) -> tuple[LineEnforcement | None, list[tuple[str, date]]]:
-        e, h = enforcement.c, enforcement_steps.c
+        c, h = subscriptions.c, enforcement_steps.c
         row = self._c.execute(
-            select(e.state, e.step_on, e.notices, e.last_notice_on).where(e.subscription_id == subscription_id)
+            select(c.enf_state, c.enf_step_on, c.enf_notices, c.enf_last_notice_on).where(c.id == subscription_id)
         ).first()
-        line = None if row is None else LineEnforcement(EnforcementState(row[0]), row[1], int(row[2]), row[3])
+        line = None
+        if row is not None and row[0] is not None:
+            line = LineEnforcement(EnforcementState(row[0]), row[1], int(row[2] or 0), row[3])
         steps = self._c.execute(
             select(h.action, h.on_date).where(h.subscription_id == subscription_id).order_by(h.id)
         ).all()

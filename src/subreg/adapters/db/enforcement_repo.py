@@ -1,11 +1,13 @@
 # ruff: noqa: S608 - the SQL below is built from this module's constants; every value is a bound parameter.
 """Enforcement in SQL: a day's sweep over the whole base as a handful of set-based statements.
 
-`plan` writes every line's move for the day into a temporary table (`enf_moves`, one row per line at
-most: the states are disjoint, so one line matches one predicate); `counts` groups it; `apply` carries
-it out with one statement per table (history, state, line status, network orders, notices). A dry run
-plans and counts, then the caller rolls back: it answers exactly what the real run would do.
-The predicates are `domain.enforcement.machine.advance` written as date comparisons (`sweep_plan`).
+`plan` decides every line's move for the day in ONE pass over `subscriptions` (the state is on the line,
+`enf_*`): a CASE over the line's state, completeness and dates (`domain.enforcement.machine.advance` as date
+comparisons, `sweep_plan`) writes the lines that move into a temporary table (`enf_moves`); the lines of holders
+who restricted processing are then taken out (held: restored, never moved on; found through a small partial
+index). `counts` groups the moves; `apply` carries them out with one statement per table (history, the line,
+network orders, notices). A dry run plans and counts, then the caller rolls back: it answers exactly what the
+real run would do.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from subreg.services.enforcement.ports import NetworkOrder, PreparedNotice, Step
 
 __all__ = ["SqlEnforcementRepository", "SqlOrderRepository"]
 
-_DATES = ("as_of", "cutoff")
+_DATES = ("as_of", "one_way", "two_way", "terminate", "renotify")
+_NEVER = date(1, 1, 1)  # the cut-off of a step that may not happen today (a fixed date not reached yet)
 
 
 def _sql(sql: str) -> TextClause:
@@ -43,40 +46,36 @@ _MOVES_TABLE = (
 _RECHECKS_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS enf_rechecks (subscription_id BIGINT PRIMARY KEY, channel VARCHAR(24) NOT NULL)"
 )
-_PROVINCE = "coalesce(p.province_code, 'unknown')"
-_LINE = (
-    "FROM enforcement e JOIN subscriptions s ON s.id = e.subscription_id "
-    "LEFT JOIN points_of_sale p ON p.id = s.point_of_sale_id "
-)
 _INCOMPLETE = "(s.verdict <> 0 OR s.contract_needed)"
 _COMPLETE = "(s.verdict = 0 AND NOT coalesce(s.contract_needed, false))"
-_NOT_HELD = "NOT EXISTS (SELECT 1 FROM holders h WHERE h.id = s.holder_id AND h.restricted)"
-_LIVE_STATES = f"e.state < {int(EnforcementState.TERMINATED)}"
-
-_RESTORE = _sql(
-    f"INSERT INTO enf_moves SELECT e.subscription_id, 'restore', {_PROVINCE}, e.state {_LINE}"
-    f"WHERE {_LIVE_STATES} AND {_COMPLETE}"
+_NOTIFIED, _ONE_WAY, _TWO_WAY, _TERMINATED = (int(s) for s in EnforcementState)
+_PROVINCE = "coalesce((SELECT p.province_code FROM points_of_sale p WHERE p.id = m.point_of_sale_id), 'unknown')"
+# Every line's move, from its own row only. The WHERE keeps the lines that can move at all (in enforcement, or
+# live and incomplete) so that the CASE runs on those only; restoration comes first (a completed line leaves).
+_PLAN = _sql(
+    f"INSERT INTO enf_moves SELECT m.id, m.action, {_PROVINCE}, m.enf_state FROM (SELECT s.id, s.point_of_sale_id, "
+    "s.enf_state, CASE "
+    f"WHEN s.enf_state < {_TERMINATED} AND {_COMPLETE} THEN 'restore' "
+    f"WHEN s.enf_state = {_NOTIFIED} AND s.enf_notices >= :notices AND s.enf_step_on <= :one_way "
+    f"AND {_INCOMPLETE} THEN 'lock_one_way' "
+    f"WHEN s.enf_state = {_ONE_WAY} AND s.enf_step_on <= :two_way AND {_INCOMPLETE} THEN 'lock_two_way' "
+    f"WHEN s.enf_state = {_TWO_WAY} AND s.enf_step_on <= :terminate AND {_INCOMPLETE} THEN 'terminate' "
+    f"WHEN s.enf_state = {_NOTIFIED} AND s.enf_notices < :notices AND s.enf_last_notice_on <= :renotify "
+    f"AND {_INCOMPLETE} THEN 'renotify' "
+    f"WHEN s.enf_state IS NULL AND :notify = 1 AND s.status = 'active' AND {_INCOMPLETE} THEN 'notify' "
+    f"END AS action FROM subscriptions s WHERE s.enf_state IS NOT NULL OR (s.status = 'active' AND {_INCOMPLETE})"
+    ") AS m WHERE m.action IS NOT NULL"
 )
-_RESTORE_RECHECKS = _sql(
-    f"INSERT INTO enf_moves SELECT e.subscription_id, 'restore', {_PROVINCE}, e.state {_LINE}"
-    f"JOIN enf_rechecks r ON r.subscription_id = e.subscription_id WHERE {_LIVE_STATES} AND {_COMPLETE}"
-)
-_LOCK = _sql(
-    f"INSERT INTO enf_moves SELECT e.subscription_id, :action, {_PROVINCE}, e.state {_LINE}"
-    f"WHERE e.state = :from_state AND e.step_on <= :cutoff AND e.notices >= :notices AND {_INCOMPLETE} "
-    f"AND {_NOT_HELD}"
-)
-_RENOTIFY = _sql(
-    f"INSERT INTO enf_moves SELECT e.subscription_id, 'renotify', {_PROVINCE}, e.state {_LINE}"
-    f"WHERE e.state = {int(EnforcementState.NOTIFIED)} AND e.notices < :notices "
-    f"AND coalesce(e.last_notice_on, e.step_on) <= :cutoff AND {_INCOMPLETE} AND {_NOT_HELD}"
-)
-_NOTIFY = _sql(
-    f"INSERT INTO enf_moves SELECT s.id, 'notify', {_PROVINCE}, NULL FROM subscriptions s "
+_PLAN_RECHECKS = _sql(
+    f"INSERT INTO enf_moves SELECT s.id, 'restore', coalesce(p.province_code, 'unknown'), s.enf_state "
+    "FROM enf_rechecks r JOIN subscriptions s ON s.id = r.subscription_id "
     "LEFT JOIN points_of_sale p ON p.id = s.point_of_sale_id "
-    f"WHERE s.status = 'active' AND {_INCOMPLETE} "
-    "AND NOT EXISTS (SELECT 1 FROM enforcement e WHERE e.subscription_id = s.id) "
-    f"AND {_NOT_HELD}"
+    f"WHERE s.enf_state < {_TERMINATED} AND {_COMPLETE}"
+)
+# Held lines (a holder who restricted processing) keep their state: only a restoration goes through.
+_HELD_MOVES = (
+    "DELETE FROM enf_moves WHERE action <> 'restore' AND subscription_id IN (SELECT s.id FROM holders h "
+    "JOIN subscriptions s ON s.holder_id = h.id WHERE h.restricted)"
 )
 _COUNTS = "SELECT action, province, count(*) FROM enf_moves GROUP BY action, province ORDER BY action, province"
 
@@ -86,12 +85,27 @@ _HISTORY = _sql(
     "SELECT m.subscription_id, m.action, :as_of, :regime, m.province, coalesce(r.channel, :channel), :now "
     "FROM enf_moves m LEFT JOIN enf_rechecks r ON r.subscription_id = m.subscription_id"
 )
-_STATUS = _sql(
-    "UPDATE subscriptions SET status = (SELECT CASE m.action WHEN 'lock_one_way' THEN 'one_way_locked' "
-    "WHEN 'lock_two_way' THEN 'two_way_locked' WHEN 'terminate' THEN 'terminated' ELSE 'active' END "
-    "FROM enf_moves m WHERE m.subscription_id = subscriptions.id), version = version + 1, updated_at = :now "
-    f"WHERE id IN (SELECT subscription_id FROM enf_moves WHERE action IN {_LOCKS} "
-    f"OR (action = 'restore' AND state >= {int(EnforcementState.ONE_WAY)}))"
+# One UPDATE per kind of move; the line's status follows its state (the counter gate and 1414 read it).
+_STEP = _sql(
+    "UPDATE subscriptions SET enf_state = enf_state + 1, enf_step_on = :as_of, status = CASE enf_state "
+    f"WHEN {_NOTIFIED} THEN 'one_way_locked' WHEN {_ONE_WAY} THEN 'two_way_locked' ELSE 'terminated' END, "
+    "version = version + 1, updated_at = :now "
+    f"WHERE id IN (SELECT subscription_id FROM enf_moves WHERE action IN {_LOCKS})"
+)
+_RENOTIFY = _sql(
+    "UPDATE subscriptions SET enf_notices = enf_notices + 1, enf_last_notice_on = :as_of "
+    "WHERE id IN (SELECT subscription_id FROM enf_moves WHERE action = 'renotify')"
+)
+_NOTIFY = _sql(
+    f"UPDATE subscriptions SET enf_state = {_NOTIFIED}, enf_step_on = :as_of, enf_notices = 1, "
+    "enf_last_notice_on = :as_of, enf_regime = :regime "
+    "WHERE id IN (SELECT subscription_id FROM enf_moves WHERE action = 'notify')"
+)
+_RESTORE = _sql(
+    "UPDATE subscriptions SET enf_state = NULL, enf_step_on = NULL, enf_notices = NULL, enf_last_notice_on = NULL, "
+    f"enf_regime = NULL, status = CASE WHEN enf_state >= {_ONE_WAY} THEN 'active' ELSE status END, "
+    "version = version + 1, updated_at = :now "
+    "WHERE id IN (SELECT subscription_id FROM enf_moves WHERE action = 'restore')"
 )
 # An unlock goes ahead of locks (priority 1 < 5): a subscriber who did everything is not kept waiting.
 _ORDERS = _sql(
@@ -101,7 +115,7 @@ _ORDERS = _sql(
     "CASE action WHEN 'restore' THEN 'information_complete' ELSE 'information_incomplete' END, :now, "
     "CASE action WHEN 'restore' THEN 1 ELSE 5 END, "
     "'enf:' || subscription_id || ':' || action || ':' || :day, 0, :now FROM enf_moves "
-    f"WHERE action IN {_LOCKS} OR (action = 'restore' AND state >= {int(EnforcementState.ONE_WAY)} "
+    f"WHERE action IN {_LOCKS} OR (action = 'restore' AND state >= {_ONE_WAY} "
     # the counter queues its unlock with the completion itself: not a second one
     "AND NOT EXISTS (SELECT 1 FROM network_orders q WHERE q.subscription_id = enf_moves.subscription_id "
     "AND q.action = 'unlock' AND q.status IN ('queued', 'sent')))"
@@ -112,30 +126,13 @@ _NOTICES = _sql(
     "SELECT 'notice', 1, s.msisdn, :sender, :encoding, :parts, 'pending', 0, :now, :kek_id, :wrapped_dek, "
     ":payload, :now FROM enf_moves m JOIN subscriptions s ON s.id = m.subscription_id WHERE m.action = :action"
 )
-_STATE_STEPS = _sql(
-    "UPDATE enforcement SET state = state + 1, step_on = :as_of "
-    f"WHERE subscription_id IN (SELECT subscription_id FROM enf_moves WHERE action IN {_LOCKS})"
-)
-_STATE_RENOTIFY = _sql(
-    "UPDATE enforcement SET notices = notices + 1, last_notice_on = :as_of "
-    "WHERE subscription_id IN (SELECT subscription_id FROM enf_moves WHERE action = 'renotify')"
-)
-_STATE_NOTIFY = _sql(
-    "INSERT INTO enforcement (subscription_id, regime, state, step_on, notices, last_notice_on) "
-    f"SELECT subscription_id, :regime, {int(EnforcementState.NOTIFIED)}, :as_of, 1, :as_of FROM enf_moves "
-    "WHERE action = 'notify'"
-)
-_STATE_RESTORE = (
-    "DELETE FROM enforcement WHERE subscription_id IN (SELECT subscription_id FROM enf_moves WHERE action = 'restore')"
-)
 # The rechecks read by this plan leave the queue, including lines that needed nothing (complete but not in
 # enforcement, or incomplete again); one a channel added since then waits for the next call.
 _RECHECKS_DONE = "DELETE FROM enforcement_recheck WHERE subscription_id IN (SELECT subscription_id FROM enf_rechecks)"
-
 _REQUEST_RESTORES = _sql(
     "INSERT INTO enforcement_recheck (subscription_id, channel, created_at) "
-    f"SELECT e.subscription_id, :channel, :now {_LINE}WHERE {_LIVE_STATES} AND {_COMPLETE} "
-    "AND NOT EXISTS (SELECT 1 FROM enforcement_recheck r WHERE r.subscription_id = e.subscription_id)"
+    f"SELECT s.id, :channel, :now FROM subscriptions s WHERE s.enf_state < {_TERMINATED} AND {_COMPLETE} "
+    "AND NOT EXISTS (SELECT 1 FROM enforcement_recheck r WHERE r.subscription_id = s.id)"
 )
 _HELD = (
     "SELECT s.id, s.msisdn FROM holders h JOIN subscriptions s ON s.holder_id = h.id "
@@ -156,16 +153,15 @@ class SqlEnforcementRepository:
         c.exec_driver_sql("DELETE FROM enf_rechecks")
         if only_rechecks:
             c.exec_driver_sql("INSERT INTO enf_rechecks SELECT subscription_id, channel FROM enforcement_recheck")
-            c.execute(_RESTORE_RECHECKS)
+            c.execute(_PLAN_RECHECKS)
             return
-        c.execute(_RESTORE)
-        for cut in plan.locks:
-            notices = plan.notices if cut.from_state is EnforcementState.NOTIFIED else 0
-            c.execute(_LOCK, {"action": cut.action, "from_state": int(cut.from_state), "cutoff": cut.cutoff,
-                              "notices": notices})  # fmt: skip
-        c.execute(_RENOTIFY, {"notices": plan.notices, "cutoff": plan.renotify_cutoff})
-        if plan.notify:
-            c.execute(_NOTIFY)
+        cuts = {cut.action: cut.cutoff for cut in plan.locks}
+        c.execute(_PLAN, {
+            "notices": plan.notices, "renotify": plan.renotify_cutoff, "notify": int(plan.notify),
+            "one_way": cuts.get("lock_one_way", _NEVER), "two_way": cuts.get("lock_two_way", _NEVER),
+            "terminate": cuts.get("terminate", _NEVER),
+        })  # fmt: skip
+        c.exec_driver_sql(_HELD_MOVES)
 
     def counts(self) -> list[StepCount]:
         return [StepCount(str(a), str(p), int(n)) for a, p, n in self._c.exec_driver_sql(_COUNTS)]
@@ -175,15 +171,14 @@ class SqlEnforcementRepository:
         now = now.astimezone(UTC)
         day = {"as_of": plan.as_of, "now": now}
         c.execute(_HISTORY, {**day, "regime": plan.regime, "channel": channel})
-        c.execute(_STATUS, {"now": now})
         c.execute(_ORDERS, {"now": now, "day": plan.as_of.isoformat()})
         for action, notice in notices.items():
             c.execute(_NOTICES, {"now": now, "action": action, "sender": notice.sender, "encoding": notice.encoding,
                                  "parts": notice.part_count, **notice.sealed})  # fmt: skip
-        c.execute(_STATE_STEPS, day)
-        c.execute(_STATE_RENOTIFY, day)
-        c.execute(_STATE_NOTIFY, {**day, "regime": plan.regime})
-        c.exec_driver_sql(_STATE_RESTORE)
+        c.execute(_STEP, day)
+        c.execute(_RENOTIFY, day)
+        c.execute(_NOTIFY, {**day, "regime": plan.regime})
+        c.execute(_RESTORE, day)
         c.exec_driver_sql(_RECHECKS_DONE)
         c.exec_driver_sql("DELETE FROM enf_moves")
         c.exec_driver_sql("DELETE FROM enf_rechecks")
@@ -197,10 +192,10 @@ class SqlEnforcementRepository:
 
     def line(self, subscription_id: int) -> LineEnforcement | None:
         row = self._c.execute(
-            text("SELECT state, step_on, notices, last_notice_on FROM enforcement WHERE subscription_id = :id"),
+            text("SELECT enf_state, enf_step_on, enf_notices, enf_last_notice_on FROM subscriptions WHERE id = :id"),
             {"id": subscription_id},
         ).first()
-        if row is None:
+        if row is None or row[0] is None:
             return None
         return LineEnforcement(EnforcementState(row[0]), _day(row[1]), int(row[2]), _day(row[3]) if row[3] else None)
 

@@ -153,6 +153,64 @@ class SqlOutboxRepository:
         )
         self._c.execute(_insert_or_skip(self._c, sms_submits), rows)
 
+    def settle_many(self, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for outbox_id, values in rows:
+            row = _to_utc(values)
+            shapes.setdefault(tuple(sorted(row)), []).append(
+                {**{f"v_{k}": v for k, v in row.items()}, "b_id": outbox_id}
+            )
+        for names, params in shapes.items():
+            stmt = update(sms_outbox).where(sms_outbox.c.id == bindparam("b_id"))
+            self._c.execute(stmt.values({n: bindparam(f"v_{n}") for n in names}), params)
+
+    def add_submits_many(self, items: Sequence[tuple[int, str, Sequence[str]]]) -> None:
+        rows = [
+            {"transport": transport, "message_id": f"{transport}:{mid}", "outbox_id": outbox_id, "part": n}
+            for outbox_id, transport, ids in items
+            for n, mid in enumerate(ids, 1)
+        ]
+        if not rows:
+            return
+        s = sms_submits.c
+        self._c.execute(
+            delete(sms_submits).where(
+                s.outbox_id.in_(bindparam("o", expanding=True)), s.message_id.not_in(bindparam("m", expanding=True))
+            ),
+            {"o": sorted({r["outbox_id"] for r in rows}), "m": [r["message_id"] for r in rows]},
+        )
+        self._c.execute(_insert_or_skip(self._c, sms_submits), rows)
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[ReceiptMatch | None]:
+        if not receipts:
+            return []
+        s = sms_submits.c
+        keys = [f"{r.transport}:{r.message_id}" for r in receipts]
+        self._c.execute(
+            update(sms_submits).where(s.message_id == bindparam("k")).values(state=bindparam("st"),
+                                                                            receipt_at=bindparam("at")),
+            [{"k": k, "st": r.state, "at": _utc(r.at)} for k, r in zip(keys, receipts, strict=True)],
+        )  # fmt: skip
+        owner = dict(
+            self._c.execute(
+                select(s.message_id, s.outbox_id).where(s.message_id.in_(bindparam("k", expanding=True))), {"k": keys}
+            ).all()
+        )
+        parts: dict[int, list[tuple[int, str]]] = {}
+        found = sorted({int(o) for o in owner.values()})
+        if found:
+            stmt = select(s.outbox_id, s.part, s.state).where(s.outbox_id.in_(bindparam("o", expanding=True)))
+            for outbox_id, part, state in self._c.execute(stmt, {"o": found}):
+                parts.setdefault(int(outbox_id), []).append((int(part), str(state)))
+        out: list[ReceiptMatch | None] = []
+        for k in keys:
+            if k not in owner:
+                out.append(None)
+                continue
+            states = tuple(st for _, st in sorted(parts[int(owner[k])]))
+            out.append(ReceiptMatch(int(owner[k]), all(x in _FINAL_PART_STATES for x in states), states))
+        return out
+
     def apply_receipt(self, receipt: Receipt) -> ReceiptMatch | None:
         s = sms_submits.c
         key = s.message_id == f"{receipt.transport}:{receipt.message_id}"

@@ -63,7 +63,6 @@ __all__ = [
     "document_links",
     "documents",
     "dsr_requests",
-    "enforcement",
     "enforcement_recheck",
     "enforcement_steps",
     "evaluation_dirty",
@@ -221,6 +220,13 @@ subscriptions = Table(
     # towards for the 4th-subscription rule.
     Column("valid_until", Date, nullable=True),
     Column("person_key", LargeBinary(32), nullable=True),
+    # Added by 0012 (enforcement; domain.enforcement.machine): the line's state in the machine (NULL: not in it),
+    # the day its current step happened, the notices sent, the regime. On the line so that a day's sweep is one scan.
+    Column("enf_state", SmallInteger, nullable=True),
+    Column("enf_step_on", Date, nullable=True),
+    Column("enf_notices", SmallInteger, nullable=True),
+    Column("enf_last_notice_on", Date, nullable=True),
+    Column("enf_regime", String(32), nullable=True),
     Index(None, "holder_id"),
     Index("uq_subscriptions_msisdn_generation", "msisdn", "generation", unique=True),
     Index(
@@ -491,18 +497,7 @@ network_orders = Table(
     Index(None, "order_key", unique=True),
 )
 
-# Enforcement (0012): one row per line in the machine; the dated steps; lines completed since the last restore.
-enforcement = Table(
-    "enforcement",
-    metadata,
-    Column("subscription_id", BigInteger, primary_key=True),
-    Column("regime", String(32), nullable=False),
-    Column("state", SmallInteger, nullable=False),  # domain.enforcement.machine.EnforcementState
-    Column("step_on", Date, nullable=False),
-    Column("notices", SmallInteger, nullable=False, server_default="1"),
-    Column("last_notice_on", Date, nullable=True),
-    Index(None, "state", "step_on"),
-)
+# Enforcement (0012): the dated steps; lines completed since the last restore (the state is on the line).
 enforcement_steps = Table(
     "enforcement_steps",
     metadata,

@@ -112,7 +112,8 @@ TABLES: dict[str, Table] = {
                 "evaluated_on": _nn(), "version": _nn(1), "created_at": _nn(NOW), "updated_at": _nn(NOW),
                 "verdict": _c(), "phase": _c(), "missing_mask": _c(), "has_contract": _c(), "contract_needed": _c(),
                 "province_code": _c(), "source_hash": _c(), "document_refs": _c(), "valid_until": _c(),
-                "person_key": _c(),
+                "person_key": _c(), "enf_state": _c(), "enf_step_on": _c(), "enf_notices": _c(),
+                "enf_last_notice_on": _c(), "enf_regime": _c(),
             },
             unique=(("msisdn", "generation"),),
             references={"holder_id": "holders", "point_of_sale_id": "points_of_sale"},
@@ -167,12 +168,6 @@ TABLES: dict[str, Table] = {
                 "receipt_at": _c(),
             },
             key="message_id", auto_key=False, references={"outbox_id": "sms_outbox"},
-        ),
-        Table(
-            "enforcement",
-            {"subscription_id": _nn(), "regime": _nn(), "state": _nn(), "step_on": _nn(), "notices": _nn(1),
-             "last_notice_on": _c()},
-            key="subscription_id", auto_key=False,
         ),
         Table(
             "enforcement_steps",

@@ -103,10 +103,11 @@ class MemoryCounterRepository:
 
     def enforcement_of(self, subscription_id: int) -> tuple[LineEnforcement | None, list[tuple[str, date]]]:
         tx = self._tx()
-        row = tx.get("enforcement", subscription_id)
-        line = None if row is None else LineEnforcement(
-            EnforcementState(row["state"]), row["step_on"], int(row["notices"]), row["last_notice_on"]
-        )  # fmt: skip
+        row = tx.get("subscriptions", subscription_id)
+        line = None
+        if row is not None and row.get("enf_state") is not None:
+            line = LineEnforcement(EnforcementState(row["enf_state"]), row["enf_step_on"], int(row["enf_notices"] or 0),
+                                   row["enf_last_notice_on"])  # fmt: skip
         steps = tx.scan("enforcement_steps", lambda r: r["subscription_id"] == subscription_id)
         return line, [(r["action"], r["on_date"]) for r in steps]
 

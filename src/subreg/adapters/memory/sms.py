@@ -95,6 +95,19 @@ class MemoryOutboxRepository:
         states = tuple(str(r["state"]) for r in parts)
         return ReceiptMatch(int(row["outbox_id"]), all(s in _FINAL_PART_STATES for s in states), states)
 
+    def settle_many(self, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        for outbox_id, values in rows:
+            self.settle(outbox_id, values)
+
+    def add_submits_many(self, items: Sequence[tuple[int, str, Sequence[str]]]) -> None:
+        for outbox_id, transport, message_ids in items:
+            self.add_submits(outbox_id, transport, message_ids)
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[ReceiptMatch | None]:
+        for r in receipts:  # every receipt first: each match then shows the batch's outcome, as in SQL
+            self.apply_receipt(r)
+        return [self.apply_receipt(r) for r in receipts]
+
     def get(self, outbox_id: int) -> OutboxRow | None:
         row = self._tx().get("sms_outbox", outbox_id)
         return None if row is None else _outbox_row(row)

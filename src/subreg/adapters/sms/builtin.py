@@ -8,6 +8,7 @@ joined as a handset joins them. A stand-in for the network, never a production t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from threading import Lock
 
@@ -44,28 +45,38 @@ class BuiltinCentre:
         self._lock = Lock()
 
     def submit(self, message: OutboundMessage) -> SubmitOutcome:
+        return self.submit_many([message])[0]
+
+    def submit_many(self, messages: Sequence[OutboundMessage]) -> list[SubmitOutcome]:
+        """Deliver a batch in one transaction (each part sealed under the batch's data key)."""
         dek, kek_id, wrapped = self._vault.new_data_key()
-        to = int(message.to.lstrip("+"))
         rows = [
             {
                 "reference": f"{message.id}.{n}",
-                "recipient": to,
+                "recipient": int(message.to.lstrip("+")),
                 "sender": message.sender,
                 "udh": part.udh,
                 "kek_id": kek_id,
                 "wrapped_dek": wrapped,
                 "payload": self._vault.seal(dek, orjson.dumps(part.text), _AAD),
             }
+            for message in messages
             for n, part in enumerate(message.parts, 1)
         ]
-        dialect_insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        with self._engine.begin() as c:
-            c.execute(dialect_insert(sms_centre).on_conflict_do_nothing(index_elements=["reference"]), rows)
-        ids = tuple(r["reference"] for r in rows)
+        if rows:
+            dialect_insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+            with self._engine.begin() as c:
+                c.execute(dialect_insert(sms_centre).on_conflict_do_nothing(index_elements=["reference"]), rows)
         now = datetime.now(UTC)
+        outcomes = []
+        receipts = []
+        for message in messages:
+            ids = tuple(f"{message.id}.{n}" for n in range(1, len(message.parts) + 1))
+            receipts.extend(Receipt(self.name, mid, "delivered", now) for mid in ids)
+            outcomes.append(SubmitOutcome("accepted", ids))
         with self._lock:
-            self._receipts.extend(Receipt(self.name, mid, "delivered", now) for mid in ids)
-        return SubmitOutcome("accepted", ids)
+            self._receipts.extend(receipts)
+        return outcomes
 
     def take_receipts(self) -> list[Receipt]:
         """The receipts of what was delivered since the last call."""

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import structlog
 
@@ -23,6 +24,7 @@ from subreg.domain.sms.segments import split
 from subreg.services.common.ports import Vault
 from subreg.services.sms.options import SmsOptions
 from subreg.services.sms.ports import (
+    BatchTransport,
     Encoding,
     OutboundMessage,
     OutboxRow,
@@ -79,10 +81,16 @@ class DispatchCounts:
     rejected: int = 0
 
 
+@lru_cache(maxsize=4096)
+def _parts(text: str, encoding: Encoding, reference: int) -> tuple[Part, ...]:
+    """The parts of a text (cached: a notice or a campaign sends the same text to many lines)."""
+    return tuple(Part(s.udh, s.text) for s in split(text, encoding, reference))
+
+
 def _message(row: OutboxRow, vault: Vault) -> OutboundMessage:
     text = open_text(vault, row.kek_id, row.wrapped_dek, row.payload, table="outbox")
     encoding: Encoding = "ucs2" if row.encoding == "ucs2" else "gsm7"
-    parts = tuple(Part(s.udh, s.text) for s in split(text, encoding, row.id & 0xFF))
+    parts = _parts(text, encoding, row.id & 0xFF)
     return OutboundMessage(row.id, msisdn_from_key(row.recipient).lstrip("+"), row.sender, encoding, parts,
                            attempt=row.attempts + 1)  # fmt: skip
 
@@ -98,6 +106,26 @@ def _submit(transport: SmsTransport, row: OutboxRow, vault: Vault) -> SubmitOutc
     except Exception:  # a transport bug or fault: retried like a lost answer, the batch's other rows go on
         log.exception("sms.submit_failed", outbox_id=row.id, transport=transport.name)
         return SubmitOutcome("retry", error="submit_failed")
+
+
+def _submit_all(transport: SmsTransport, rows: list[OutboxRow], vault: Vault) -> list[tuple[OutboxRow, SubmitOutcome]]:
+    """Each row's outcome; a transport that takes batches (the built-in centre) gets them all at once."""
+    if not isinstance(transport, BatchTransport):
+        return [(row, _submit(transport, row, vault)) for row in rows]
+    ready: list[tuple[OutboxRow, OutboundMessage]] = []
+    failed: dict[int, SubmitOutcome] = {}
+    for row in rows:
+        try:
+            ready.append((row, _message(row, vault)))
+        except CryptoError:
+            failed[row.id] = SubmitOutcome("rejected", error="unreadable")  # its key was shredded
+    try:
+        answers = transport.submit_many([m for _, m in ready])
+    except Exception:
+        log.exception("sms.submit_failed", transport=transport.name, batch=len(ready))
+        answers = [SubmitOutcome("retry", error="submit_failed")] * len(ready)
+    done = {row.id: outcome for (row, _), outcome in zip(ready, answers, strict=True)}
+    return [(row, failed.get(row.id) or done[row.id]) for row in rows]
 
 
 def _backoff(options: SmsOptions, attempts: int) -> float:
@@ -134,14 +162,15 @@ def dispatch(
         uow.commit()
     if not rows:
         return DispatchCounts()
-    outcomes = [(row, _submit(transport, row, vault), now()) for row in rows]
-    settled = [(row, outcome, _settle(row, outcome, at, transport.name, options)) for row, outcome, at in outcomes]
+    outcomes = _submit_all(transport, rows, vault)
+    at = now()
+    settled = [(row, outcome, _settle(row, outcome, at, transport.name, options)) for row, outcome in outcomes]
     with uow_factory() as uow:
         uow.lock_for_write()
-        for row, outcome, values in settled:
-            uow.outbox.settle(row.id, values)
-            if outcome.status == "accepted":
-                uow.outbox.add_submits(row.id, transport.name, outcome.message_ids)
+        uow.outbox.settle_many([(row.id, values) for row, _, values in settled])
+        uow.outbox.add_submits_many(
+            [(row.id, transport.name, o.message_ids) for row, o, _ in settled if o.status == "accepted"]
+        )
         uow.commit()
     states = Counter(str(values["state"]) for _, _, values in settled)
     for row, outcome, _ in settled:
@@ -159,14 +188,14 @@ def record_receipts(receipts: Sequence[Receipt], *, uow: SmsUnitOfWork) -> list[
     unmatched: list[Receipt] = []
     with uow:
         uow.lock_for_write()
-        for receipt in receipts:
-            if receipt.state == "buffered":
-                continue
-            found = uow.outbox.apply_receipt(receipt)
+        wanted = [r for r in receipts if r.state != "buffered"]
+        finals: dict[int, dict[str, object]] = {}
+        for receipt, found in zip(wanted, uow.outbox.apply_receipts(wanted), strict=True):
             if found is None:
                 unmatched.append(receipt)
             elif found.complete:
                 final = "delivered" if all(s == "delivered" for s in found.part_states) else "failed"
-                uow.outbox.settle(found.outbox_id, {"state": final, "final_at": receipt.at})
+                finals[found.outbox_id] = {"state": final, "final_at": receipt.at}
+        uow.outbox.settle_many(list(finals.items()))
         uow.commit()
     return unmatched

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from subreg.services.common.ports import UnitOfWork
 from subreg.services.registry.ports import HolderRepository, SubscriptionRepository
 
 __all__ = [
+    "BatchTransport",
     "DeliveredMessage",
     "Encoding",
     "InboundMessage",
@@ -121,6 +122,15 @@ class SmsTransport(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchTransport(Protocol):
+    """A transport that takes a whole batch at once (the built-in centre: one transaction per batch)."""
+
+    def submit_many(self, messages: Sequence[OutboundMessage]) -> list[SubmitOutcome]:
+        """`submit` for each message, in order."""
+        ...
+
+
 class DeliveredMessage(Protocol):
     """A message as a handset shows it: concatenated parts joined."""
 
@@ -223,6 +233,18 @@ class OutboxRepository(Protocol):
 
     def apply_receipt(self, receipt: Receipt) -> ReceiptMatch | None:
         """Record a part's receipt: its message, and whether every part now has a final receipt (None: unknown id)."""
+        ...
+
+    def settle_many(self, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """`settle` for a batch (one statement per shape of values)."""
+        ...
+
+    def add_submits_many(self, items: Sequence[tuple[int, str, Sequence[str]]]) -> None:
+        """`add_submits` for a batch of (outbox id, transport, message ids)."""
+        ...
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> list[ReceiptMatch | None]:
+        """`apply_receipt` for a batch, in order (the match reflects every receipt of the batch)."""
         ...
 
     def get(self, outbox_id: int) -> OutboxRow | None: ...

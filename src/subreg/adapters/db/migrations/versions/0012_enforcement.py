@@ -4,8 +4,10 @@ Revision ID: 0012_enforcement
 Revises: 0011_sms
 Create Date: 2026-12-07
 
-`enforcement` holds one row per line in the machine (notified, one-way, two-way, terminated; a restored
-line's row is deleted): the regime, the state, the day its current step happened and the notices sent.
+Each line's place in the machine is on its own row, `subscriptions.enf_*` (NULL: not in enforcement; a
+restored line's are cleared): the state (notified, one-way, two-way, terminated), the day its current step
+happened, the notices sent and the regime. On the line itself, the day's sweep decides every line's move in
+ONE pass over `subscriptions` (no join per line), as fast as a bare scan of the table.
 `enforcement_steps` is the dated history of every step and restoration (the counter card and the
 regulator's report read it), with the province of the line's point of sale at that time.
 `enforcement_recheck` holds lines whose information was completed through a channel (counter, import,
@@ -31,17 +33,12 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     ts = sa.DateTime(timezone=True)
-    op.create_table(
-        "enforcement",
-        sa.Column("subscription_id", sa.BigInteger, nullable=False),
-        sa.Column("regime", sa.String(32), nullable=False),
-        sa.Column("state", sa.SmallInteger, nullable=False),  # 1 notified | 2 one-way | 3 two-way | 4 terminated
-        sa.Column("step_on", sa.Date, nullable=False),
-        sa.Column("notices", sa.SmallInteger, nullable=False, server_default="1"),
-        sa.Column("last_notice_on", sa.Date, nullable=True),
-        sa.PrimaryKeyConstraint("subscription_id", name="pk_enforcement"),
-    )
-    op.create_index("ix_enforcement_state_step_on", "enforcement", ["state", "step_on"])
+    with op.batch_alter_table("subscriptions") as t:
+        t.add_column(sa.Column("enf_state", sa.SmallInteger, nullable=True))  # 1 notified | 2 | 3 | 4 terminated
+        t.add_column(sa.Column("enf_step_on", sa.Date, nullable=True))
+        t.add_column(sa.Column("enf_notices", sa.SmallInteger, nullable=True))
+        t.add_column(sa.Column("enf_last_notice_on", sa.Date, nullable=True))
+        t.add_column(sa.Column("enf_regime", sa.String(32), nullable=True))
     op.create_table(
         "enforcement_steps",
         sa.Column("id", BigId, primary_key=True),
@@ -96,5 +93,6 @@ def downgrade() -> None:
     op.drop_index("ix_enforcement_steps_on_date_action", table_name="enforcement_steps")
     op.drop_index("ix_enforcement_steps_subscription_id_id", table_name="enforcement_steps")
     op.drop_table("enforcement_steps")
-    op.drop_index("ix_enforcement_state_step_on", table_name="enforcement")
-    op.drop_table("enforcement")
+    with op.batch_alter_table("subscriptions") as t:
+        for name in ("enf_regime", "enf_last_notice_on", "enf_notices", "enf_step_on", "enf_state"):
+            t.drop_column(name)
