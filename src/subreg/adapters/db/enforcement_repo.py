@@ -134,10 +134,11 @@ _REQUEST_RESTORES = _sql(
     f"SELECT s.id, :channel, :now FROM subscriptions s WHERE s.enf_state < {_TERMINATED} AND {_COMPLETE} "
     "AND NOT EXISTS (SELECT 1 FROM enforcement_recheck r WHERE r.subscription_id = s.id)"
 )
+# Few holders restrict processing: found through the partial index on `holders.restricted`, then their lines by
+# holder (no ORDER BY here: SQLite would walk `subscriptions` in id order to honour it).
 _HELD = (
     "SELECT s.id, s.msisdn FROM holders h JOIN subscriptions s ON s.holder_id = h.id "
-    f"WHERE h.restricted AND s.status IN ('active', 'one_way_locked', 'two_way_locked') AND {_INCOMPLETE} "
-    "ORDER BY s.id"
+    f"WHERE h.restricted AND s.status IN ('active', 'one_way_locked', 'two_way_locked') AND {_INCOMPLETE}"
 )
 
 
@@ -184,8 +185,7 @@ class SqlEnforcementRepository:
         c.exec_driver_sql("DELETE FROM enf_rechecks")
 
     def held(self, *, limit: int) -> list[tuple[int, int]]:
-        rows = self._c.exec_driver_sql(f"{_HELD} LIMIT {int(limit)}")
-        return [(int(i), int(m)) for i, m in rows]
+        return sorted((int(i), int(m)) for i, m in self._c.exec_driver_sql(_HELD))[:limit]
 
     def held_count(self) -> int:
         return int(self._c.exec_driver_sql(f"SELECT count(*) FROM ({_HELD}) AS held").scalar_one())
