@@ -72,6 +72,12 @@ async def _page(
             more, also = error_messages(exc, language)
             errors = {**more, **errors}
             general += also
+    # What the (built-in) network lets this line do: a locked line still reaches 1414, which is free.
+    access = (
+        c.network().access(screen.number.lstrip("+"))
+        if screen and c.settings.network_provisioner == "builtin"
+        else None
+    )
     bubbles = [
         {"b": b, "time": b.at.astimezone(_TZ).strftime("%H:%M %d/%m"), "iso": b.at.isoformat()}
         for b in (screen.bubbles if screen else ())
@@ -79,7 +85,7 @@ async def _page(
     return render(
         request, "pos/phone.html", language, status=status, short_code=short_code, unavailable=centre is None,
         demo=[_local(n) for n in demo], number=_local(screen.number) if screen else number, screen=screen,
-        bubbles=bubbles, text=text, errors=errors, general=general, focus_text=focus_text,
+        bubbles=bubbles, text=text, errors=errors, general=general, focus_text=focus_text, access=access,
     )  # fmt: skip
 
 

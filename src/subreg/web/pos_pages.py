@@ -123,6 +123,8 @@ def render(request: Request, template: str, language: str, *, status: int = 200,
     actor = getattr(request.state, "actor", None)
     if actor is not None and can(actor.role, Permission.SMS_SIMULATE):
         nav.append((f"/pos/phone?lang={language}", t["phone"]))
+    if actor is not None and can(actor.role, Permission.ENFORCEMENT_MANAGE):
+        nav.append((f"/pos/enforcement?lang={language}", t["enforcement_page"]))
     response = _templates.TemplateResponse(
         request,
         template,

@@ -10,12 +10,14 @@ is audited (subject: the line; no number in clear).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
+from subreg.domain.access.permissions import Actor
 from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services.common import audit_trail
 from subreg.services.enforcement.options import EnforcementOptions
@@ -26,7 +28,7 @@ from subreg.services.enforcement.ports import (
     OrderOutcome,
 )
 
-__all__ = ["OrderCounts", "carry_out"]
+__all__ = ["OrderCounts", "carry_out", "failed_orders", "retry_orders"]
 
 log = structlog.get_logger("subreg.network")
 
@@ -88,3 +90,20 @@ def carry_out(
             )  # fmt: skip
         uow.commit()
     return OrderCounts(len(orders), counts["done"], counts["queued"], counts["failed"])
+
+
+def failed_orders(*, uow: EnforcementUnitOfWork, limit: int = 200) -> list[dict[str, Any]]:
+    """Orders the network refused or that ran out of attempts, newest first (no number: the line's id)."""
+    with uow:
+        return [dict(r) for r in uow.orders.failed(limit=limit)]
+
+
+def retry_orders(order_ids: Sequence[int], *, uow: EnforcementUnitOfWork, actor: Actor | None, now: datetime) -> int:
+    """Queue failed orders again (staff fixed the cause on the network side); audited; how many."""
+    with uow:
+        uow.lock_for_write()
+        count = uow.orders.retry(order_ids, now=now)
+        audit_trail.record(uow, actor=actor, action=AuditAction.NETWORK_ORDER, now=now,
+                           details={"retried": list(order_ids)[:100], "count": count})  # fmt: skip
+        uow.commit()
+    return count
