@@ -53,12 +53,13 @@ system-deps:
 	  else echo "note: chromium not installed; the browser tests will be skipped"; fi; \
 	fi
 
-## make run: create the venv, initialise ./var (database, keys), load the demo operator, serve (web + SMS).
+## make run: create the venv, initialise ./var (database, keys), load the demo operator, serve (web + worker).
 run: install
 	$(BIN)/subreg init
 	$(BIN)/subreg demo-data --count 3000 --seed 2018 --if-empty
-	@# The SMS service (1414, the outbox) with the built-in SMS centre beside the web server; both stop together.
-	$(BIN)/subreg sms serve & sms=$$!; trap 'kill $$sms 2>/dev/null' EXIT INT TERM; $(BIN)/subreg serve
+	@# The worker beside the web server (both stop together): 1414 and the SMS outbox through the built-in SMS
+	@# centre, network orders to the built-in network, restorations within seconds, the daily enforcement sweep.
+	$(BIN)/subreg worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(BIN)/subreg serve
 
 ## make test: install test dependencies, lint, and run the whole suite.
 test: install system-deps
