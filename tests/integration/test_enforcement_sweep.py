@@ -214,3 +214,51 @@ def test_lines_an_import_completed_are_asked_for_and_restored_with_the_import_ch
         restored = c.execute(select(enforcement_steps.c.subscription_id, enforcement_steps.c.channel)
                              .where(enforcement_steps.c.action == "restore")).all()  # fmt: skip
     assert sorted(restored) == [(ids[1], "import"), (ids[2], "import")]
+
+
+def test_the_settings_override_the_reported_timeline(tmp_path, database_url):
+    from subreg.bootstrap import bootstrap, init_storage
+    from subreg.config import Settings
+
+    settings = Settings(env="test", var_dir=tmp_path / "v2", database_url=database_url,
+                        enforcement_timeline={"nd49-2017": {"notices": 1, "lock_one_way_days": 2,
+                                                            "starts_on": "2018-05-01"}})  # fmt: skip
+    init_storage(settings)
+    container = bootstrap(settings)
+    try:
+        _lines(container, 4)
+        options, notices = container.enforcement_options(), container.notices()
+
+        def day(d: date) -> dict:
+            return sweep(uow=container.uow(), as_of=d, now=NOW, options=options, notices=notices).transitions
+
+        assert day(date(2018, 4, 30))["notify"] == 0  # the timeline starts later now
+        assert day(date(2018, 5, 1))["notify"] == 3
+        assert day(date(2018, 5, 2))["lock_one_way"] == 0
+        assert day(date(2018, 5, 3))["lock_one_way"] == 3  # one notice, then 2 days
+    finally:
+        container.close()
+
+
+def test_a_bad_timeline_setting_is_refused_by_name(tmp_path):
+    from subreg.bootstrap import bootstrap
+    from subreg.config import Settings
+    from subreg.domain.common.errors import InputError
+
+    settings = Settings(env="test", var_dir=tmp_path / "v3", database_url=f"sqlite:///{tmp_path / 'x.db'}",
+                        enforcement_timeline={"nd49-2017": {"lock_one_way_dayz": 2}, "nd50": {}})  # fmt: skip
+    from subreg.bootstrap import init_storage
+
+    init_storage(settings)
+    container = bootstrap(settings)
+    try:
+        with pytest.raises(InputError) as err:
+            container.enforcement_options()
+        assert [e.field for e in err.value.errors] == ["enforcement_timeline.nd50"]
+        settings2 = settings.model_copy(update={"enforcement_timeline": {"nd49-2017": {"lock_one_way_dayz": 2}}})
+        container.settings = settings2
+        with pytest.raises(InputError) as err:
+            container.enforcement_options()
+        assert [e.field for e in err.value.errors] == ["enforcement_timeline.nd49-2017.lock_one_way_dayz"]
+    finally:
+        container.close()
