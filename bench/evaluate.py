@@ -29,7 +29,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,13 +41,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import make_url  # noqa: E402
 
-from subreg.adapters.db.engine import create_engine_for  # noqa: E402
 from subreg.bootstrap import init_storage  # noqa: E402
 from subreg.config import Settings  # noqa: E402
 from subreg.domain.compliance.phase import phase_of  # noqa: E402
+from workspace import BenchDatabase, bench_database  # noqa: E402
 
 SUBREG = str(Path(sys.executable).parent / "subreg")
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHANNELS = ("store", "agent", "authorized_point", "self_service", "legacy_import")
 PROVINCES = [f"{i:03d}" for i in (1, 2, 4, 8, 10, 31, 33, 38, 40, 48, 75, 79, 92, 96)]
 H_COLS = ("id", "kind", "id_type", "id_blind", "province_code", "aad_ref", "kek_id", "wrapped_dek", "payload")
@@ -195,68 +193,50 @@ def main() -> None:
     work = args.dir or Path(tempfile.mkdtemp(prefix="subreg-bench-eval-"))
     work.mkdir(parents=True, exist_ok=True)
     var = work / f"var-{args.backend}"
-    admin = None
-    schema = ""
-    if args.backend == "sqlite":
-        db = var / "subreg.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        url = f"sqlite:///{db}"
-    else:
-        base = os.environ.get("SUBREG_BENCH_PG_URL", PG_DEFAULT)
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        admin = create_engine_for(base)
-        with admin.begin() as c:
-            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+    with bench_database(args.backend, var) as db:
+        run(args, var, db)
+
+
+def run(args: argparse.Namespace, var: Path, db: BenchDatabase) -> None:
+    url, dsn, schema = db.url, db.dsn, db.schema
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUBREG_")}
     env.update(SUBREG_DATABASE_URL=url, SUBREG_VAR_DIR=str(var), SUBREG_ENV="dev")
-    try:
-        init_storage(Settings(env="dev", var_dir=var, database_url=url))
-        if args.backend == "sqlite":
-            fill = fill_sqlite(var / "subreg.db", args.rows)
-        else:
-            dsn = make_url(base).set(drivername="postgresql").render_as_string(False)
-            fill = fill_pg(dsn, schema, args.rows)
-        print(f"filled {args.rows:,} subscriptions in {fill:.1f} s", flush=True)
-        result: dict[str, Any] = {"backend": args.backend, "rows": args.rows}
-        result["evaluate_first_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
-        result["evaluate_first_steps_s"] = orjson.loads(out)["seconds"]
-        result["evaluate_again_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
-        result["evaluate_steps_s"] = orjson.loads(out)["seconds"]
-        change(args.backend, var / "subreg.db" if args.backend == "sqlite" else None, dsn_of(url), args.rows)
-        result["evaluate_changed_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
-        result["evaluate_changed_steps_s"] = orjson.loads(out)["seconds"]
-        result["stats_s"], out = timed([SUBREG, "stats", "--json"], env)
-        assert orjson.loads(out)["total"] == args.rows
-        result["stats_as_of_s"], _ = timed([SUBREG, "stats", "--phase-reference", "2020-01-01", "--json"], env)
-        result["over_limit_s"], _ = timed([SUBREG, "stats", "--over-limit", "--json"], env)
-        started = time.perf_counter()
-        if args.backend == "sqlite":
-            conn = sqlite3.connect(var / "subreg.db")
-            conn.execute("SELECT verdict, count(*) FROM subscriptions GROUP BY verdict").fetchall()
-            conn.close()
-        else:
-            import psycopg
+    init_storage(Settings(env="dev", var_dir=var, database_url=url))
+    fill = fill_sqlite(db.path, args.rows) if db.path is not None else fill_pg(dsn, schema, args.rows)
+    print(f"filled {args.rows:,} subscriptions in {fill:.1f} s", flush=True)
+    result: dict[str, Any] = {"backend": args.backend, "rows": args.rows}
+    result["evaluate_first_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
+    result["evaluate_first_steps_s"] = orjson.loads(out)["seconds"]
+    result["evaluate_again_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
+    result["evaluate_steps_s"] = orjson.loads(out)["seconds"]
+    change(args.backend, var / "subreg.db" if args.backend == "sqlite" else None, dsn_of(url), args.rows)
+    result["evaluate_changed_s"], out = timed([SUBREG, "evaluate", "--as-of", "2018-04-24", "--json"], env)
+    result["evaluate_changed_steps_s"] = orjson.loads(out)["seconds"]
+    result["stats_s"], out = timed([SUBREG, "stats", "--json"], env)
+    assert orjson.loads(out)["total"] == args.rows
+    result["stats_as_of_s"], _ = timed([SUBREG, "stats", "--phase-reference", "2020-01-01", "--json"], env)
+    result["over_limit_s"], _ = timed([SUBREG, "stats", "--over-limit", "--json"], env)
+    started = time.perf_counter()
+    if args.backend == "sqlite":
+        conn = sqlite3.connect(var / "subreg.db")
+        conn.execute("SELECT verdict, count(*) FROM subscriptions GROUP BY verdict").fetchall()
+        conn.close()
+    else:
+        import psycopg
 
-            with psycopg.connect(dsn) as conn:
-                conn.execute(f"SET search_path = {schema}")
-                conn.execute("SELECT verdict, count(*) FROM subscriptions GROUP BY verdict").fetchall()
-        result["bare_group_by_s"] = time.perf_counter() - started
-        if args.backend == "sqlite":
-            # The same scan `subreg stats` makes, bare: its key and mask grouped, nothing unpacked or summed
-            # (since migration 0010 no index leads with `verdict`, so the bare query above reads the table).
-            started = time.perf_counter()
-            conn = sqlite3.connect(var / "subreg.db")
-            conn.execute("SELECT stats_key, missing_mask, count(*) FROM subscriptions GROUP BY 1, 2").fetchall()
-            conn.close()
-            result["bare_group_by_key_s"] = time.perf_counter() - started
-        print(orjson.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}).decode())
-    finally:
-        if admin is not None:
-            with admin.begin() as c:
-                c.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            admin.dispose()
+        with psycopg.connect(dsn) as conn:
+            conn.execute(f"SET search_path = {schema}")
+            conn.execute("SELECT verdict, count(*) FROM subscriptions GROUP BY verdict").fetchall()
+    result["bare_group_by_s"] = time.perf_counter() - started
+    if args.backend == "sqlite":
+        # The same scan `subreg stats` makes, bare: its key and mask grouped, nothing unpacked or summed
+        # (since migration 0010 no index leads with `verdict`, so the bare query above reads the table).
+        started = time.perf_counter()
+        conn = sqlite3.connect(var / "subreg.db")
+        conn.execute("SELECT stats_key, missing_mask, count(*) FROM subscriptions GROUP BY 1, 2").fetchall()
+        conn.close()
+        result["bare_group_by_key_s"] = time.perf_counter() - started
+    print(orjson.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}).decode())
 
 
 if __name__ == "__main__":
