@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -24,6 +25,7 @@ from subreg.services.enforcement.sweep import restore_rechecked, sweep
 __all__ = ["EnforcementJobs"]
 
 log = structlog.get_logger("subreg.enforcement")
+_OPERATOR_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the daily hour is the operator's local time
 
 
 class EnforcementJobs:
@@ -80,7 +82,7 @@ class EnforcementJobs:
     def _schedule_loop(self) -> None:
         hour, minute = (int(x) for x in self.container.settings.enforce_daily_at.split(":"))
         while not self._stop.wait(5.0):
-            local = datetime.now(UTC).astimezone(_operator_tz())
+            local = datetime.now(UTC).astimezone(_OPERATOR_TZ)
             today = local.date()
             if self._swept_on == today or (local.hour, local.minute) < (hour, minute):
                 continue
@@ -91,12 +93,6 @@ class EnforcementJobs:
                 self._swept_on = today
             except Exception:
                 log.exception("enforcement.sweep_failed")
-
-
-def _operator_tz():  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _now() -> datetime:
