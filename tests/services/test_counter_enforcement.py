@@ -90,3 +90,20 @@ def test_a_number_terminated_by_enforcement_waits_its_quarantine_before_reissue(
         assert new_line.generation == line.generation + 1
         card = run(fakes, counter.lookup_by_msisdn, LookUpNumber(NUMBER, purpose="update"), store)
         assert card["enforcement"]["steps"] == []  # the former holder's steps never show on the new line
+
+
+def test_a_change_of_owner_with_complete_papers_asks_for_restoration_of_the_same_line(fakes):
+    from subreg.services.counter.commands import ChangeOwner
+    from tests.records import complete_record
+    from tests.services.test_counter import BINH
+
+    old = fakes.seed(complete_record(point_of_sale="STORE-1", holder=BINH), status="one_way_locked")
+    owner = {"holder": complete_record()["holder"]}
+    run(
+        fakes,
+        counter.change_owner,
+        ChangeOwner(NUMBER, owner, registration_images()),
+        fakes.actor("store_staff", "STORE-1"),
+    )
+    (recheck,) = fakes.rows("enforcement_recheck")
+    assert recheck["subscription_id"] == old.id  # not a reissue: the line keeps its identity

@@ -102,6 +102,8 @@ def change_owner(cmd: ChangeOwner, *, uow: CounterUnitOfWork, ctx: CounterContex
               details={"kind": "change_owner", "outcome": "done", "documents": sorted(images)})  # fmt: skip
         audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_UPDATED, sub, fields=fields, purpose=cmd.purpose,
               details={"complete": True, "new_owner": True})  # fmt: skip
+        # The line is complete now, under its new owner: enforcement restores it (lifts any lock) within seconds.
+        uow.counter.request_restore(sub.id, channel="counter", now=ctx.now)
         uow.commit()
     return {
         "msisdn": msisdn_from_key(sub.msisdn),
