@@ -95,8 +95,21 @@ class SmsService:
 
     def _collect_own_receipts(self) -> None:
         take: Callable[[], list[Receipt]] | None = getattr(self.transport, "take_receipts", None)
-        if take is not None:
-            self.offer_receipts(take())
+        if take is None:
+            return
+        receipts = take()
+        if receipts and isinstance(self.transport, BatchTransport):
+            # The built-in centre knows its receipts at once: applied here, in this loop's thread, rather than
+            # handed to the receipt thread (two threads writing in turn halved the rate: 1,000 vs 2,400/s).
+            try:
+                unmatched = record_receipts(receipts, uow=self._container.uow())
+            except Exception:
+                log.exception("sms.receipts_failed")
+                unmatched = receipts
+            if unmatched:
+                self.offer_receipts(unmatched)
+            return
+        self.offer_receipts(receipts)
 
     def _receipt_loop(self) -> None:
         while not self._stop.is_set():
