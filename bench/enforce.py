@@ -144,6 +144,36 @@ def worker_throughput(container: Any, env: dict[str, str], messages: int) -> dic
     return {"messages": messages, "sent": done, "messages_per_s": round(rate, 1)}
 
 
+def orders_throughput(container: Any, env: dict[str, str], n: int) -> dict[str, Any]:
+    """`n` lock orders queued; a worker (no SMS) applies them to the built-in network: orders/s."""
+    with container.engine.begin() as c:
+        c.execute(text("UPDATE network_orders SET status = 'done' WHERE status IN ('queued', 'sent')"))
+        c.execute(text(
+            "INSERT INTO network_orders (subscription_id, action, status, reason, created_at, priority, order_key) "
+            "SELECT id, 'lock_one_way', 'queued', 'bench', CURRENT_TIMESTAMP, 5, 'bench-o:' || id FROM subscriptions "
+            f"ORDER BY id LIMIT {n}"
+        ))  # fmt: skip
+    proc = subprocess.Popen([SUBREG, "worker", "--no-schedule", "--no-sms"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        first = None
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            with container.engine.connect() as c:
+                left = int(c.execute(text("SELECT count(*) FROM network_orders WHERE reason = 'bench' "
+                                          "AND status <> 'done'")).scalar_one())  # fmt: skip
+            if left < n and first is None:
+                first = (time.perf_counter(), left)
+            if left == 0:
+                break
+            time.sleep(0.2)
+        wall = time.perf_counter() - first[0] if first else None
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {"orders": n, "orders_per_s": round(first[1] / wall, 1) if first and wall else None}
+
+
 def unlock_latency(container: Any, env: dict[str, str], n: int) -> dict[str, Any]:
     """Lines locked two-way, completed one by one the way the counter does it (verdict complete, the unlock
     order and the restore request in one transaction); time until the built-in network shows them open."""
@@ -246,6 +276,8 @@ def run(args: argparse.Namespace, locks: int, var: Path, db: BenchDatabase) -> N
     # 3. The worker's sending rate to the built-in centre.
     result["worker"] = worker_throughput(container, env, min(args.messages, args.rows))
     print(orjson.dumps(result["worker"]).decode(), flush=True)
+    result["orders"] = orders_throughput(container, env, min(20_000, args.rows))
+    print(orjson.dumps(result["orders"]).decode(), flush=True)
     # 4. Completion to unlock.
     result["unlock"] = unlock_latency(container, env, args.unlocks)
     container.close()
