@@ -262,6 +262,19 @@ class Container:
             store.close()
         return dict(report.as_dict())
 
+    def reevaluate_within(self, uow: Any, day: date) -> dict[str, Any]:
+        """`reevaluate` inside `uow`'s open transaction (a dry run's: rolled back with it, so the verdicts the
+        date would change are seen by the sweep planned next in the same transaction, then forgotten)."""
+        from subreg.adapters.db.bulk import BulkSession
+        from subreg.services.registry.evaluation import evaluate
+
+        store = BulkSession(self.engine, within=uow.connection.connection.driver_connection)
+        report = evaluate(
+            store, as_of=day, reference=date.fromisoformat(self.settings.phase_reference_date),
+            rule_set=self.rule_set, vault=self.vault, pool=self.worker_pool(self.settings.import_workers),
+        )  # fmt: skip
+        return dict(report.as_dict())
+
     def notices(self) -> NoticeComposer:
         """Enforcement notices as SMS (the reply templates, sealed once per sweep and action)."""
         from subreg.services.sms.notices import SmsNotices

@@ -262,3 +262,18 @@ def test_a_bad_timeline_setting_is_refused_by_name(tmp_path):
         assert [e.field for e in err.value.errors] == ["enforcement_timeline.nd49-2017.lock_one_way_dayz"]
     finally:
         container.close()
+
+
+def test_a_dry_run_that_re_evaluates_in_its_transaction_answers_what_the_real_run_does(container):
+    _lines(container, 8)
+    options, notices = container.enforcement_options(), container.notices()
+    with container.engine.begin() as c:  # stale verdicts: the date's evaluation will change them back
+        c.execute(text("UPDATE subscriptions SET verdict = 0, contract_needed = false, rule_set = 'nd49-2017/0'"))
+    dry = sweep(uow=container.uow(), as_of=DAY0, now=NOW, options=options, notices=notices, dry_run=True,
+                prepare=lambda uow: container.reevaluate_within(uow, DAY0))  # fmt: skip
+    with container.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM subscriptions WHERE verdict <> 0")).scalar() == 0  # rolled back
+    container.reevaluate(DAY0)
+    real = sweep(uow=container.uow(), as_of=DAY0, now=NOW, options=options, notices=notices)
+    assert dry.transitions == real.transitions
+    assert dry.transitions["notify"] == 6

@@ -29,8 +29,8 @@ def enforce_cmd(
     ] = False,
 ) -> None:
     """Move every incomplete line one step along its regime's timeline: notice, one-way lock, two-way lock,
-    termination; restore complete ones. Re-evaluates the time-dependent rules at that date first (not in a dry
-    run). The worker runs this daily at SUBREG_ENFORCE_DAILY_AT.
+    termination; restore complete ones. Re-evaluates the time-dependent rules at that date first (a dry run
+    too, inside its transaction, which it rolls back). The worker runs this daily at SUBREG_ENFORCE_DAILY_AT.
 
     Example: subreg enforce --as-of 2018-05-10 --dry-run --json
     """
@@ -40,8 +40,10 @@ def enforce_cmd(
         day = parse_date(as_of, "--as-of") or container.clock.today()
         options = container.enforcement_options()
         evaluation = None if dry_run else container.reevaluate(day)
+        # A dry run re-evaluates inside its own transaction (rolled back): exactly what the real run would do.
+        prepare = (lambda uow: container.reevaluate_within(uow, day)) if dry_run else None
         report = sweep(uow=container.uow(), as_of=day, now=datetime.now(UTC), options=options,
-                       notices=container.notices(), dry_run=dry_run)  # fmt: skip
+                       notices=container.notices(), dry_run=dry_run, prepare=prepare)  # fmt: skip
         listed = []
         if held:
             with container.uow() as uow:

@@ -30,8 +30,10 @@ async def _page(request: Request, c: Container, language: str, *, as_of: date | 
     timeline = options.timeline_on(as_of or today)
     report = None
     if as_of is not None and error is None:
-        report = await run_use_case(sweep, uow=c.uow(), as_of=as_of, now=datetime.now(UTC), options=options,
-                                    notices=c.notices(), dry_run=True)  # fmt: skip
+        day = as_of
+        report = await run_use_case(sweep, uow=c.uow(), as_of=day, now=datetime.now(UTC), options=options,
+                                    notices=c.notices(), dry_run=True,
+                                    prepare=lambda uow: c.reevaluate_within(uow, day))  # fmt: skip
     failed = await run_use_case(orders.failed_orders, uow=c.uow())
     return render(request, "pos/enforcement.html", language, timeline=timeline, today=today.isoformat(),
                   as_of=(as_of or today).isoformat(), report=report.as_dict() if report else None, failed=failed,

@@ -71,11 +71,14 @@ def ensure_indexes(engine: Engine) -> list[str]:
 class BulkSession:
     """One raw DBAPI connection used by one writer (the importer's main process, or evaluation)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, within: Any = None) -> None:
+        """`within`: the driver connection of a transaction someone else owns (a dry run's unit of work): the
+        session's work joins it, and `begin`, `commit`, `rollback` and `close` leave it to its owner."""
         self.engine = engine
         self.pg = engine.dialect.name == "postgresql"
-        self._proxy = engine.raw_connection()
-        self.conn: Any = self._proxy.driver_connection
+        self._nested = within is not None
+        self._proxy = None if self._nested else engine.raw_connection()
+        self.conn: Any = within if self._nested else self._proxy.driver_connection  # type: ignore[union-attr]
         self._types: dict[tuple[str, tuple[str, ...]], list[int] | None] = {}
         if not self.pg:
             self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache for the bulk writer
@@ -104,19 +107,25 @@ class BulkSession:
     # -- transactions -------------------------------------------------------------------------
 
     def begin(self) -> None:
-        if not self.pg:
+        if not self.pg and not self._nested:
             self.conn.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
+        if self._nested:
+            return
         self.conn.commit() if self.pg else self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
+        if self._nested:
+            return
         if self.pg:
             self.conn.rollback()
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
+        if self._proxy is None:
+            return
         try:
             self.rollback()
         finally:

@@ -9,6 +9,7 @@ Notices are rendered and sealed once per action (they hold no personal data) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -62,8 +63,12 @@ def _next_on(timeline: Timeline, action: str, as_of: date) -> date | None:
 def sweep(
     *, uow: EnforcementUnitOfWork, as_of: date, now: datetime, options: EnforcementOptions,
     notices: NoticeComposer, dry_run: bool = False, actor: Actor | None = None,
+    prepare: Callable[[EnforcementUnitOfWork], object] | None = None,
 ) -> SweepReport:  # fmt: skip
-    """Move every line one step along its regime's timeline on `as_of` (or say what that would do)."""
+    """Move every line one step along its regime's timeline on `as_of` (or say what that would do).
+
+    `prepare` runs first inside the same transaction (a dry run re-evaluates the date's verdicts there, so that
+    it answers exactly what the real run, which re-evaluates first, will do; all of it is rolled back)."""
     timeline = options.timeline_on(as_of)
     report = SweepReport(as_of, timeline.regime if timeline else None, dry_run)
     if timeline is None:
@@ -71,6 +76,8 @@ def sweep(
     plan = sweep_plan(timeline, as_of)
     with uow:
         uow.lock_for_write()
+        if prepare is not None:
+            prepare(uow)
         uow.enforcement.plan(plan)
         counts = uow.enforcement.counts()
         report.held = uow.enforcement.held_count()
