@@ -93,6 +93,7 @@ def downgrade() -> None:
     op.drop_index("ix_enforcement_steps_on_date_action", table_name="enforcement_steps")
     op.drop_index("ix_enforcement_steps_subscription_id_id", table_name="enforcement_steps")
     op.drop_table("enforcement_steps")
-    with op.batch_alter_table("subscriptions") as t:
-        for name in ("enf_regime", "enf_last_notice_on", "enf_notices", "enf_step_on", "enf_state"):
-            t.drop_column(name)
+    # Not in batch mode: SQLite would rebuild `subscriptions`, whose generated stats_key (0010) it cannot copy;
+    # ALTER TABLE ... DROP COLUMN works on SQLite (3.35+) and PostgreSQL alike.
+    for name in ("enf_regime", "enf_last_notice_on", "enf_notices", "enf_step_on", "enf_state"):
+        op.execute(f"ALTER TABLE subscriptions DROP COLUMN {name}")
