@@ -293,6 +293,8 @@ CODES: dict[str, tuple[str, str]] = {
         "Chiến dịch không thể thực hiện thao tác này ở trạng thái hiện tại: {field}",
         "The campaign cannot do this in its current state: {field}",
     ),
+    "duplicate_name": ("Tên này đã được dùng: {field}", "This name is already in use: {field}"),
+    "unknown_template": ("Không có mẫu tin nhắn này: {field}", "No such message template: {field}"),
 }
 
 # code -> (Vietnamese, English): the headline of an API error response (`error.code`, `error.message`),
