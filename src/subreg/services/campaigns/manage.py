@@ -103,9 +103,16 @@ class Preview:
             return f"{head}: done"
         finish = plan.finish.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
         waves = len(plan.waves)
-        sending = f"{plan.seconds_per_wave / 3600:.1f} h of sending a wave inside {d.schedule.hours.text}"
+        sending = f"{_duration(plan.seconds_per_wave)} of sending a wave inside {d.schedule.hours.text}"
         over = f"{waves} wave{'s' if waves > 1 else ''} over {plan.days(self.tz)} day(s)"
         return f"{head}: {sending}; {over}, planned to finish {finish}"
+
+
+def _duration(seconds: float) -> str:
+    """59.0 h, 12.5 min, 40 s."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 @dataclass(frozen=True, slots=True)
