@@ -123,6 +123,8 @@ def render(request: Request, template: str, language: str, *, status: int = 200,
     actor = getattr(request.state, "actor", None)
     if actor is not None and can(actor.role, Permission.SMS_SIMULATE):
         nav.append((f"/pos/phone?lang={language}", t["phone"]))
+    if actor is not None and can(actor.role, Permission.CAMPAIGNS_MANAGE):
+        nav.append((f"/campaigns?lang={language}", t["campaigns"]))
     response = _templates.TemplateResponse(
         request,
         template,
