@@ -243,6 +243,7 @@ class TestTheTick:
         with container.engine.connect() as conn:
             got = conn.execute(select(func.count()).select_from(sms_centre)).scalar_one() / 2  # 2 parts a message
         measured = got / ((last - MORNING).total_seconds() + 1)
+        print(f"\nconfigured {rate * binds} msg/s; measured {measured:.2f} msg/s ({got:.0f} messages at the centre)")
         assert measured == pytest.approx(rate * binds, rel=0.05)
 
     def test_pause_stops_within_a_tick_and_resume_goes_on_where_it_stopped(self, container):
