@@ -57,7 +57,8 @@ class TestTheCampaignPages:
         assert preview.status_code == 200, preview.text
         assert _testid(preview.text, "preview-size") == "5"  # phase 1: 6 lines, one holder objected
         assert len(re.findall(r'data-testid="sample-text"', preview.text)) == 3
-        assert "Kéo dài 3 ngày" in preview.text  # three waves, one a day
+        assert "Kéo dài 3 ngày: 3 đợt, mỗi ngày một đợt." in preview.text  # three waves of 5 s
+        assert 'data-testid="preview-days"' not in preview.text
         assert _testid(preview.text, "preview-finish") == "12/12/2026 08:00"
         assert 'value="1" checked' in preview.text  # the form keeps what was ticked
         assert "nha mang kinh nhac (lan 1/3)" in preview.text
@@ -89,6 +90,17 @@ class TestTheCampaignPages:
         assert [a for a, _ in rows] == ["campaign:previewed", "campaign:created", "campaign:started",
                                         "campaign:paused", "campaign:resumed", "campaign:previewed"]  # fmt: skip
         assert {r for _, r in rows} == {"compliance_officer"}
+
+    def test_a_wave_longer_than_a_day_is_flagged(self, web):
+        csrf = _officer(web)
+        seed_lines(web.app.state.container.engine, [Line() for _ in range(130)], points=False)
+        # 141 lines at 1 message a second inside a 1-minute window: 141 s of sending is 3 days
+        slow = {**FORM, "csrf_token": csrf, "action": "preview", "hours": "08:00-08:01", "repeats": "1"}
+        page = web.post("/campaigns/new?lang=en", data=slow)
+        assert _testid(page.text, "preview-size") == "141"
+        assert "One wave takes 3 days, the campaign 3 days" in html.unescape(page.text)
+        fast = web.post("/campaigns/new?lang=en", data={**slow, "rate_per_bind": "10"})
+        assert 'data-testid="preview-days"' not in fast.text  # 14 s: within the morning's minute
 
     def test_in_english_and_with_every_wrong_field_named(self, web):
         csrf = _officer(web)

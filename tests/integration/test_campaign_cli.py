@@ -44,7 +44,7 @@ def test_a_campaign_from_the_command_line(cli):
     assert preview["planned_finish"].startswith("2026-12-14T08:00")
     assert "5 lines at 4 bind(s) x 40 msg/s = 160 msg/s" in preview["summary"]
     human = run(cli, "preview", str(created["id"]))
-    assert "takes 5 days" in human.stderr
+    assert "spans 5 days: 5 waves, one a day" in human.stderr
     assert run(cli, "start", str(created["id"]), "--json")["state"] == "running"
     assert run(cli, "pause", str(created["id"]), "--json")["state"] == "paused"
     assert run(cli, "resume", str(created["id"]), "--json")["state"] == "running"

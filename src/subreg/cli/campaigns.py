@@ -56,8 +56,11 @@ def _print_preview(preview: Any) -> None:
         out.print(f"  wave {wave}: {planned['begin'][:16]} -> {planned['end'][:16]}")
     for sample in as_dict["samples"]:
         out.print(f"  to {sample['to']} ({sample['segments']} SMS, {sample['encoding']}): {sample['text']}")
-    if as_dict.get("days", 0) > 1:
-        err.print(f"[yellow]Note: this campaign takes {as_dict['days']} days at this rate within its hours.[/yellow]")
+    if as_dict.get("wave_days", 0) > 1:
+        err.print(f"[yellow]Note: at this rate within its hours one wave takes {as_dict['wave_days']} days, the "
+                  f"campaign {as_dict['days']} days: days, not hours.[/yellow]")  # fmt: skip
+    elif as_dict.get("days", 0) > 1:
+        err.print(f"The campaign spans {as_dict['days']} days: {as_dict['waves']} waves, one a day.")
 
 
 @campaign_app.command("create")

@@ -86,7 +86,8 @@ def _shown(preview: Preview | None, tz: tzinfo, language: str) -> dict[str, Any]
     if plan is not None:
         local = [(b.astimezone(tz), e.astimezone(tz)) for b, e in plan.waves]
         shown["plan"] = {
-            "sending": _duration(plan.seconds_per_wave, t), "days": plan.days(tz),
+            "sending": _duration(plan.seconds_per_wave, t), "days": plan.days(tz), "wave_days": plan.wave_days(tz),
+            "waves_count": len(plan.waves),
             "finish": plan.finish.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
             "waves": [(b.strftime("%d/%m/%Y %H:%M"), e.strftime("%d/%m/%Y %H:%M")) for b, e in local],
         }  # fmt: skip

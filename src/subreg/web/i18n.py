@@ -428,7 +428,9 @@ _CAMPAIGNS: dict[str, dict[str, str]] = {
         "p_rate_value": "{binds} kết nối × {per_bind} tin/giây = {rate} tin/giây",
         "p_sending": "Thời gian gửi mỗi đợt (trong giờ được phép)",
         "p_finish": "Dự kiến hoàn thành",
-        "p_days": "Kéo dài {days} ngày: với tốc độ này, chiến dịch mất nhiều ngày chứ không phải vài giờ.",
+        "p_days": "Mỗi đợt kéo dài {wave_days} ngày, cả chiến dịch {days} ngày: với tốc độ này trong giờ được phép, "
+        "chiến dịch mất nhiều ngày chứ không phải vài giờ.",
+        "p_span": "Kéo dài {days} ngày: {waves} đợt, mỗi ngày một đợt.",
         "p_waves": "Các đợt dự kiến",
         "p_samples": "Tin nhắn mẫu",
         "p_sample_meta": "{segments} SMS, {encoding}",
@@ -485,7 +487,9 @@ _CAMPAIGNS: dict[str, dict[str, str]] = {
         "p_rate_value": "{binds} bind(s) × {per_bind} msg/s = {rate} msg/s",
         "p_sending": "Sending time per wave (inside the allowed hours)",
         "p_finish": "Planned finish",
-        "p_days": "Takes {days} days: at this rate the campaign takes days, not hours.",
+        "p_days": "One wave takes {wave_days} days, the campaign {days} days: at this rate inside the allowed hours "
+        "it takes days, not hours.",
+        "p_span": "Spans {days} days: {waves} waves, one a day.",
         "p_waves": "Planned waves",
         "p_samples": "Sample messages",
         "p_sample_meta": "{segments} SMS, {encoding}",

@@ -142,6 +142,10 @@ class Plan:
         """Calendar days (local) from the first wave's beginning to the last one's end, both counted."""
         return (self.finish.astimezone(tz).date() - self.begin.astimezone(tz).date()).days + 1
 
+    def wave_days(self, tz: tzinfo) -> int:
+        """Calendar days (local) the longest wave spans: more than 1 means the rate, not the repeats, makes it last."""
+        return max((e.astimezone(tz).date() - b.astimezone(tz).date()).days + 1 for b, e in self.waves)
+
 
 def _at(day: date, seconds: int, tz: tzinfo) -> datetime:
     return (datetime.combine(day, time(0), tzinfo=tz) + timedelta(seconds=seconds)).astimezone(UTC)

@@ -88,6 +88,7 @@ class Preview:
         if plan is not None:
             out |= {
                 "seconds_per_wave": round(plan.seconds_per_wave, 1), "days": plan.days(self.tz),
+                "wave_days": plan.wave_days(self.tz),
                 "planned_finish": plan.finish.astimezone(self.tz).isoformat(),
                 "planned_waves": [{"begin": b.astimezone(self.tz).isoformat(), "end": e.astimezone(self.tz).isoformat()}
                                   for b, e in plan.waves],
