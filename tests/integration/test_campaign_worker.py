@@ -99,8 +99,9 @@ def test_a_pause_stops_the_campaign_within_a_tick(container):
         manage.pause_campaign(campaign_id, uow=container.uow(), actor=None, now=datetime.now(UTC))
         paused = len(_accepted(container))
         threading.Event().wait(3.0)
-        queued_after = len(_accepted(container)) - paused
-        assert queued_after <= 50, queued_after  # at most the tick that was under way when the pause committed
+        # A tick and the pause take the campaign row in turn: a tick that began first is in `paused`, any later
+        # one finds the campaign paused. Nothing is queued after the pause committed.
+        assert len(_accepted(container)) == paused
         with container.engine.connect() as c:
             waiting = c.execute(select(func.count()).select_from(sms_outbox)
                                 .where(sms_outbox.c.state.in_(("pending", "sending")))).scalar_one()  # fmt: skip
