@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from subreg.domain.compliance.rules.base import RuleSet
     from subreg.domain.registry.column_mapping import ColumnMapping
     from subreg.services.access.policy import AuthPolicy
+    from subreg.services.campaigns.options import CampaignOptions
+    from subreg.services.campaigns.ports import CampaignTexts
     from subreg.services.common.ports import BlobStore, Clock, Vault
     from subreg.services.counter.context import CounterContext
     from subreg.services.counter.ports import CardReader, ImageInspector
@@ -208,7 +210,7 @@ class Container:
         options = SmsOptions(
             short_code=s.sms_short_code, lang=s.lang, allow_ucs2=s.sms_allow_ucs2, masking=masking,
             msisdn_keep_last=s.sms_msisdn_keep_last, rate_limit=s.sms_rate_limit,
-            rate_window=timedelta(minutes=s.sms_rate_window_minutes),
+            rate_window=timedelta(minutes=s.sms_rate_window_minutes), lease=timedelta(seconds=s.sms_lease_seconds),
         )  # fmt: skip
         templates = JinjaReplyTemplates(
             s.sms_templates_dir, operator=s.sms_operator_name, update_where=s.sms_update_where,
@@ -280,6 +282,25 @@ class Container:
         from subreg.services.sms.notices import SmsNotices
 
         return SmsNotices(self.sms_context())
+
+    def campaign_options(self) -> CampaignOptions:
+        """Reminder campaigns' defaults and the tick (settings `campaign_*`), in the operator's time zone."""
+        from datetime import timedelta
+
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.services.campaigns.options import CampaignOptions
+
+        s = self.settings
+        return CampaignOptions(
+            tz=OPERATOR_TZ, missing_items=tuple(self.rule_set.missing_items), hours=s.campaign_hours,
+            binds=s.campaign_binds, lang=s.lang, tick=timedelta(seconds=s.campaign_tick_seconds),
+        )  # fmt: skip
+
+    def campaign_texts(self) -> CampaignTexts:
+        """Campaign reminders as SMS (the reply templates `campaign_*`, sealed once per tick)."""
+        from subreg.services.sms.campaign_texts import SmsCampaignTexts
+
+        return SmsCampaignTexts(self.sms_context())
 
     def network(self) -> NetworkProvisioner:
         """The configured network element (setting `network_provisioner`)."""

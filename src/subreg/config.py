@@ -168,6 +168,26 @@ class Settings(BaseSettings):
     sms_gateway_addresses: str = Field(
         "", description="Client addresses allowed to call the gateway callbacks, comma-separated (empty: any)"
     )
+    sms_lease_seconds: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="How long a dispatcher holds an outbox row it claimed; a row not settled by then (the process "
+        "died) is submitted again (the built-in centre suppresses the duplicate, SMPP and Kannel cannot)",
+    )
+
+    # --- reminder campaigns: docs/campaigns.md ---------------------------------------------------------
+    campaign_binds: int = Field(
+        1, ge=1, le=64, description="SMSC binds a new campaign sends over (its rate is the rate per bind times these)"
+    )
+    campaign_hours: str = Field(
+        "08:00-20:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$|^([01][0-9]|2[0-3]):[0-5][0-9]-24:00$",
+        description="Default allowed local hours of a new campaign (`HH:MM-HH:MM`, Asia/Ho_Chi_Minh)",
+    )
+    campaign_tick_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the worker queues the next slice of each running campaign"
+    )
 
     # --- enforcement (notices, locks, termination) and the network --------------------------------------
     regime_schedule: dict[str, str] = Field(

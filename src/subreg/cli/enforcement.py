@@ -110,7 +110,8 @@ def worker_cmd(
     sms: Annotated[bool, typer.Option("--sms/--no-sms", help="Also run the SMS channel (transport, outbox)")] = True,
     schedule: Annotated[bool, typer.Option("--schedule/--no-schedule", help="Run the daily sweep on time")] = True,
 ) -> None:
-    """The worker: SMS outbox and transport, network orders, restorations within seconds, the daily sweep.
+    """The worker: SMS outbox and transport, network orders, restorations within seconds, the daily sweep,
+    campaign waves.
 
     Several may run (claims skip each other's rows). Stop with Ctrl+C.
 
@@ -119,18 +120,22 @@ def worker_cmd(
     import signal
     import threading
 
+    from subreg.jobs.campaigns import CampaignJobs
     from subreg.jobs.enforcement import EnforcementJobs
     from subreg.jobs.sms import SmsService
 
     with open_container(init=True) as container:
         jobs = EnforcementJobs(container, schedule=schedule)
+        campaigns = CampaignJobs(container)
         service = SmsService(container) if sms else None
-        stops = [jobs.stop] + ([service.stop] if service else [])
+        stops = [jobs.stop, campaigns.stop] + ([service.stop] if service else [])
         signal.signal(signal.SIGTERM, lambda *_: [s() for s in stops])
         err.print(f"Worker running: network {jobs.network.name}"
                   + (f", SMS transport {service.transport.name}" if service else "") + " (Ctrl+C stops)")  # fmt: skip
         runner = threading.Thread(target=jobs.run, name="enforcement", daemon=True)
         runner.start()
+        waves = threading.Thread(target=campaigns.run, name="campaigns", daemon=True)
+        waves.start()
         try:
             if service is not None:
                 service.run()
@@ -142,6 +147,7 @@ def worker_cmd(
             for stop in stops:
                 stop()
             runner.join(timeout=15)
+            waves.join(timeout=15)
 
 
 def register(app: typer.Typer) -> None:

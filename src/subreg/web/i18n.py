@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from subreg.domain.common.messages import field_label
 
-__all__ = ["LANGS", "label", "texts"]
+__all__ = ["LANGS", "campaign_label", "campaign_texts", "label", "texts"]
 
 LANGS = ("vi", "en")
 
@@ -139,6 +139,7 @@ _VI: dict[str, str] = {
     "add_user": "Thêm người sử dụng",
     "nationality_hint": "Bắt buộc với hộ chiếu; tự suy ra với CMND/CCCD.",
     "phone": "Mô phỏng điện thoại",
+    "campaigns": "Chiến dịch nhắc",
     "phone_lead": "Nhắn tin tới {short_code} như một thuê bao: tin nhắn đi qua kênh SMS thật (tra cứu, giới hạn, "
     "nhật ký kiểm toán ghi tên bạn), câu trả lời về qua tổng đài SMS tích hợp.",
     "phone_number": "Số điện thoại mô phỏng",
@@ -316,6 +317,7 @@ _EN: dict[str, str] = {
     "add_user": "Add a user",
     "nationality_hint": "Required with a passport; derived from a CMND/CCCD.",
     "phone": "Phone simulator",
+    "campaigns": "Campaigns",
     "phone_lead": "Text {short_code} as a subscriber: the message goes through the real SMS channel (look-up, rate "
     "limit, an audit entry in your name), the reply comes back through the built-in SMS centre.",
     "phone_number": "Simulated phone number",
@@ -466,3 +468,145 @@ def label(code: str | None, lang: str) -> str:
             return code.replace("documents.", "document: ").replace("holder.", "holder: ").replace("_", " ")
         return field_label(code, "vi")
     return code.replace("_", " ")
+
+
+# The campaign pages (web/campaign_pages.py): their own texts, over the shared ones.
+_CAMPAIGNS: dict[str, dict[str, str]] = {
+    "vi": {
+        "campaigns_title": "Chiến dịch nhắc cập nhật thông tin",
+        "campaigns_lead": "Tin nhắn nhắc thuê bao chưa đầy đủ thông tin cập nhật (Nghị định 49/2017/NĐ-CP), gửi theo "
+        "nhóm, trong giờ được phép, với tốc độ của SMSC.",
+        "new_campaign": "Tạo chiến dịch",
+        "no_campaigns": "Chưa có chiến dịch nào.",
+        "c_name": "Tên chiến dịch",
+        "c_template": "Mẫu tin nhắn",
+        "c_lang": "Ngôn ngữ tin nhắn",
+        "c_start_on": "Ngày bắt đầu",
+        "c_hours": "Giờ được phép gửi",
+        "c_hours_hint": "Giờ Việt Nam, ví dụ 08:00-20:00",
+        "c_repeats": "Số đợt gửi (mỗi ngày tối đa một đợt)",
+        "c_repeats_hint": "1 = gửi một lần; 5 = hằng ngày trong 5 ngày. Mỗi đợt gửi lại cho những thuê bao vẫn "
+        "chưa cập nhật.",
+        "c_rate": "Tốc độ mỗi kết nối SMSC (tin/giây)",
+        "c_binds": "Số kết nối SMSC",
+        "cohort": "Nhóm thuê bao nhận tin",
+        "cohort_hint": "Bỏ trống một tiêu chí là chọn mọi giá trị. Chỉ thuê bao chưa đầy đủ thông tin và chưa chấm "
+        "dứt; không bao giờ gửi cho chủ thuê bao đã phản đối nhận tin nhắc hoặc đã yêu cầu hạn chế xử lý dữ liệu.",
+        "c_missing": "Còn thiếu (bất kỳ mục nào đã chọn)",
+        "c_provinces": "Tỉnh của điểm giao dịch",
+        "c_provinces_hint": "Mã tỉnh 3 số, cách nhau bởi dấu phẩy, ví dụ 001, 079; unknown = không rõ điểm giao dịch",
+        "c_states": "Trạng thái xử lý vi phạm",
+        "preview": "Xem trước",
+        "create_draft": "Tạo (bản nháp)",
+        "p_size": "Số thuê bao trong nhóm hiện nay",
+        "p_remaining": "Còn lại trong đợt đang gửi",
+        "p_rate": "Tốc độ",
+        "p_rate_value": "{binds} kết nối × {per_bind} tin/giây = {rate} tin/giây",
+        "p_sending": "Thời gian gửi mỗi đợt (trong giờ được phép)",
+        "p_finish": "Dự kiến hoàn thành",
+        "p_days": "Mỗi đợt kéo dài {wave_days} ngày, cả chiến dịch {days} ngày: với tốc độ này trong giờ được phép, "
+        "chiến dịch mất nhiều ngày chứ không phải vài giờ.",
+        "p_span": "Kéo dài {days} ngày: {waves} đợt, mỗi ngày một đợt.",
+        "p_waves": "Các đợt dự kiến",
+        "p_samples": "Tin nhắn mẫu",
+        "p_sample_meta": "{segments} SMS, {encoding}",
+        "p_done": "Chiến dịch đã gửi xong.",
+        "p_upper_bound": "Dự kiến theo số thuê bao hiện nay; thuê bao cập nhật xong sẽ không nhận các đợt sau.",
+        "c_state": "Trạng thái",
+        "c_wave": "Đợt",
+        "c_progress": "Kết quả gửi",
+        "queued": "Chờ gửi",
+        "accepted": "SMSC đã nhận",
+        "delivered": "Đã đến máy",
+        "failed": "Lỗi",
+        "total": "Tổng",
+        "all_waves": "Tất cả",
+        "start": "Bắt đầu gửi",
+        "pause": "Tạm dừng",
+        "resume": "Tiếp tục gửi",
+        "created_notice": "Đã tạo chiến dịch (bản nháp). Xem trước rồi bấm Bắt đầu gửi.",
+        "state_notice": "Trạng thái chiến dịch: {state}.",
+        "back_to_list": "Danh sách chiến dịch",
+        "c_created_by": "Người tạo",
+        "hours_unit": "{n} giờ",
+        "minutes_unit": "{n} phút",
+        "seconds_unit": "{n} giây",
+    },
+    "en": {
+        "campaigns_title": "Reminder campaigns",
+        "campaigns_lead": "Reminders to subscribers whose information is incomplete (Decree 49/2017/ND-CP), sent to a "
+        "cohort, inside the allowed hours, at the SMSC's rate.",
+        "new_campaign": "New campaign",
+        "no_campaigns": "No campaign yet.",
+        "c_name": "Name",
+        "c_template": "Message template",
+        "c_lang": "Language of the message",
+        "c_start_on": "Start date",
+        "c_hours": "Allowed hours",
+        "c_hours_hint": "Vietnam time, e.g. 08:00-20:00",
+        "c_repeats": "Waves (at most one a day)",
+        "c_repeats_hint": "1 = once; 5 = daily for 5 days. Each wave goes to the lines still incomplete that day.",
+        "c_rate": "Rate per SMSC bind (messages a second)",
+        "c_binds": "SMSC binds",
+        "cohort": "Cohort",
+        "cohort_hint": "A criterion left empty takes every value. Only incomplete lines that are not terminated; never "
+        "a holder who objected to reminders or restricted the processing of their data.",
+        "c_missing": "Missing (any of those ticked)",
+        "c_provinces": "Province of the point of sale",
+        "c_provinces_hint": "3-digit codes separated by commas, e.g. 001, 079; unknown = no known point of sale",
+        "c_states": "Enforcement state",
+        "preview": "Preview",
+        "create_draft": "Create (draft)",
+        "p_size": "Lines in the cohort now",
+        "p_remaining": "Left in the current wave",
+        "p_rate": "Rate",
+        "p_rate_value": "{binds} bind(s) × {per_bind} msg/s = {rate} msg/s",
+        "p_sending": "Sending time per wave (inside the allowed hours)",
+        "p_finish": "Planned finish",
+        "p_days": "One wave takes {wave_days} days, the campaign {days} days: at this rate inside the allowed hours "
+        "it takes days, not hours.",
+        "p_span": "Spans {days} days: {waves} waves, one a day.",
+        "p_waves": "Planned waves",
+        "p_samples": "Sample messages",
+        "p_sample_meta": "{segments} SMS, {encoding}",
+        "p_done": "The campaign has been sent.",
+        "p_upper_bound": "Planned at today's cohort size; lines completed meanwhile get no later wave.",
+        "c_state": "State",
+        "c_wave": "Wave",
+        "c_progress": "Messages",
+        "queued": "Queued",
+        "accepted": "Accepted by the SMSC",
+        "delivered": "Delivered",
+        "failed": "Failed",
+        "total": "Total",
+        "all_waves": "All",
+        "start": "Start sending",
+        "pause": "Pause",
+        "resume": "Resume",
+        "created_notice": "Campaign created (draft). Preview it, then press Start sending.",
+        "state_notice": "The campaign is now: {state}.",
+        "back_to_list": "Campaigns",
+        "c_created_by": "Created by",
+        "hours_unit": "{n} h",
+        "minutes_unit": "{n} min",
+        "seconds_unit": "{n} s",
+    },
+}
+_CAMPAIGN_NAMES: dict[str, dict[str, str]] = {
+    "vi": {"draft": "Bản nháp", "running": "Đang gửi", "paused": "Tạm dừng", "done": "Đã xong",
+           "none": "Chưa bị xử lý", "notified": "Đã thông báo", "vi": "Tiếng Việt", "en": "English"},
+    "en": {"draft": "Draft", "running": "Running", "paused": "Paused", "done": "Done",
+           "none": "Not in enforcement", "notified": "Notified", "vi": "Tiếng Việt", "en": "English"},
+}  # fmt: skip
+
+
+def campaign_texts(lang: str) -> dict[str, str]:
+    """The campaign pages' texts in `lang` over the shared ones (Vietnamese for anything else)."""
+    key = "en" if lang == "en" else "vi"
+    return texts(lang) | _CAMPAIGNS[key]
+
+
+def campaign_label(code: str | None, lang: str) -> str:
+    """The shown name of a campaign state or an enforcement state of a cohort, else `label`."""
+    names = _CAMPAIGN_NAMES["en" if lang == "en" else "vi"]
+    return names[code] if code in names else label(code, lang)

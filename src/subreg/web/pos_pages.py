@@ -125,6 +125,8 @@ def render(request: Request, template: str, language: str, *, status: int = 200,
         nav.append((f"/pos/phone?lang={language}", t["phone"]))
     if actor is not None and can(actor.role, Permission.ENFORCEMENT_MANAGE):
         nav.append((f"/pos/enforcement?lang={language}", t["enforcement_page"]))
+    if actor is not None and can(actor.role, Permission.CAMPAIGNS_MANAGE):
+        nav.append((f"/campaigns?lang={language}", t["campaigns"]))
     response = _templates.TemplateResponse(
         request,
         template,

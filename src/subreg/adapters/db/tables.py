@@ -58,6 +58,8 @@ __all__ = [
     "audit_log",
     "auth_sessions",
     "bill_payments",
+    "campaign_sends",
+    "campaigns",
     "consents",
     "counter_transactions",
     "document_links",
@@ -589,9 +591,17 @@ sms_outbox = Table(
     Column("accepted_at", DateTime(timezone=True), nullable=True),
     Column("final_at", DateTime(timezone=True), nullable=True),
     Column("last_error", String(48), nullable=True),
+    # Added by 0013_campaigns: the campaign send record a campaign message was queued for.
+    Column("campaign_send_id", BigInteger, nullable=True),
     Index(None, "state", "priority", "next_attempt_at"),
     Index(None, "recipient", "id"),
     Index(None, "inbound_id"),
+    Index(
+        None,
+        "campaign_send_id",
+        sqlite_where=text("campaign_send_id IS NOT NULL"),
+        postgresql_where=text("campaign_send_id IS NOT NULL"),
+    ),
 )
 
 sms_submits = Table(
@@ -629,4 +639,42 @@ sms_centre = Table(
     Column("payload", LargeBinary, nullable=False),  # sealed text of the part
     _created_at(),
     Index(None, "recipient", "id"),
+)
+
+# Reminder campaigns (0013): the definition and progress of each, and one send record per line and wave, the
+# idempotency key that keeps a line from being queued twice for one wave whatever crashes (docs/campaigns.md).
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("template", String(48), nullable=False),
+    Column("lang", String(2), nullable=False),
+    Column("cohort", Text, nullable=False),  # JSON: domain.campaigns.cohort.Cohort.as_dict()
+    Column("start_on", Date, nullable=False),
+    Column("hours", String(11), nullable=False),  # "08:00-20:00", local time
+    Column("waves", SmallInteger, nullable=False),
+    Column("rate_per_bind", Integer, nullable=False),
+    Column("binds", SmallInteger, nullable=False),
+    Column("state", String(8), nullable=False),  # draft | running | paused | done
+    Column("wave", SmallInteger, nullable=False, server_default="0"),  # the current or last wave; 0: none yet
+    Column("wave_finished_on", Date, nullable=True),  # the local day the current wave finished
+    Column("cursor", BigInteger, nullable=False, server_default="0"),  # the last line queued in the current wave
+    Column("rate_clock", DateTime(timezone=True), nullable=True),  # sending allowance used up to this instant
+    Column("created_by", String(64), nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Index(None, "state"),
+)
+campaign_sends = Table(
+    "campaign_sends",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
+    Column("wave", SmallInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
+    _created_at(),
+    Index("uq_campaign_sends_campaign_id_wave_subscription_id", "campaign_id", "wave", "subscription_id", unique=True),
 )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from subreg.adapters.db.access_repo import SqlAuthRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
+from subreg.adapters.db.campaign_repo import SqlCampaignRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
 from subreg.adapters.db.enforcement_repo import SqlEnforcementRepository, SqlOrderRepository
 from subreg.adapters.db.ported_repo import SqlPortedNumbers
@@ -86,6 +87,7 @@ class SqlUnitOfWork:
         self.rates = SqlRateRepository(c)
         self.enforcement = SqlEnforcementRepository(c)
         self.orders = SqlOrderRepository(c)
+        self.campaigns = SqlCampaignRepository(c)
         return self
 
     def __exit__(

@@ -291,6 +291,14 @@ CODES: dict[str, tuple[str, str]] = {
         "Giấy tờ trong ảnh không phải của chủ thuê bao: {field}",
         "The card in the photo belongs to someone else: {field}",
     ),
+    # Reminder campaigns (domain/campaigns/, services/campaigns/)
+    "out_of_range": ("Giá trị nằm ngoài khoảng cho phép: {field}", "Value out of the allowed range: {field}"),
+    "invalid_state_change": (
+        "Chiến dịch không thể thực hiện thao tác này ở trạng thái hiện tại: {field}",
+        "The campaign cannot do this in its current state: {field}",
+    ),
+    "duplicate_name": ("Tên này đã được dùng: {field}", "This name is already in use: {field}"),
+    "unknown_template": ("Không có mẫu tin nhắn này: {field}", "No such message template: {field}"),
 }
 
 # code -> (Vietnamese, English): the headline of an API error response (`error.code`, `error.message`),

@@ -81,7 +81,14 @@ class AuditAction(StrEnum):
     KEYS_ROTATED = "keys:rotated"
     RECORDS_IMPORTED = "records:imported"
     PORTED_NUMBERS_LOADED = "ported_numbers:loaded"
+    CAMPAIGN_CREATED = "campaign:created"
+    CAMPAIGN_PREVIEWED = "campaign:previewed"  # staff looked at a cohort's size and sample texts
     CAMPAIGN_STARTED = "campaign:started"
+    CAMPAIGN_PAUSED = "campaign:paused"
+    CAMPAIGN_RESUMED = "campaign:resumed"
+    CAMPAIGN_WAVE_STARTED = "campaign:wave_started"  # the worker began a pass over the cohort
+    CAMPAIGN_WAVE_FINISHED = "campaign:wave_finished"
+    CAMPAIGN_FINISHED = "campaign:finished"  # the last wave went out: done
     ENFORCEMENT_RUN = "enforcement:run"
     NETWORK_ORDER = "network:order"  # an order (lock, unlock, terminate) the network applied or refused
     REPORT_EXPORTED = "report:exported"

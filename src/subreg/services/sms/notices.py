@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from subreg.domain.sms.gsm import choose_encoding
-from subreg.domain.sms.segments import split
 from subreg.services.enforcement.ports import PreparedNotice
 from subreg.services.sms.context import SmsContext
+from subreg.services.sms.outbox import encode
 from subreg.services.sms.sealing import seal_text
 
 __all__ = ["SmsNotices"]
@@ -32,6 +31,5 @@ class SmsNotices:
             "next_on": next_on.strftime("%d/%m/%Y") if next_on else None, "renotify": action == "renotify",
             "as_of": as_of.strftime("%d/%m/%Y"),
         })  # fmt: skip
-        encoding, final = choose_encoding(text, ctx.options.allow_ucs2)
-        parts = len(split(final, encoding, 0))
+        encoding, final, parts = encode(text, ctx.options)
         return PreparedNotice(ctx.options.short_code, encoding, parts, seal_text(ctx.vault, final, table="outbox"))

@@ -36,7 +36,7 @@ from subreg.services.sms.ports import (
 )
 from subreg.services.sms.sealing import open_text, seal_text
 
-__all__ = ["PRIORITY", "DispatchCounts", "dispatch", "queue", "record_receipts"]
+__all__ = ["PRIORITY", "DispatchCounts", "dispatch", "encode", "queue", "record_receipts"]
 
 log = structlog.get_logger("subreg.sms")
 
@@ -55,6 +55,12 @@ class Queued:
     encoding: str
 
 
+def encode(text: str, options: SmsOptions) -> tuple[Encoding, str, int]:
+    """How `text` goes out: its encoding, the text as sent (unaccented GSM 7-bit unless UCS-2 is allowed), its parts."""
+    encoding, final = choose_encoding(text, options.allow_ucs2)
+    return encoding, final, len(split(final, encoding, 0))
+
+
 def queue(
     recipient: int, text: str, *, kind: str, uow: SmsUnitOfWork, vault: Vault, options: SmsOptions, now: datetime,
     inbound_id: int | None = None, simulated: bool = False,
@@ -62,8 +68,7 @@ def queue(
     """Queue one MT in the caller's unit of work: encoded and counted now, split with its UDH at submit.
 
     `simulated` (`subreg sms simulate`): the row is kept for the record but never claimed, so nothing is sent."""
-    encoding, final = choose_encoding(text, options.allow_ucs2)
-    parts = len(split(final, encoding, 0))
+    encoding, final, parts = encode(text, options)
     outbox_id = uow.outbox.add({
         "kind": kind, "priority": PRIORITY[kind], "recipient": recipient, "sender": options.short_code,
         "encoding": encoding, "part_count": parts, "state": "simulated" if simulated else "pending", "attempts": 0,
