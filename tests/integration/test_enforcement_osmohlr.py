@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from subreg.adapters.db.tables import network_orders, subscriptions
 from subreg.adapters.hlr.osmohlr import OsmoHlrProvisioner
-from subreg.bootstrap import Container, bootstrap, init_storage
+from subreg.bootstrap import Container
 from subreg.config import Settings
 from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.services.enforcement.sweep import sweep
@@ -40,16 +40,9 @@ def hlr(tmp_path: Path) -> Iterator[OsmoHlrLoopback]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, hlr: OsmoHlrLoopback) -> Settings:
+    """The conftest's settings (its `container` builds on these) with the network at this osmo-hlr."""
     return Settings(env="test", var_dir=tmp_path / "var", database_url=database_url,
                     network_provisioner="osmohlr", osmohlr_ctrl=f"{hlr.address}:{hlr.ctrl_port}")  # fmt: skip
-
-
-@pytest.fixture
-def container(settings: Settings) -> Iterator[Container]:
-    init_storage(settings)
-    built = bootstrap(settings)
-    yield built
-    built.close()
 
 
 @pytest.fixture

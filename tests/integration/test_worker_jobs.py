@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from subreg.adapters.db.tables import audit_log, enforcement_steps, network_lines
-from subreg.bootstrap import Container, bootstrap, init_storage
 from subreg.config import Settings
 from subreg.jobs.enforcement import EnforcementJobs
 from tests.integration.test_enforcement_sweep import _lines
 
 
 @pytest.fixture
-def container(database_url: str, tmp_path: Path) -> Iterator[Container]:
-    settings = Settings(env="test", var_dir=tmp_path / "var", database_url=database_url, enforce_daily_at="00:00")
-    init_storage(settings)
-    built = bootstrap(settings)
-    yield built
-    built.close()
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The conftest's settings (its `container` builds on these) with the daily sweep due at once."""
+    return Settings(env="test", var_dir=tmp_path / "var", database_url=database_url, enforce_daily_at="00:00")
 
 
 def _until(check, timeout: float = 20.0) -> bool:
