@@ -173,7 +173,7 @@ def test_a_sweep_writes_history_orders_and_notices_in_its_transaction(container)
 
 def timeline_steps(container, sid):
     with container.uow() as uow:
-        return [a for a, _ in uow.enforcement.steps(sid)]
+        return [a for a, _ in uow.counter.enforcement_of(sid)[1]]
 
 
 def test_completion_through_a_channel_restores_at_once_with_unlock_and_sms(container):
@@ -186,8 +186,8 @@ def test_completion_through_a_channel_restores_at_once_with_unlock_and_sms(conta
         c.execute(subscriptions.update().where(subscriptions.c.id == locked).values(status="two_way_locked"))
         c.execute(subscriptions.update().where(subscriptions.c.id == locked).values(verdict=0))
     with container.uow() as uow:
-        uow.enforcement.request_restore(locked, channel="counter", now=NOW)
-        uow.enforcement.request_restore(locked, channel="counter", now=NOW)  # idempotent
+        uow.counter.request_restore(locked, channel="counter", now=NOW)
+        uow.counter.request_restore(locked, channel="counter", now=NOW)  # idempotent
         uow.commit()
     assert restore_rechecked(uow=container.uow(), today=DAY0, now=NOW, options=options, notices=notices) == 1
     assert restore_rechecked(uow=container.uow(), today=DAY0, now=NOW, options=options, notices=notices) == 0

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, bindparam, text, update
 from sqlalchemy.sql.elements import TextClause
 
-from subreg.adapters.db.tables import enforcement_recheck, network_orders
+from subreg.adapters.db.tables import network_orders
 from subreg.domain.common.msisdn import msisdn_from_key
-from subreg.domain.enforcement.machine import EnforcementState, LineEnforcement, SweepPlan
+from subreg.domain.enforcement.machine import EnforcementState, SweepPlan
 from subreg.services.enforcement.ports import NetworkOrder, PreparedNotice, StepCount
 
 __all__ = ["SqlEnforcementRepository", "SqlOrderRepository"]
@@ -190,40 +190,9 @@ class SqlEnforcementRepository:
     def held_count(self) -> int:
         return int(self._c.exec_driver_sql(f"SELECT count(*) FROM ({_HELD}) AS held").scalar_one())
 
-    def line(self, subscription_id: int) -> LineEnforcement | None:
-        row = self._c.execute(
-            text("SELECT enf_state, enf_step_on, enf_notices, enf_last_notice_on FROM subscriptions WHERE id = :id"),
-            {"id": subscription_id},
-        ).first()
-        if row is None or row[0] is None:
-            return None
-        return LineEnforcement(EnforcementState(row[0]), _day(row[1]), int(row[2]), _day(row[3]) if row[3] else None)
-
-    def steps(self, subscription_id: int) -> list[tuple[str, date]]:
-        rows = self._c.execute(
-            text("SELECT action, on_date FROM enforcement_steps WHERE subscription_id = :id ORDER BY id"),
-            {"id": subscription_id},
-        )
-        return [(str(a), _day(d)) for a, d in rows]
-
     def request_restores(self, *, channel: str, now: datetime) -> int:
         result = self._c.execute(_REQUEST_RESTORES, {"channel": channel, "now": now.astimezone(UTC)})
         return int(result.rowcount or 0)
-
-    def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
-        exists = self._c.execute(
-            text("SELECT 1 FROM enforcement_recheck WHERE subscription_id = :id"), {"id": subscription_id}
-        ).first()
-        if exists is None:
-            self._c.execute(
-                enforcement_recheck.insert().values(
-                    subscription_id=subscription_id, channel=channel, created_at=now.astimezone(UTC)
-                )
-            )
-
-
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 _CLAIM = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from subreg.domain.enforcement.machine import LineEnforcement, SweepPlan
+from subreg.domain.enforcement.machine import SweepPlan
 from subreg.services.common.ports import UnitOfWork
 
 __all__ = [
@@ -137,21 +137,9 @@ class EnforcementRepository(Protocol):
 
     def held_count(self) -> int: ...
 
-    def line(self, subscription_id: int) -> LineEnforcement | None:
-        """Where one line stands (None: not in enforcement)."""
-        ...
-
-    def steps(self, subscription_id: int) -> list[tuple[str, date]]:
-        """The line's dated steps, oldest first."""
-        ...
-
     def request_restores(self, *, channel: str, now: datetime) -> int:
         """Ask for every line in enforcement whose information is now complete to be restored soon (after a
         bulk channel such as an import); how many were asked for. Set-based over the lines in enforcement."""
-        ...
-
-    def request_restore(self, subscription_id: int, *, channel: str, now: datetime) -> None:
-        """Ask for the line to be restored soon (it was completed through `channel`); idempotent."""
         ...
 
 
