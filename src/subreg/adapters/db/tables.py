@@ -77,14 +77,19 @@ __all__ = [
     "network_lines",
     "network_orders",
     "points_of_sale",
+    "portrait_bands",
     "ported_numbers",
+    "report_snapshots",
     "serving_visits",
+    "signal_reviews",
     "sms_centre",
     "sms_inbound",
     "sms_outbox",
     "sms_senders",
     "sms_submits",
+    "snapshot_figures",
     "staff",
+    "staff_provinces",
     "subscription_history",
     "subscriptions",
 ]
@@ -307,6 +312,7 @@ subscription_history = Table(
     # JSON: {"fields": [paths], "values": {non-personal path: [old, new]}}; personal values never appear.
     Column("changes", Text, nullable=False, server_default="{}"),
     Index(None, "subscription_id"),
+    Index(None, "at"),  # 0014: period reports
 )
 
 
@@ -677,4 +683,57 @@ campaign_sends = Table(
     Column("subscription_id", BigInteger, nullable=False),
     _created_at(),
     Index("uq_campaign_sends_campaign_id_wave_subscription_id", "campaign_id", "wave", "subscription_id", unique=True),
+)
+
+
+# --- 0014_reports: daily snapshots, regional managers' provinces, signal reviews, portrait bands ---------
+
+report_snapshots = Table(
+    "report_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False, unique=True),
+    Column("rule_set", String(32), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("figures", Integer, nullable=False, server_default="0"),  # how many snapshot_figures rows
+)
+# One count per (dimension, province of the point of sale or "unknown", key); never updated.
+snapshot_figures = Table(
+    "snapshot_figures",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("report_snapshots.id"), primary_key=True),
+    Column("dimension", String(24), primary_key=True),
+    Column("province", String(8), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+# The provinces a regional_manager account sees (no row: sees nothing).
+staff_provinces = Table(
+    "staff_provinces",
+    metadata,
+    Column("staff_id", Integer, ForeignKey("staff.id"), primary_key=True),
+    Column("province_code", String(3), primary_key=True),
+)
+# Append-only decisions on fraud and quality signals; the newest row per (kind, signal_key) is the state.
+signal_reviews = Table(
+    "signal_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("signal_key", String(96), nullable=False),  # stable, no personal data in clear
+    Column("decision", String(16), nullable=False),  # reviewed | dismissed | escalated
+    Column("reason", String(32), nullable=False),  # a code from the reasons list
+    Column("note", Text, nullable=True),
+    Column("staff_id", Integer, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "kind", "signal_key"),
+)
+# Keyed hashes of a portrait's perceptual-hash bands: look-alikes share a digest; no clear hash is indexed.
+portrait_bands = Table(
+    "portrait_bands",
+    metadata,
+    Column("document_id", BigInteger, primary_key=True),
+    Column("band", SmallInteger, primary_key=True),
+    Column("digest", LargeBinary(16), nullable=False),
+    Index(None, "digest"),
 )
