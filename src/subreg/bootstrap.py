@@ -277,6 +277,16 @@ class Container:
         )  # fmt: skip
         return dict(report.as_dict())
 
+    def take_snapshot(self, as_of: date | str, *, replace: bool = False, actor: Any = None) -> Any:
+        """`services.reports.snapshots.take_snapshot` for a day (local days of the operator's time zone)."""
+        from datetime import UTC
+
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.services.reports.snapshots import TakeSnapshot, take_snapshot
+
+        return take_snapshot(TakeSnapshot(as_of, replace), uow=self.uow(), rule_set=self.rule_set, tz=OPERATOR_TZ,
+                             now=datetime.now(UTC), actor=actor)  # fmt: skip
+
     def notices(self) -> NoticeComposer:
         """Enforcement notices as SMS (the reply templates, sealed once per sweep and action)."""
         from subreg.services.sms.notices import SmsNotices

@@ -208,6 +208,11 @@ class Settings(BaseSettings):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="Local time the worker runs the day's enforcement sweep",
     )
+    snapshot_daily_at: str = Field(
+        "23:50",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time the worker takes the day's report snapshot (after the day's enforcement sweep)",
+    )
     network_provisioner: Literal["builtin", "osmohlr", "webhook"] = Field(
         "builtin",
         description="Where lock and unlock orders go: `builtin` (the embedded network), `osmohlr` (its CTRL "

@@ -26,7 +26,7 @@ def test_each_table_of_the_fake_is_the_databases(name):
     for column, spec in fake.columns.items():
         assert column in real.c, f"{name}.{column}"
         assert real.c[column].nullable == spec.nullable or real.c[column].primary_key, f"{name}.{column}"
-    assert [c.name for c in real.primary_key] == [fake.key]
+    assert [c.name for c in real.primary_key] == (list(fake.key) if isinstance(fake.key, tuple) else [fake.key])
     unique = {tuple(c.name for c in i.columns) for i in real.indexes if i.unique}
     unique |= {tuple(c.name for c in u.columns) for u in real.constraints if isinstance(u, UniqueConstraint)}
     unique |= {(c.name,) for c in real.columns if c.unique}

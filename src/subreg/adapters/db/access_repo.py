@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, true, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, true, update
 
-from subreg.adapters.db.tables import auth_sessions, login_attempts, points_of_sale, staff
+from subreg.adapters.db.tables import auth_sessions, login_attempts, points_of_sale, staff, staff_provinces
 from subreg.services.access.ports import SessionRow, StaffAuthRow
 
-__all__ = ["SqlAuthRepository"]
+__all__ = ["SqlAuthRepository", "SqlStaffProvinceRepository"]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -186,3 +186,21 @@ class SqlAuthRepository:
         if keep is not None:
             stmt = stmt.where(c.id != keep)
         return int(self._c.execute(stmt.values(revoked_at=at)).rowcount)
+
+
+class SqlStaffProvinceRepository:
+    """`staff_provinces`: the provinces a regional manager's account sees."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def provinces_of(self, staff_id: int) -> frozenset[str]:
+        rows = self._c.execute(select(staff_provinces.c.province_code).where(staff_provinces.c.staff_id == staff_id))
+        return frozenset(r[0] for r in rows)
+
+    def replace_provinces(self, staff_id: int, codes: frozenset[str]) -> None:
+        self._c.execute(delete(staff_provinces).where(staff_provinces.c.staff_id == staff_id))
+        if codes:
+            self._c.execute(
+                insert(staff_provinces), [{"staff_id": staff_id, "province_code": c} for c in sorted(codes)]
+            )

@@ -15,7 +15,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from subreg.adapters.db.access_repo import SqlAuthRepository
+from subreg.adapters.db.access_repo import SqlAuthRepository, SqlStaffProvinceRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
 from subreg.adapters.db.campaign_repo import SqlCampaignRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
@@ -32,6 +32,7 @@ from subreg.adapters.db.registry_repo import (
     SqlSubscriptionRepository,
 )
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
+from subreg.adapters.db.snapshot_repo import SqlSnapshotSource, SqlSnapshotStore
 from subreg.adapters.db.writer_gate import writer_gate_for
 from subreg.domain.common.errors import BusyError
 
@@ -88,6 +89,9 @@ class SqlUnitOfWork:
         self.enforcement = SqlEnforcementRepository(c)
         self.orders = SqlOrderRepository(c)
         self.campaigns = SqlCampaignRepository(c)
+        self.staff_provinces = SqlStaffProvinceRepository(c)
+        self.snapshot_source = SqlSnapshotSource(c)
+        self.snapshots = SqlSnapshotStore(c)
         return self
 
     def __exit__(

@@ -26,7 +26,7 @@ from typing import Any
 
 from subreg.services.common.ports import Clock
 
-__all__ = ["TABLES", "ConstraintError", "MemoryDatabase", "Transaction", "same_columns"]
+__all__ = ["TABLES", "ConstraintError", "MemoryDatabase", "Transaction", "key_of", "same_columns"]
 
 
 class ConstraintError(Exception):
@@ -67,7 +67,7 @@ class Table:
 
     name: str
     columns: Mapping[str, Column]
-    key: str = "id"
+    key: str | tuple[str, ...] = "id"  # a tuple: a composite primary key (never auto-assigned)
     auto_key: bool = True
     unique: tuple[tuple[str, ...], ...] = ()
     references: Mapping[str, str] = field(default_factory=dict)  # column -> referenced table (its key)
@@ -249,6 +249,22 @@ TABLES: dict[str, Table] = {
             },
         ),
         Table(
+            "report_snapshots",
+            {"id": _ID, "as_of": _nn(), "rule_set": _nn(), "taken_at": _nn(), "figures": _nn(0)},
+            unique=(("as_of",),),
+        ),
+        Table(
+            "snapshot_figures",
+            {"snapshot_id": _nn(), "dimension": _nn(), "province": _nn(), "key": _nn(), "n": _nn()},
+            key=("snapshot_id", "dimension", "province", "key"), auto_key=False,
+            references={"snapshot_id": "report_snapshots"},
+        ),
+        Table(
+            "staff_provinces",
+            {"staff_id": _nn(), "province_code": _nn()},
+            key=("staff_id", "province_code"), auto_key=False, references={"staff_id": "staff"},
+        ),
+        Table(
             "network_orders",
             {
                 "id": _ID, "subscription_id": _nn(), "action": _nn(), "status": _nn("queued"), "reason": _nn(),
@@ -356,15 +372,16 @@ class Transaction:
                 raise ConstraintError(f"NOT NULL: {table}.{name}")
             else:
                 row[name] = now if column.default is NOW else column.default
-        if spec.auto_key:
+        if spec.auto_key and isinstance(spec.key, str):
             row[spec.key] = self._db.next_id(table, values.get(spec.key))
+        key = key_of(spec, row)
         rows = self.rows(table)
-        if row[spec.key] in rows:
+        if key in rows:
             raise ConstraintError(f"UNIQUE: {table}.{spec.key}")
         self._check(spec, row, None)
-        rows[row[spec.key]] = row
-        self._written.add((table, row[spec.key]))
-        return row[spec.key]
+        rows[key] = row
+        self._written.add((table, key))
+        return key
 
     def update(self, table: str, key: Any, values: Mapping[str, Any]) -> bool:
         """Change columns of one row (constraints checked); whether the row exists."""
@@ -400,19 +417,24 @@ class Transaction:
 
     def _check(self, spec: Table, row: Row, key: Any) -> None:
         for name, column in spec.columns.items():
-            if not column.nullable and row.get(name) is None and name != spec.key:
+            if not column.nullable and row.get(name) is None and name != spec.key:  # an auto key: assigned
                 raise ConstraintError(f"NOT NULL: {spec.name}.{name}")
         for columns in spec.unique:
             values = tuple(row[c] for c in columns)
             if any(v is None for v in values):
                 continue  # SQL: NULLs never collide
             for other_key, other in self.rows(spec.name).items():
-                if other_key != key and other_key != row[spec.key] and tuple(other[c] for c in columns) == values:
+                if other_key != key and other_key != key_of(spec, row) and tuple(other[c] for c in columns) == values:
                     raise ConstraintError(f"UNIQUE: {spec.name}.{','.join(columns)}")
         for name, target in spec.references.items():
             value = row.get(name)
             if value is not None and value not in self.rows(target):
                 raise ConstraintError(f"FOREIGN KEY: {spec.name}.{name}")
+
+
+def key_of(spec: Table, row: Mapping[str, Any]) -> Any:
+    """A row's key in its table: the key column's value, or the tuple of a composite key's values."""
+    return tuple(row[c] for c in spec.key) if isinstance(spec.key, tuple) else row[spec.key]
 
 
 def same_columns(rows: Sequence[Mapping[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from subreg.adapters.memory._store import Row, Transaction
 from subreg.services.access.ports import SessionRow, StaffAuthRow
 
-__all__ = ["MemoryAuthRepository"]
+__all__ = ["MemoryAuthRepository", "MemoryStaffProvinceRepository"]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -151,3 +151,22 @@ class MemoryAuthRepository:
         for session_id in live:
             tx.update("auth_sessions", session_id, {"revoked_at": at})
         return len(live)
+
+
+class MemoryStaffProvinceRepository:
+    """`staff_provinces` (as the SQL one)."""
+
+    def __init__(self, tx: Callable[[], Transaction]) -> None:
+        self._tx = tx
+
+    def provinces_of(self, staff_id: int) -> frozenset[str]:
+        return frozenset(
+            r["province_code"] for r in self._tx().scan("staff_provinces", lambda r: r["staff_id"] == staff_id)
+        )
+
+    def replace_provinces(self, staff_id: int, codes: frozenset[str]) -> None:
+        tx = self._tx()
+        for row in list(tx.scan("staff_provinces", lambda r: r["staff_id"] == staff_id)):
+            tx.delete("staff_provinces", (staff_id, row["province_code"]))
+        for code in sorted(codes):
+            tx.insert("staff_provinces", {"staff_id": staff_id, "province_code": code})

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Self
 
 from subreg.adapters.memory._store import MemoryDatabase, Transaction
-from subreg.adapters.memory.access import MemoryAuthRepository
+from subreg.adapters.memory.access import MemoryAuthRepository, MemoryStaffProvinceRepository
 from subreg.adapters.memory.audit import MemoryAuditRepository
 from subreg.adapters.memory.counter import MemoryCounterRepository
 from subreg.adapters.memory.privacy import MemoryPrivacyRepository
@@ -26,6 +26,7 @@ from subreg.adapters.memory.registry import (
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
+from subreg.adapters.memory.reports import MemorySnapshotSource, MemorySnapshotStore
 from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 
 __all__ = ["MemoryUnitOfWork"]
@@ -53,6 +54,9 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutboxRepository(tx)
         self.rates = MemoryRateRepository(tx)
         self.counter = MemoryCounterRepository(tx)
+        self.staff_provinces = MemoryStaffProvinceRepository(tx)
+        self.snapshot_source = MemorySnapshotSource(tx)
+        self.snapshots = MemorySnapshotStore(tx)
 
     def _current(self) -> Transaction:
         if self._transaction is None:

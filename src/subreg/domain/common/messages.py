@@ -216,6 +216,14 @@ CODES: dict[str, tuple[str, str]] = {
         "Two-factor enrollment has not been started: {field}",
     ),
     "duplicate_username": ("Tên đăng nhập đã tồn tại: {field}", "Username already exists: {field}"),
+    "snapshot_exists": (
+        "Ngày này đã có bản chụp số liệu (dùng --replace để thay): {field}",
+        "This day already has a snapshot (--replace replaces it): {field}",
+    ),
+    "provinces_not_allowed": (
+        "Chỉ tài khoản quản lý vùng mới gắn với tỉnh/thành: {field}",
+        "Only a regional manager account names provinces: {field}",
+    ),
     "unknown_point_of_sale": ("Không có điểm giao dịch này: {field}", "No such point of sale: {field}"),
     "pos_kind_mismatch": (
         "Loại điểm giao dịch không phù hợp với vai trò: {field}",

@@ -10,7 +10,15 @@ from typing import Any, Protocol
 from subreg.services.common.ports import UnitOfWork
 from subreg.services.registry.ports import PointOfSaleRepository
 
-__all__ = ["AccessUnitOfWork", "AuthRepository", "SessionRow", "StaffAuthRow", "StaffRepository", "StaffRow"]
+__all__ = [
+    "AccessUnitOfWork",
+    "AuthRepository",
+    "SessionRow",
+    "StaffAuthRow",
+    "StaffProvinceRepository",
+    "StaffRepository",
+    "StaffRow",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +144,22 @@ class StaffRepository(Protocol):
         ...
 
 
+class StaffProvinceRepository(Protocol):
+    """The provinces a regional manager's account sees (`staff_provinces`; no row: none)."""
+
+    def provinces_of(self, staff_id: int) -> frozenset[str]:
+        """The province codes of one account."""
+        ...
+
+    def replace_provinces(self, staff_id: int, codes: frozenset[str]) -> None:
+        """Make `codes` the account's provinces (the others removed)."""
+        ...
+
+
 class AccessUnitOfWork(UnitOfWork, Protocol):
     """What staff identity use cases touch: accounts, sessions and sign-in attempts, points of sale."""
 
     staff: StaffRepository
     auth: AuthRepository
     points_of_sale: PointOfSaleRepository
+    staff_provinces: StaffProvinceRepository

@@ -1,0 +1,160 @@
+"""A daily snapshot's figures: one count per (dimension, province of the point of sale, key).
+
+The snapshot's sources are grouped by the database (one GROUP BY per source table, a few thousand groups
+whatever the size of the base); this module folds those groups into figures, so the meaning of each
+dimension is written once, here:
+
+- `lines` / `total`: every line.
+- `state`: complete, incomplete, contract_needed, invalid, not_evaluated: the stored verdict and the
+  4th-subscription rule, the worse winning (`domain.compliance.state`).
+- `missing`: a rule set's missing item (`portrait`, `holder.full_name`, ...), from `missing_mask` bits.
+- `phase`: phase_1, phase_2, unknown: the activation date against the as-of day's cutoff.
+- `channel`, `subscriber_type`, `payment_type`: the line's value, or unknown.
+- `enforcement`: notified, one_way_locked, two_way_locked, terminated: the line's state in the machine.
+- `enf_steps`: notify, renotify, lock_one_way, lock_two_way, terminate, restore: the steps dated that day.
+- `campaign_sms`: every campaign SMS by state (pending, sent, delivered, failed, ...), as it stands when taken;
+  `campaign_sms_day`: the same for the campaign SMS queued that day.
+- `pos_updates`, `pos_registrations` (key: the point of sale's code): that day's history rows `updated` and
+  `created` written by staff of that point of sale.
+
+The province is the province of the line's point of sale (`unknown` when it has none), so a regional
+manager's view is a filter on it. Nothing here names a person: keys are codes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from subreg.domain.compliance.missing_mask import bits_of
+from subreg.domain.compliance.state import ComplianceState, state_of
+
+__all__ = [
+    "DIMENSIONS",
+    "NOT_EVALUATED",
+    "UNKNOWN",
+    "Figure",
+    "LineGroup",
+    "figures_of",
+    "fold_campaign",
+    "fold_counter",
+    "fold_lines",
+    "fold_steps",
+]
+
+UNKNOWN = "unknown"
+NOT_EVALUATED = "not_evaluated"
+DIMENSIONS = (
+    "lines", "state", "missing", "phase", "channel", "subscriber_type", "payment_type", "enforcement",
+    "enf_steps", "campaign_sms", "campaign_sms_day", "pos_updates", "pos_registrations",
+)  # fmt: skip
+_PHASES = {1: "phase_1", 2: "phase_2"}
+_ENFORCEMENT = {1: "notified", 2: "one_way_locked", 3: "two_way_locked", 4: "terminated"}
+_COUNTER_DIMENSION = {"updated": "pos_updates", "created": "pos_registrations"}
+_KEY_LIMIT = 64  # snapshot_figures.key
+
+
+class LineGroup(NamedTuple):
+    """One group of the subscriptions' GROUP BY (every value as the database holds it)."""
+
+    province: str | None
+    verdict: int | None
+    contract_needed: bool | None
+    phase: int | None
+    subscriber_type: str | None
+    payment_type: str | None
+    channel: str | None
+    enf_state: int | None
+    missing_mask: int | None
+    n: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Figure:
+    """One stored count."""
+
+    dimension: str
+    province: str
+    key: str
+    n: int
+
+
+def _key(value: object) -> str:
+    return UNKNOWN if value is None or value == "" else str(value)[:_KEY_LIMIT]
+
+
+def _state(verdict: int | None, contract_needed: bool | None) -> str:
+    try:
+        stored = ComplianceState(int(verdict)) if verdict is not None else None
+    except ValueError:
+        stored = None
+    if stored is None:
+        return NOT_EVALUATED
+    # The stored verdict is the rule set's answer on the line's own papers; the 4th-subscription rule is apart.
+    return state_of(
+        valid=stored != ComplianceState.INVALID, complete=stored == ComplianceState.COMPLETE,
+        contract_needed=bool(contract_needed),
+    ).label  # fmt: skip
+
+
+def fold_lines(groups: Iterable[LineGroup], missing_items: Sequence[str]) -> Counter[tuple[str, str, str]]:
+    """(dimension, province, key) -> count for the line dimensions."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    bits = list(bits_of(tuple(missing_items)).items())
+    for g in groups:
+        n = int(g.n)
+        if not n:
+            continue
+        p = _key(g.province)
+        out["lines", p, "total"] += n
+        out["state", p, _state(g.verdict, g.contract_needed)] += n
+        out["phase", p, _PHASES.get(g.phase or 0, UNKNOWN)] += n
+        out["channel", p, _key(g.channel)] += n
+        out["subscriber_type", p, _key(g.subscriber_type)] += n
+        out["payment_type", p, _key(g.payment_type)] += n
+        if g.enf_state in _ENFORCEMENT:
+            out["enforcement", p, _ENFORCEMENT[int(g.enf_state)]] += n
+        if g.missing_mask:
+            mask = int(g.missing_mask)
+            for item, bit in bits:
+                if mask & bit:
+                    out["missing", p, item] += n
+    return out
+
+
+def fold_steps(rows: Iterable[tuple[str | None, str, int]]) -> Counter[tuple[str, str, str]]:
+    """(province, action, n) of the day's enforcement steps -> figures of `enf_steps`."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for province, action, n in rows:
+        out["enf_steps", _key(province), _key(action)] += int(n)
+    return out
+
+
+def fold_campaign(rows: Iterable[tuple[str | None, str, bool, int]]) -> Counter[tuple[str, str, str]]:
+    """(province, state, queued that day, n) of campaign SMS -> `campaign_sms` and `campaign_sms_day`."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for province, state, that_day, n in rows:
+        out["campaign_sms", _key(province), _key(state)] += int(n)
+        if that_day:
+            out["campaign_sms_day", _key(province), _key(state)] += int(n)
+    return out
+
+
+def fold_counter(rows: Iterable[tuple[str, str | None, str, int]]) -> Counter[tuple[str, str, str]]:
+    """(point of sale code, its province, history action, n) -> `pos_updates` and `pos_registrations`."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for code, province, action, n in rows:
+        dimension = _COUNTER_DIMENSION.get(action)
+        if dimension is not None:
+            out[dimension, _key(province), _key(code)] += int(n)
+    return out
+
+
+def figures_of(*counters: Counter[tuple[str, str, str]]) -> list[Figure]:
+    """The figures of folded counters, sorted (zero counts dropped)."""
+    total: Counter[tuple[str, str, str]] = Counter()
+    for c in counters:
+        total.update(c)
+    return sorted(Figure(d, p, k, n) for (d, p, k), n in total.items() if n)

@@ -1,0 +1,1 @@
+"""Reports: daily snapshots of the registry's figures and the dashboard that reads them."""
