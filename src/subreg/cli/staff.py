@@ -30,15 +30,22 @@ def add(
         str,
         typer.Option(
             "--role",
-            help="store_staff | agent | authorized_point | compliance_officer | auditor | dpo | admin",
+            help="store_staff | agent | authorized_point | compliance_officer | auditor | dpo | admin | "
+            "regional_manager",
         ),
     ],
     pos: Annotated[str | None, typer.Option("--pos", help="Point of sale code (required for counter roles)")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Display name (default: the username)")] = None,
+    province: Annotated[
+        list[str] | None,
+        typer.Option("--province", help="A province a regional_manager sees (3-digit code; repeat the option)"),
+    ] = None,
 ) -> None:
     """Create a staff account and print its generated password once.
 
     Example: subreg staff add lan.nguyen --role store_staff --pos HN-HK-01 --name "Nguyễn Thị Lan"
+
+    Example: subreg staff add hung.tran --role regional_manager --province 001 --province 079
     """
 
     @handled
@@ -46,7 +53,7 @@ def add(
         from subreg.services.access import create_staff
 
         with open_container(init=True) as container, container.uow() as uow:
-            password = create_staff(uow, username, name or username, role, pos)
+            password = create_staff(uow, username, name or username, role, pos, provinces=province or ())
         out.print(f"[green]Created[/green] {username} ({role})")
         out.print(f"Password (shown once, must be changed at first sign-in): [bold]{password}[/bold]")
 
@@ -78,7 +85,7 @@ def list_(
                 typer.echo(orjson.dumps(dataclasses.asdict(a)).decode("utf-8"))
             return
         table = Table(title="Staff")
-        for col in ("username", "name", "role", "pos", "state", "totp", "last login"):
+        for col in ("username", "name", "role", "pos", "provinces", "state", "totp", "last login"):
             table.add_column(col)
         for a in accounts:
             state = (
@@ -95,11 +102,35 @@ def list_(
                 a.display_name,
                 a.role,
                 a.pos_code or "-",
+                " ".join(a.provinces) or "-",
                 state,
                 "yes" if a.totp_enrolled else "no",
                 a.last_login_at.strftime("%Y-%m-%d %H:%M") if a.last_login_at else "-",
             )
         out.print(table)
+
+    run()
+
+
+@staff_app.command("provinces")
+def provinces(
+    username: Annotated[str, typer.Argument(help="Login name of a regional_manager")],
+    province: Annotated[
+        list[str] | None, typer.Option("--province", help="A province code (repeat; none: the account sees none)")
+    ] = None,
+) -> None:
+    """Set the provinces a regional manager sees on the dashboard (those of the lines' points of sale).
+
+    Example: subreg staff provinces hung.tran --province 001 --province 079
+    """
+
+    @handled
+    def run() -> None:
+        from subreg.services.access import set_provinces
+
+        with open_container(init=True) as container, container.uow() as uow:
+            codes = set_provinces(uow, username, province or ())
+        out.print(f"{username}: provinces {', '.join(sorted(codes)) or '(none)'}")
 
     run()
 

@@ -140,6 +140,7 @@ _VI: dict[str, str] = {
     "nationality_hint": "Bắt buộc với hộ chiếu; tự suy ra với CMND/CCCD.",
     "phone": "Mô phỏng điện thoại",
     "campaigns": "Chiến dịch nhắc",
+    "reports": "Báo cáo",
     "phone_lead": "Nhắn tin tới {short_code} như một thuê bao: tin nhắn đi qua kênh SMS thật (tra cứu, giới hạn, "
     "nhật ký kiểm toán ghi tên bạn), câu trả lời về qua tổng đài SMS tích hợp.",
     "phone_number": "Số điện thoại mô phỏng",
@@ -318,6 +319,7 @@ _EN: dict[str, str] = {
     "nationality_hint": "Required with a passport; derived from a CMND/CCCD.",
     "phone": "Phone simulator",
     "campaigns": "Campaigns",
+    "reports": "Reports",
     "phone_lead": "Text {short_code} as a subscriber: the message goes through the real SMS channel (look-up, rate "
     "limit, an audit entry in your name), the reply comes back through the built-in SMS centre.",
     "phone_number": "Simulated phone number",
@@ -409,6 +411,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "agent": "Đại lý",
         "authorized_point": "Điểm ủy quyền",
         "compliance_officer": "Cán bộ tuân thủ",
+        "regional_manager": "Quản lý vùng",
     },
     "en": {
         "active": "Active",
@@ -449,6 +452,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "agent": "Agent",
         "authorized_point": "Authorized point",
         "compliance_officer": "Compliance officer",
+        "regional_manager": "Regional manager",
     },
 }
 

@@ -61,6 +61,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     DPO = "dpo"
     ADMIN = "admin"
+    REGIONAL_MANAGER = "regional_manager"  # the dashboard's aggregates of the provinces its account names
 
 
 class Permission(StrEnum):
@@ -80,7 +81,8 @@ class Permission(StrEnum):
     CHECKS_RUN = "checks:run"
     ID_DOCUMENTS_PARSE = "id_documents:parse"
     RECORDS_IMPORT = "records:import"
-    REPORTS_READ = "reports:read"
+    REPORTS_READ = "reports:read"  # aggregates only (no personal data); a regional manager's scoped to provinces
+    REPORTS_SNAPSHOT = "reports:snapshot"  # take (or replace) a day's snapshot of the figures
     CAMPAIGNS_MANAGE = "campaigns:manage"
     ENFORCEMENT_MANAGE = "enforcement:manage"
     AUDIT_READ = "audit:read"
@@ -156,6 +158,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             P.SUBSCRIPTION_READ,
             P.REPORTS_READ,
+            P.REPORTS_SNAPSHOT,
             P.CAMPAIGNS_MANAGE,
             P.ENFORCEMENT_MANAGE,
             P.CHECKS_RUN,
@@ -179,6 +182,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # Administration without personal data: an admin account is the likeliest to be phished.
     R.ADMIN: frozenset(_BASE | {P.STAFF_MANAGE, P.SETTINGS_MANAGE, P.KEYS_MANAGE}),
+    # A manager of some provinces sees counts, never a subscription: the reports' aggregates of their provinces
+    # (the provinces of the lines' points of sale, `staff_provinces`), filtered in the reports' use cases.
+    R.REGIONAL_MANAGER: frozenset(_BASE | {P.REPORTS_READ}),
 }
 
 # Permissions that touch personal data, and the purposes each admits. Every one needs a purpose.
@@ -204,6 +210,7 @@ PURPOSES_BY_ROLE: dict[Role, frozenset[Purpose]] = {
     R.AUDITOR: frozenset(),
     R.DPO: frozenset({U.DSR}),
     R.ADMIN: frozenset(),
+    R.REGIONAL_MANAGER: frozenset(),
 }
 
 # The kind of point of sale (`points_of_sale.kind`) each counter role must work from.

@@ -220,6 +220,11 @@ CODES: dict[str, tuple[str, str]] = {
         "Ngày này đã có bản chụp số liệu (dùng --replace để thay): {field}",
         "This day already has a snapshot (--replace replaces it): {field}",
     ),
+    "date_range_reversed": ("Ngày bắt đầu sau ngày kết thúc: {field}", "The start is after the end: {field}"),
+    "date_range_too_long": (
+        "Khoảng thời gian quá dài (tối đa 10 năm): {field}",
+        "Period too long (10 years at most): {field}",
+    ),
     "provinces_not_allowed": (
         "Chỉ tài khoản quản lý vùng mới gắn với tỉnh/thành: {field}",
         "Only a regional manager account names provinces: {field}",

@@ -11,6 +11,7 @@ from subreg.services.access.accounts import (
     create_staff,
     disable_staff,
     list_staff,
+    set_provinces,
 )
 from subreg.services.access.policy import AuthPolicy
 from subreg.services.access.sessions import IssuedSession, SessionInfo, issue_session, logout, resolve, resolve_session
@@ -36,4 +37,5 @@ __all__ = [
     "logout",
     "resolve",
     "resolve_session",
+    "set_provinces",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from subreg.domain.access.permissions import POS_KIND_BY_ROLE, Actor, Role
 from subreg.domain.common.errors import ConflictError, FieldError, FieldValueError, InputError, NotFoundError
+from subreg.domain.id_documents.numbers import PROVINCES
 from subreg.services.access._common import HASHER, actor_of, audit_event, utc_or_now, verify_password
 from subreg.services.access.ports import AccessUnitOfWork, StaffAuthRow
 
@@ -20,6 +22,7 @@ __all__ = [
     "create_staff",
     "disable_staff",
     "list_staff",
+    "set_provinces",
 ]
 
 MIN_PASSWORD_LENGTH = 10
@@ -39,6 +42,18 @@ class StaffAccount:
     totp_enrolled: bool
     must_change_password: bool
     last_login_at: datetime | None
+    provinces: tuple[str, ...] = ()  # a regional manager's provinces
+
+
+def _provinces(role: Role, codes: Iterable[str]) -> tuple[frozenset[str], list[FieldError]]:
+    """The province codes given for an account, validated: known codes (`PROVINCES`), regional managers only."""
+    wanted = frozenset(c.strip() for c in codes)
+    if not wanted:
+        return wanted, []
+    if role != Role.REGIONAL_MANAGER:
+        return wanted, [FieldError("provinces", "provinces_not_allowed")]
+    errors = [FieldError("provinces", "unknown_province_code") for c in sorted(wanted) if c not in PROVINCES][:1]
+    return wanted, errors
 
 
 def check_password_policy(password: str, *, username: str, field: str = "password") -> None:
@@ -63,6 +78,7 @@ def create_staff(
     password: str | None = None,
     *,
     must_change_password: bool | None = None,
+    provinces: Iterable[str] = (),
     actor: Actor | None = None,
     now: datetime | None = None,
 ) -> str:
@@ -94,6 +110,8 @@ def create_staff(
             pos_id = pos.id
     elif expected_kind is not None:
         errors.append(FieldError("pos", "required"))
+    wanted, province_errors = _provinces(role_, provinces)
+    errors.extend(province_errors)
     generated = password is None
     if password is None:
         password = _generate_password()
@@ -124,11 +142,40 @@ def create_staff(
             "must_change_password": generated if must_change_password is None else must_change_password,
         },
     )
+    if wanted:
+        uow.staff_provinces.replace_provinces(staff_id, wanted)
     audit_event(
         uow, actor=actor, action="staff:created", subject=f"staff:{staff_id}", now=at, role=role_.value, pos_id=pos_id
     )
     uow.commit()
     return password
+
+
+def set_provinces(
+    uow: AccessUnitOfWork,
+    username: str | int,
+    provinces: Iterable[str],
+    *,
+    actor: Actor | None = None,
+    now: datetime | None = None,
+) -> frozenset[str]:
+    """Make `provinces` the provinces a regional manager's account sees (its reports' scope). Commits."""
+    row = _staff_or_404(uow, username)
+    try:
+        role = Role(row.role)
+    except ValueError:
+        raise InputError([FieldError("role", "invalid_choice")]) from None
+    wanted, errors = _provinces(role, provinces)
+    if not wanted and role != Role.REGIONAL_MANAGER:
+        errors = [FieldError("provinces", "provinces_not_allowed")]
+    if errors:
+        raise InputError(errors)
+    at = utc_or_now(now)
+    uow.staff_provinces.replace_provinces(row.id, wanted)
+    audit_event(uow, actor=actor, action="staff:updated", subject=f"staff:{row.id}", now=at,
+                change="provinces", provinces=",".join(sorted(wanted)))  # fmt: skip
+    uow.commit()
+    return wanted
 
 
 def list_staff(uow: AccessUnitOfWork, *, now: datetime | None = None) -> list[StaffAccount]:
@@ -146,6 +193,8 @@ def list_staff(uow: AccessUnitOfWork, *, now: datetime | None = None) -> list[St
             totp_enrolled=r.totp_secret is not None,
             must_change_password=r.must_change_password,
             last_login_at=r.last_login_at,
+            # Only regional managers have provinces: one small look-up each (accounts, not lines).
+            provinces=tuple(sorted(uow.staff_provinces.provinces_of(r.id))) if r.role == Role.REGIONAL_MANAGER else (),
         )
         for r in uow.auth.list_staff()
     ]
