@@ -70,7 +70,8 @@ class TestWithoutSnapshot:
         taken = web.post("/reports/snapshot?lang=en", data={"csrf_token": csrf}, follow_redirects=True)
         assert taken.status_code == 200
         assert 'data-testid="chart-progress"' in taken.text
-        assert "<svg" in taken.text and "<title" in taken.text
+        assert "<svg" in taken.text
+        assert "<title" in taken.text
         assert {r["province"]: int(r["lines"]) for r in _csv(web, "provinces")} == {"001": 3, "079": 4}
 
     def test_a_regional_manager_is_not_offered_to_take_one(self, web):
@@ -112,7 +113,8 @@ class TestScope:
         _sign_in(web, "regional_manager")
         page = web.get("/reports?lang=en")
         assert "names no province" in page.text
-        assert _csv(web, "provinces") == [] and _csv(web, "progress") == []
+        assert _csv(web, "provinces") == []
+        assert _csv(web, "progress") == []
 
     @pytest.mark.parametrize("role", ["store_staff", "agent", "authorized_point", "auditor", "dpo", "admin"])
     def test_other_roles_are_refused(self, web, role):
@@ -127,9 +129,11 @@ class TestBadInput:
     def test_a_future_date_a_reversed_period_and_an_unknown_province_are_explained(self, web):
         _sign_in(web, "compliance_officer")
         future = web.get("/reports?lang=en&to=2999-01-01")
-        assert future.status_code == 422 and "Date is in the future" in future.text
+        assert future.status_code == 422
+        assert "Date is in the future" in future.text
         reversed_ = web.get("/reports?lang=en&from=2020-02-01&to=2020-01-01")
-        assert reversed_.status_code == 422 and "The start is after the end" in reversed_.text
+        assert reversed_.status_code == 422
+        assert "The start is after the end" in reversed_.text
         assert web.get("/reports?lang=en&province=999").status_code == 422
         assert web.get("/reports/dashboard/nonsense.csv").status_code == 404
         assert web.get("/reports/dashboard/provinces.csv?to=2999-01-01").status_code == 422

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import suppress
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -81,10 +83,10 @@ async def _page(request: Request, c: Container, language: str, *, taken: str | N
     except InputError as exc:
         errors = [message_for(e.code, e.field, language) for e in exc.errors]
     params = {k: v for k, v in (("from", query.start), ("to", query.end), ("province", query.province)) if v}
-    suffix = "&".join(f"{k}={v}" for k, v in params.items())
+    csv_query = "?" + urlencode({"lang": language, **params})
     return render(
         request, "reports/dashboard.html", language, t=t, board=board, errors=errors, query=params,
-        csv_query=f"?lang={language}" + (f"&{suffix}" if suffix else ""), charts=_svgs(board, t, language) if board else {},
+        csv_query=csv_query, charts=_svgs(board, t, language) if board else {},
         can_snapshot=can(request.state.actor.role, Permission.REPORTS_SNAPSHOT), taken=taken,
         label=lambda code: report_label(code, language), status=422 if errors else 200,
     )  # fmt: skip
@@ -123,8 +125,7 @@ async def take_today(
 ) -> Response:
     """Take today's snapshot (a compliance officer, when the dashboard has none); back to the dashboard."""
     day = c.clock.today()
-    try:
+    # Taken meanwhile (another officer, the worker): the dashboard shows it either way.
+    with suppress(ConflictError):
         await run_use_case(c.take_snapshot, day, actor=request.state.actor)
-    except ConflictError:
-        pass  # taken meanwhile (another officer, the worker): the dashboard shows it either way
     return RedirectResponse(f"/reports?lang={language}&taken={day.isoformat()}", status_code=303)

@@ -23,7 +23,8 @@ _VI = {
     "reports_csv": "Tải số liệu (CSV)",
     "reports_numbers": "Bảng số liệu",
     "chart_progress": "Tiến độ theo ngày: đầy đủ và chưa đầy đủ",
-    "chart_progress_desc": "Số thuê bao đầy đủ và chưa đầy đủ thông tin theo từng ngày có bản chụp, từ {start} đến {end}.",
+    "chart_progress_desc": "Số thuê bao đầy đủ và chưa đầy đủ thông tin theo từng ngày có bản chụp, "
+    "từ {start} đến {end}.",
     "chart_funnel": "Xử lý sau thời hạn",
     "chart_funnel_desc": "Số thuê bao đang ở mỗi bước (bản chụp mới nhất) và số bước đã thực hiện trong kỳ.",
     "chart_campaign": "Tin nhắn chiến dịch nhắc",
@@ -33,7 +34,8 @@ _VI = {
     "chart_pos_desc": "Số lần cập nhật và đăng ký mới tại mỗi điểm giao dịch trong kỳ.",
     "chart_pos_note": "Trong số các điểm giao dịch có hoạt động trong kỳ.",
     "chart_provinces": "Tỉnh/thành chậm nhất",
-    "chart_provinces_desc": "Tỷ lệ thuê bao chưa đầy đủ thông tin theo tỉnh/thành của điểm giao dịch (bản chụp mới nhất).",
+    "chart_provinces_desc": "Tỷ lệ thuê bao chưa đầy đủ thông tin theo tỉnh/thành của điểm giao dịch "
+    "(bản chụp mới nhất).",
     "chart_empty": "Không có số liệu.",
     "s_complete": "Đầy đủ",
     "s_not_complete": "Chưa đầy đủ",

@@ -179,11 +179,11 @@ def _charts(
         provinces.append((prov, total, behind, round(100.0 * behind / total, 1) if total else 0.0))
     provinces.sort(key=lambda t: (-t[3], -t[2], t[0]))
 
-    day = latest.as_of.isoformat() if latest else ""
+    newest = latest.as_of.isoformat() if latest else ""
     return {
         "progress": Chart("progress", ("day", "complete", "not_complete", *STATES[1:], "total"), progress),
-        "funnel": Chart("funnel", ("stage", f"lines_on_{day}", "steps_in_period"), funnel),
-        "campaign": Chart("campaign", ("state", f"all_sms_on_{day}", "queued_in_period"), campaign),
+        "funnel": Chart("funnel", ("stage", f"lines_on_{newest}", "steps_in_period"), funnel),
+        "campaign": Chart("campaign", ("state", f"all_sms_on_{newest}", "queued_in_period"), campaign),
         "pos": Chart("pos", ("point_of_sale", "province", "updates", "registrations", "total"), pos),
         "provinces": Chart("provinces", ("province", "lines", "not_complete", "share_not_complete_pct"), provinces),
     }
