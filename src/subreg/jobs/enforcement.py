@@ -5,7 +5,9 @@ Threads, each doing one thing:
 - the restore loop restores, every second, the lines completed through a channel (counter, import) since
   the last pass (state cleared, unlock order, SMS), so that a subscriber is restored within seconds;
 - the schedule runs the day's sweep (`subreg enforce` for today) at `enforce_daily_at`, local time; a
-  sweep run twice the same day does nothing the second time (every step waits at least a day).
+  sweep run twice the same day does nothing the second time (every step waits at least a day); then, once
+  the day's sweep is done and `snapshot_daily_at` has come, the day's report snapshot (`subreg snapshot`):
+  one per day, so a second worker finding it taken leaves it alone.
 Several worker processes may run: claims skip each other's rows (SKIP LOCKED on PostgreSQL, the writer
 lock on SQLite), and the sweep is one transaction.
 """
@@ -40,6 +42,7 @@ class EnforcementJobs:
         self._idle_sleep = idle_sleep
         self._schedule = schedule
         self._swept_on: date | None = None
+        self._snapped_on: date | None = None
 
     def run(self) -> None:
         loops = [self._order_loop, self._restore_loop] + ([self._schedule_loop] if self._schedule else [])
@@ -81,9 +84,12 @@ class EnforcementJobs:
 
     def _schedule_loop(self) -> None:
         hour, minute = (int(x) for x in self.container.settings.enforce_daily_at.split(":"))
+        snap_at = tuple(int(x) for x in self.container.settings.snapshot_daily_at.split(":"))
         while not self._stop.wait(5.0):
             local = datetime.now(UTC).astimezone(_OPERATOR_TZ)
             today = local.date()
+            if self._swept_on == today and self._snapped_on != today and (local.hour, local.minute) >= snap_at:
+                self._snapshot(today)
             if self._swept_on == today or (local.hour, local.minute) < (hour, minute):
                 continue
             try:
@@ -93,6 +99,20 @@ class EnforcementJobs:
                 self._swept_on = today
             except Exception:
                 log.exception("enforcement.sweep_failed")
+
+    def _snapshot(self, today: date) -> None:
+        """The day's report snapshot, after the day's sweep (its steps are in it)."""
+        from subreg.domain.common.errors import ConflictError
+
+        try:
+            taken = self.container.take_snapshot(today)
+            log.info("reports.snapshot_taken", as_of=today.isoformat(), figures=taken.figures)
+        except ConflictError:
+            log.info("reports.snapshot_exists", as_of=today.isoformat())
+        except Exception:
+            log.exception("reports.snapshot_failed")
+            return
+        self._snapped_on = today
 
 
 def _now() -> datetime:
