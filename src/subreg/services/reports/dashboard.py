@@ -154,13 +154,18 @@ def _charts(
         complete = counts.get("complete", 0)
         progress.append((day.isoformat(), complete, total - complete, *(counts.get(s, 0) for s in STATES[1:]), total))
 
-    totals: dict[tuple[str, str], int] = defaultdict(int)
+    sums: dict[tuple[str, str], int] = defaultdict(int)
     for f in (*now, *period):
-        totals[f.dimension, f.key] += f.n
-    funnel = [(stage, totals["enforcement", stage], totals["enf_steps", step]) for stage, step in FUNNEL]
-    states = [s for s in CAMPAIGN_STATES if totals["campaign_sms", s] or totals["campaign_sms_day", s]]
-    states += sorted({k for d, k in totals if d in ("campaign_sms", "campaign_sms_day")} - set(states))
-    campaign = [(s, totals["campaign_sms", s], totals["campaign_sms_day", s]) for s in states]
+        sums[f.dimension, f.key] += f.n
+    totals = dict(sums)  # read with .get below: a look-up never adds a key
+
+    def n(dimension: str, key: str) -> int:
+        return totals.get((dimension, key), 0)
+
+    funnel = [(stage, n("enforcement", stage), n("enf_steps", step)) for stage, step in FUNNEL] if now else []
+    seen = {k for d, k in totals if d in ("campaign_sms", "campaign_sms_day")}
+    states = [s for s in CAMPAIGN_STATES if s in seen] + sorted(seen - set(CAMPAIGN_STATES))
+    campaign = [(s, n("campaign_sms", s), n("campaign_sms_day", s)) for s in states]
 
     points: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for f in period:
