@@ -57,6 +57,7 @@ system-deps:
 run: install
 	$(BIN)/subreg init
 	$(BIN)/subreg demo-data --count 3000 --seed 2018 --if-empty
+	$(BIN)/subreg snapshot --skip-existing
 	@# The worker beside the web server (both stop together): 1414 and the SMS outbox through the built-in SMS
 	@# centre, network orders to the built-in network, restorations within seconds, the daily enforcement sweep.
 	$(BIN)/subreg worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(BIN)/subreg serve

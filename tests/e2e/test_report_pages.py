@@ -137,3 +137,14 @@ class TestBadInput:
         assert web.get("/reports?lang=en&province=999").status_code == 422
         assert web.get("/reports/dashboard/nonsense.csv").status_code == 404
         assert web.get("/reports/dashboard/provinces.csv?to=2999-01-01").status_code == 422
+
+
+def test_a_regional_manager_does_not_read_the_staff_anomaly_signals(web):
+    from tests.auth_helpers import bearer
+
+    username, password = make_staff(web, "regional_manager")
+    response = web.get("/api/v1/audit/anomalies", headers=bearer(web, username, password))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    officer = make_staff(web, "compliance_officer")
+    assert web.get("/api/v1/audit/anomalies", headers=bearer(web, *officer)).status_code == 200

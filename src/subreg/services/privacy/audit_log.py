@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from subreg.domain.access.permissions import Actor
-from subreg.domain.common.errors import FieldError, InputError
+from subreg.domain.access.permissions import Actor, Reason, Role
+from subreg.domain.common.errors import FieldError, InputError, PermissionDeniedError
 from subreg.domain.common.msisdn import msisdn_key
 from subreg.domain.privacy.anomalies import (
     Signal,
@@ -256,6 +256,10 @@ def anomalies(
     through, and the pure rules in `domain.privacy.anomalies` decide. The read is recorded
     (`audit:anomalies_read`) in the caller's unit of work; the caller commits.
     """
+    if actor is not None and str(actor.role) == Role.REGIONAL_MANAGER:
+        # `reports:read` gives a regional manager its provinces' figures; these signals name staff accounts
+        # network-wide, outside any province's scope.
+        raise PermissionDeniedError(Reason.OUT_OF_SCOPE)
     hold_appender_lock(uow)
     lo = utc_timestamp(since) if since else None
     hi = utc_timestamp(until) if until else None
