@@ -131,4 +131,5 @@ class TestStaff:
             "auditor",
             "dpo",
             "admin",
+            "regional_manager",
         }

@@ -107,7 +107,10 @@ DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (
     ("auditor", "auditor", "Kiểm toán viên", None),
     ("dpo", "dpo", "Cán bộ bảo vệ dữ liệu cá nhân", None),
     ("admin", "admin", "Quản trị hệ thống", None),
+    ("regional_manager", "manager.north", "Quản lý vùng miền Bắc", None),
 )
+# The provinces of the demo's regional managers (Hà Nội, Hải Phòng: the northern points of sale).
+DEMO_PROVINCES: dict[str, frozenset[str]] = {"manager.north": frozenset({"001", "031"})}
 _POS_BY_CHANNEL = {
     kind: tuple(code for code, k, _name, _p in DEMO_POINTS_OF_SALE if k == kind)
     for kind in ("store", "agent", "authorized_point")
@@ -501,7 +504,7 @@ def load_demo(
                 logins.append((role, username, "(unchanged)"))
                 continue
             password = secrets.token_urlsafe(9)
-            uow.staff.add(
+            staff_id = uow.staff.add(
                 {
                     "username": username,
                     "display_name": display,
@@ -511,6 +514,8 @@ def load_demo(
                     "active": True,
                 }
             )
+            if username in DEMO_PROVINCES:
+                uow.staff_provinces.replace_provinces(staff_id, DEMO_PROVINCES[username])
             logins.append((role, username, password))
         uow.commit()
 
