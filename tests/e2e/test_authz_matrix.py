@@ -20,7 +20,14 @@ import pytest
 from fastapi.routing import APIRoute
 
 from subreg.api.deps import PERMISSION_ATTR
-from subreg.domain.access.permissions import PERSONAL_DATA_PERMISSIONS, PUBLIC_PERMISSIONS, Permission, Role, can
+from subreg.domain.access.permissions import (
+    PERSONAL_DATA_PERMISSIONS,
+    PUBLIC_PERMISSIONS,
+    Permission,
+    Role,
+    allowed_purposes,
+    can,
+)
 from subreg.services.access import issue_session
 from tests.auth_helpers import make_staff
 
@@ -178,6 +185,21 @@ class TestPersonalData:
         personal = [(m, p) for m, p, perms in _gated_routes(client.app) if perms & PERSONAL_DATA_PERMISSIONS]
         for method, path in personal:
             response = _send(client, method, path, sessions(Role.ADMIN))
+            assert response.status_code == 403, f"{method} {path}"
+            assert "not_permitted" in _gate_codes(response)
+
+    def test_a_regional_manager_reaches_the_reports_and_nothing_personal(self, client, sessions):
+        # Aggregates of its provinces only: no permission on personal data, no purpose to declare...
+        assert not any(can(Role.REGIONAL_MANAGER, p) for p in PERSONAL_DATA_PERMISSIONS)
+        assert allowed_purposes(Role.REGIONAL_MANAGER, Permission.SUBSCRIPTION_READ) == frozenset()
+        everyone = PUBLIC_PERMISSIONS | {Permission.SESSION_SELF}
+        beyond = {p for _m, p, perms in _gated_routes(client.app)
+                  if perms and not perms <= everyone and all(can(Role.REGIONAL_MANAGER, x) for x in perms)}  # fmt: skip
+        # ...and, beyond the public and session routes, the dashboard, its CSVs and the (refusing) anomaly signals.
+        assert beyond == {"/reports", "/reports/dashboard/{chart}.csv", "/api/v1/audit/anomalies"}
+        personal = [(m, p) for m, p, perms in _gated_routes(client.app) if perms & PERSONAL_DATA_PERMISSIONS]
+        for method, path in personal:
+            response = _send(client, method, path, sessions(Role.REGIONAL_MANAGER))
             assert response.status_code == 403, f"{method} {path}"
             assert "not_permitted" in _gate_codes(response)
 

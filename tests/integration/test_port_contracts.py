@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from subreg.adapters.blob.local import LocalBlobStore
 from subreg.adapters.clock import OPERATOR_TZ, SystemClock
-from subreg.adapters.db.access_repo import SqlAuthRepository
+from subreg.adapters.db.access_repo import SqlAuthRepository, SqlStaffProvinceRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
 from subreg.adapters.db.engine import create_engine_for, migrate
@@ -46,6 +46,7 @@ from subreg.adapters.db.registry_repo import (
     SqlSubscriptionRepository,
 )
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
+from subreg.adapters.db.snapshot_repo import SqlSnapshotSource, SqlSnapshotStore
 from subreg.adapters.db.tables import key_encryption_keys, metadata
 from subreg.adapters.db.uow import SqlUnitOfWork
 from subreg.adapters.memory import (
@@ -55,7 +56,7 @@ from subreg.adapters.memory import (
     MemoryDatabase,
     MemoryUnitOfWork,
 )
-from subreg.adapters.memory.access import MemoryAuthRepository
+from subreg.adapters.memory.access import MemoryAuthRepository, MemoryStaffProvinceRepository
 from subreg.adapters.memory.audit import MemoryAuditRepository
 from subreg.adapters.memory.counter import MemoryCounterRepository
 from subreg.adapters.memory.privacy import MemoryPrivacyRepository
@@ -69,10 +70,11 @@ from subreg.adapters.memory.registry import (
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
+from subreg.adapters.memory.reports import MemorySnapshotSource, MemorySnapshotStore
 from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 from subreg.domain.common.errors import ConflictError, CryptoError, NotFoundError
 from subreg.domain.privacy.audit_chain import START, AuditDraft, AuditEntry, Checkpoint, seal, utc_timestamp
-from subreg.services.access.ports import AccessUnitOfWork, AuthRepository, StaffRepository
+from subreg.services.access.ports import AccessUnitOfWork, AuthRepository, StaffProvinceRepository, StaffRepository
 from subreg.services.common.ports import AuditFilter, AuditRepository, BlobStore, Clock, UnitOfWork
 from subreg.services.counter.ports import CounterRepository, CounterUnitOfWork
 from subreg.services.privacy.ports import PrivacyRepository, PrivacyUnitOfWork
@@ -86,6 +88,7 @@ from subreg.services.registry.ports import (
     RegistryUnitOfWork,
     SubscriptionRepository,
 )
+from subreg.services.reports.ports import ReportsUnitOfWork, SnapshotSource, SnapshotStore
 from subreg.services.sms.ports import (
     InboundRepository,
     OutboxRepository,
@@ -220,6 +223,9 @@ PORTS: dict[type, tuple[type, ...]] = {
     PortedNumbers: (MemoryPortedNumbers, SqlPortedNumbers),
     StaffRepository: (MemoryStaffRepository, SqlStaffRepository),
     AuthRepository: (MemoryAuthRepository, SqlAuthRepository),
+    StaffProvinceRepository: (MemoryStaffProvinceRepository, SqlStaffProvinceRepository),
+    SnapshotSource: (MemorySnapshotSource, SqlSnapshotSource),
+    SnapshotStore: (MemorySnapshotStore, SqlSnapshotStore),
     CounterRepository: (MemoryCounterRepository, SqlCounterRepository),
     PrivacyRepository: (MemoryPrivacyRepository, SqlPrivacyRepository),
     AuditRepository: (MemoryAuditRepository, SqlAuditRepository),
@@ -231,7 +237,9 @@ PORTS: dict[type, tuple[type, ...]] = {
     Clock: (FixedClock, SystemClock),
 }
 # The units of work the services are given: their repositories must be the implementations above.
-UNITS_OF_WORK = (RegistryUnitOfWork, CounterUnitOfWork, PrivacyUnitOfWork, AccessUnitOfWork, SmsUnitOfWork)
+UNITS_OF_WORK = (
+    RegistryUnitOfWork, CounterUnitOfWork, PrivacyUnitOfWork, AccessUnitOfWork, SmsUnitOfWork, ReportsUnitOfWork
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -59,10 +59,15 @@ def test_a_regional_manager_is_given_its_provinces(runner, tmp_path):
     added = runner.invoke(app, ["staff", "add", "hung", "--role", "regional_manager", "--province", "001",
                                 "--province", "079"])  # fmt: skip
     assert added.exit_code == 0, added.output
-    assert _scalar(tmp_path, select(func.count()).select_from(staff_provinces)) == 2
+    hungs = select(func.count()).select_from(staff_provinces.join(staff)).where(staff.c.username == "hung")
+    assert _scalar(tmp_path, hungs) == 2
     changed = runner.invoke(app, ["staff", "provinces", "hung", "--province", "048"])
     assert changed.exit_code == 0, changed.output
-    only = select(staff_provinces.c.province_code).join(staff, staff.c.id == staff_provinces.c.staff_id)
+    only = (
+        select(staff_provinces.c.province_code)
+        .join(staff, staff.c.id == staff_provinces.c.staff_id)
+        .where(staff.c.username == "hung")
+    )
     assert _scalar(tmp_path, only) == "048"
     unknown = runner.invoke(app, ["staff", "provinces", "hung", "--province", "003"])
     assert unknown.exit_code == 2
@@ -71,4 +76,6 @@ def test_a_regional_manager_is_given_its_provinces(runner, tmp_path):
     assert refused.exit_code == 2
     assert "provinces_not_allowed" in refused.output
     listed = runner.invoke(app, ["staff", "list", "--json"])
-    assert any(orjson.loads(line)["provinces"] == ["048"] for line in listed.stdout.splitlines())
+    accounts = {a["username"]: a["provinces"] for a in map(orjson.loads, listed.stdout.splitlines())}
+    assert accounts["hung"] == ["048"]
+    assert accounts["manager.north"] == ["001", "031"]  # the demo's regional manager

@@ -116,7 +116,7 @@ def test_the_worker_takes_the_days_snapshot_after_the_days_sweep(container):
     runner = threading.Thread(target=jobs.run, daemon=True)
     runner.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with container.engine.connect() as c:
                 if c.execute(select(func.count()).select_from(report_snapshots)).scalar_one():

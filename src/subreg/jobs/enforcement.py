@@ -88,17 +88,17 @@ class EnforcementJobs:
         while not self._stop.wait(5.0):
             local = datetime.now(UTC).astimezone(_OPERATOR_TZ)
             today = local.date()
+            if self._swept_on != today and (local.hour, local.minute) >= (hour, minute):
+                try:
+                    report = sweep(uow=self.container.uow(), as_of=today, now=_now(), options=self.options,
+                                   notices=self.notices)  # fmt: skip
+                    log.info("enforcement.swept", **report.as_dict())
+                    self._swept_on = today
+                except Exception:
+                    log.exception("enforcement.sweep_failed")
+            # The day's snapshot once the day's sweep is done (its steps are then in the day's figures).
             if self._swept_on == today and self._snapped_on != today and (local.hour, local.minute) >= snap_at:
                 self._snapshot(today)
-            if self._swept_on == today or (local.hour, local.minute) < (hour, minute):
-                continue
-            try:
-                report = sweep(uow=self.container.uow(), as_of=today, now=_now(), options=self.options,
-                               notices=self.notices)  # fmt: skip
-                log.info("enforcement.swept", **report.as_dict())
-                self._swept_on = today
-            except Exception:
-                log.exception("enforcement.sweep_failed")
 
     def _snapshot(self, today: date) -> None:
         """The day's report snapshot, after the day's sweep (its steps are in it)."""
