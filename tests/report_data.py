@@ -147,14 +147,24 @@ def expected(data: Data) -> Counter[tuple[str, str, str]]:
         out["campaign_sms", p, o["state"]] += 1
         if o["created_at"] >= DAY_START:
             out["campaign_sms_day", p, o["state"]] += 1
-    staff_pos = {m["id"]: m["point_of_sale_id"] for m in t["staff"]}
-    for h in t["subscription_history"]:
+    for (dim, province, code), n in counter_work(data, DAY_START, DAY_END).items():
+        out[dim, province, code] += n
+    for (dim, province, code), n in counter_work(data, datetime(1970, 1, 1, tzinfo=UTC), DAY_END).items():
+        out[f"{dim}_cum", province, code] += n  # running totals from the first history row
+    return +out
+
+
+def counter_work(data: Data, start: datetime, end: datetime) -> Counter[tuple[str, str, str]]:
+    """(pos_updates | pos_registrations, province, code) -> history rows in [start, end) by staff of a point."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    staff_pos = {m["id"]: m["point_of_sale_id"] for m in data.tables["staff"]}
+    for h in data.tables["subscription_history"]:
         pos = staff_pos.get(h["actor_staff_id"])
-        if pos is None or not DAY_START <= h["at"] < DAY_END or h["action"] not in ("created", "updated"):
+        if pos is None or not start <= h["at"] < end or h["action"] not in ("created", "updated"):
             continue
         dim = "pos_registrations" if h["action"] == "created" else "pos_updates"
         out[dim, _province(pos), CODE[pos]] += 1
-    return +out
+    return out
 
 
 MEMORY_SKIP = {"campaigns", "campaign_sends"}  # the fake ties campaign SMS to lines by number

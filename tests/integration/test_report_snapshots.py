@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from subreg.config import Settings
 from subreg.domain.access.permissions import Actor, Role
 from subreg.domain.common.errors import ConflictError
 from subreg.services.reports.dashboard import DashboardQuery, read_dashboard
-from tests.report_data import AS_OF, expected, generate, load_sql
+from tests.report_data import AS_OF, DAY_END, DAY_START, counter_work, expected, generate, load_sql
 
 
 def _stored(container) -> Counter[tuple[str, str, str]]:
@@ -99,6 +100,25 @@ class TestSnapshot:
         assert complete == want["state", "079", "complete"]
         pos = {r[0]: (r[2], r[3]) for r in board.charts["pos"].rows}
         assert pos == {"HCM-1": (want["pos_updates", "079", "HCM-1"], want["pos_registrations", "079", "HCM-1"])}
+
+    def test_the_counters_work_over_a_period_is_exact_across_days_without_a_snapshot(self, container):
+        data = generate()
+        load_sql(container.engine, data)
+        container.take_snapshot(AS_OF - timedelta(days=2))  # no snapshot of the day between
+        container.take_snapshot(AS_OF)
+        officer = Actor(staff_id=4, role=Role.COMPLIANCE_OFFICER)
+        board = read_dashboard(DashboardQuery(AS_OF - timedelta(days=2), AS_OF), uow=container.uow(), actor=officer,
+                               today=AS_OF)  # fmt: skip
+        want = counter_work(data, DAY_START - timedelta(days=2), DAY_END)
+        got = {(r[0], r[1]): (r[2], r[3]) for r in board.charts["pos"].rows}
+        codes = {(code, prov) for (_d, prov, code) in want}
+        assert got == {
+            (code, prov): (want["pos_updates", prov, code], want["pos_registrations", prov, code])
+            for code, prov in codes
+        }
+        assert sum(u + r for u, r in got.values()) > sum(  # more than the two days' own counts: the gap day too
+            n for (d, _p, _k), n in _stored(container).items() if d in ("pos_updates", "pos_registrations")
+        )
 
 
 @pytest.fixture

@@ -103,6 +103,15 @@ class SqlSnapshotStore:
         row = self._c.execute(select(*self._COLUMNS).where(report_snapshots.c.as_of == day)).first()
         return None if row is None else self._info(row)
 
+    def snapshot_before(self, day: date) -> SnapshotInfo | None:
+        row = self._c.execute(
+            select(*self._COLUMNS)
+            .where(report_snapshots.c.as_of < day)
+            .order_by(report_snapshots.c.as_of.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else self._info(row)
+
     def remove_snapshot(self, snapshot_id: int) -> None:
         self._c.execute(delete(snapshot_figures).where(snapshot_figures.c.snapshot_id == snapshot_id))
         self._c.execute(delete(report_snapshots).where(report_snapshots.c.id == snapshot_id))

@@ -91,6 +91,10 @@ class MemorySnapshotStore:
         rows = list(self._tx().scan("report_snapshots", lambda r: r["as_of"] == day))
         return self._info(rows[0]) if rows else None
 
+    def snapshot_before(self, day: date) -> SnapshotInfo | None:
+        earlier = [self._info(r) for r in self._tx().scan("report_snapshots", lambda r: r["as_of"] < day)]
+        return max(earlier, key=lambda s: s.as_of) if earlier else None
+
     def remove_snapshot(self, snapshot_id: int) -> None:
         tx = self._tx()
         for f in list(tx.scan("snapshot_figures", lambda r: r["snapshot_id"] == snapshot_id)):

@@ -15,7 +15,9 @@ dimension is written once, here:
 - `campaign_sms`: every campaign SMS by state (pending, sent, delivered, failed, ...), as it stands when taken;
   `campaign_sms_day`: the same for the campaign SMS queued that day.
 - `pos_updates`, `pos_registrations` (key: the point of sale's code): that day's history rows `updated` and
-  `created` written by staff of that point of sale.
+  `created` written by staff of that point of sale; `pos_updates_cum`, `pos_registrations_cum`: the same counted
+  from the first history row up to the end of the day (running totals: the dashboard gets a period's counts from
+  two snapshots, whatever the period's length).
 
 The province is the province of the line's point of sale (`unknown` when it has none), so a regional
 manager's view is a filter on it. Nothing here names a person: keys are codes.
@@ -32,11 +34,13 @@ from subreg.domain.compliance.missing_mask import bits_of
 from subreg.domain.compliance.state import ComplianceState, state_of
 
 __all__ = [
+    "CUMULATIVE",
     "DIMENSIONS",
     "NOT_EVALUATED",
     "UNKNOWN",
     "Figure",
     "LineGroup",
+    "carry_forward",
     "figures_of",
     "fold_campaign",
     "fold_counter",
@@ -48,8 +52,10 @@ UNKNOWN = "unknown"
 NOT_EVALUATED = "not_evaluated"
 DIMENSIONS = (
     "lines", "state", "missing", "phase", "channel", "subscriber_type", "payment_type", "enforcement",
-    "enf_steps", "campaign_sms", "campaign_sms_day", "pos_updates", "pos_registrations",
+    "enf_steps", "campaign_sms", "campaign_sms_day", "pos_updates", "pos_registrations", "pos_updates_cum",
+    "pos_registrations_cum",
 )  # fmt: skip
+CUMULATIVE = {"pos_updates": "pos_updates_cum", "pos_registrations": "pos_registrations_cum"}
 _PHASES = {1: "phase_1", 2: "phase_2"}
 _ENFORCEMENT = {1: "notified", 2: "one_way_locked", 3: "two_way_locked", 4: "terminated"}
 _COUNTER_DIMENSION = {"updated": "pos_updates", "created": "pos_registrations"}
@@ -149,6 +155,19 @@ def fold_counter(rows: Iterable[tuple[str, str | None, str, int]]) -> Counter[tu
         dimension = _COUNTER_DIMENSION.get(action)
         if dimension is not None:
             out[dimension, _key(province), _key(code)] += int(n)
+    return out
+
+
+def carry_forward(
+    previous: Iterable[tuple[str, str, str, int]], since_then: Counter[tuple[str, str, str]]
+) -> Counter[tuple[str, str, str]]:
+    """The running totals (`*_cum`) of a day: the previous snapshot's (dimension, province, key, n) plus the
+    counter's work since then (`fold_counter` of the rows after the previous snapshot's day)."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for dimension, province, key, n in previous:
+        out[dimension, province, key] += int(n)
+    for (dimension, province, key), n in since_then.items():
+        out[CUMULATIVE[dimension], province, key] += n
     return out
 
 

@@ -1,7 +1,8 @@
 """The dashboard's figures, read from snapshots only (never from the registry's tables).
 
 Every chart is a table (columns, rows) computed from a handful of sums the database adds up over the
-snapshots of the period (`SnapshotStore.sums`): the page draws it, the CSV download is the same rows. What a
+snapshots of the period (`SnapshotStore.sums`; the counter's work from the running totals of the period's first
+and last snapshots, so a year costs what a day does): the page draws it, the CSV download is the same rows. What a
 reader sees is scoped here, once: a compliance officer sees every province; a regional manager only the
 provinces its account names (`staff_provinces`: none named, nothing seen), on the page and in every CSV.
 The figures are counts by code (state, province, point of sale): no personal data.
@@ -17,8 +18,8 @@ from typing import Any
 from subreg.domain.access.permissions import Actor, Permission, Role, require
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.id_documents.numbers import PROVINCES
-from subreg.domain.reports.figures import UNKNOWN
-from subreg.services.reports.ports import FigureSum, ReportsUnitOfWork, SnapshotInfo
+from subreg.domain.reports.figures import CUMULATIVE, UNKNOWN
+from subreg.services.reports.ports import FigureSum, ReportsUnitOfWork, SnapshotInfo, SnapshotStore
 
 __all__ = ["CHARTS", "Chart", "Dashboard", "DashboardQuery", "read_dashboard", "report_scope"]
 
@@ -134,10 +135,34 @@ def read_dashboard(query: DashboardQuery, *, uow: ReportsUnitOfWork, actor: Acto
         daily = store.sums(start, end, ("state",), provinces, per_day=True, per_province=False)
         now = store.sums(latest.as_of, latest.as_of, ("state", "enforcement", "campaign_sms"), provinces,
                          per_day=False, per_province=True)  # fmt: skip
-        period = store.sums(start, end, ("enf_steps", "campaign_sms_day", "pos_updates", "pos_registrations"),
-                            provinces, per_day=False, per_province=True)  # fmt: skip
+        period = store.sums(start, end, ("enf_steps", "campaign_sms_day"), provinces, per_day=False,
+                            per_province=True)  # fmt: skip
+        period += _counter_work(store, snapshots[0], latest, provinces)
     board.charts.update(_charts(daily, now, period, latest))
     return board
+
+
+def _counter_work(
+    store: SnapshotStore, first: SnapshotInfo, last: SnapshotInfo, provinces: frozenset[str] | None
+) -> list[FigureSum]:
+    """The counter's updates and registrations over the period's snapshots, from two snapshots whatever the
+    period's length: the first day's counts plus the running totals' growth from the first day to the last."""
+    daily = tuple(CUMULATIVE)
+    at_first = store.sums(first.as_of, first.as_of, (*daily, *CUMULATIVE.values()), provinces, per_day=False,
+                          per_province=True)  # fmt: skip
+    counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
+    for f in at_first:
+        if f.dimension in daily:
+            counts[f.dimension, f.province, f.key] += f.n
+    if last.as_of != first.as_of:
+        back = {cum: d for d, cum in CUMULATIVE.items()}
+        for f in at_first:
+            if f.dimension in back:
+                counts[back[f.dimension], f.province, f.key] -= f.n
+        for f in store.sums(last.as_of, last.as_of, tuple(CUMULATIVE.values()), provinces, per_day=False,
+                            per_province=True):  # fmt: skip
+            counts[back[f.dimension], f.province, f.key] += f.n
+    return [FigureSum(None, d, p, k, n) for (d, p, k), n in counts.items() if n]
 
 
 def _charts(

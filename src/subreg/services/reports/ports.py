@@ -71,6 +71,10 @@ class SnapshotStore(Protocol):
         """The snapshot of one day, if taken."""
         ...
 
+    def snapshot_before(self, day: date) -> SnapshotInfo | None:
+        """The newest snapshot of a day before `day`, if any."""
+        ...
+
     def remove_snapshot(self, snapshot_id: int) -> None:
         """Delete a snapshot and its figures (`--replace` only)."""
         ...

@@ -8,26 +8,36 @@ unless `replace` (then the old one is deleted and the new one stored in the same
 What is exact for a past day and what is not: the day's enforcement steps, campaign SMS queued that day
 and the counter's updates and registrations come from dated rows, so they are that day's whenever the
 snapshot is taken. The line figures (state, missing items, enforcement state, ...) are the registry as it
-is when taken (`taken_at`); the phase is computed for the as-of day.
+is when taken (`taken_at`); the phase is computed for the as-of day. The counter's running totals (`*_cum`) are
+the previous snapshot's plus the history rows after its day: one range of the history index a day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from subreg.domain.access.permissions import Actor
 from subreg.domain.common.errors import ConflictError, FieldError, InputError
 from subreg.domain.compliance.phase import cutoff
 from subreg.domain.compliance.rules.base import RuleSet
-from subreg.domain.reports.figures import figures_of, fold_campaign, fold_counter, fold_lines, fold_steps
+from subreg.domain.reports.figures import (
+    CUMULATIVE,
+    carry_forward,
+    figures_of,
+    fold_campaign,
+    fold_counter,
+    fold_lines,
+    fold_steps,
+)
 from subreg.services.common import audit_trail
 from subreg.services.reports.ports import ReportsUnitOfWork
 
 __all__ = ["SnapshotTaken", "TakeSnapshot", "day_bounds", "take_snapshot"]
 
 SNAPSHOT_TAKEN = "report:snapshot_taken"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before any history row: running totals counted from the start
 _EXISTS = [FieldError("as_of", "snapshot_exists")]
 
 
@@ -96,7 +106,16 @@ def take_snapshot(
         steps = fold_steps(source.step_counts(day))
         campaign = fold_campaign(source.campaign_counts(start, end))
         counter = fold_counter(source.counter_counts(start, end))
-    figures = figures_of(lines, steps, campaign, counter)
+        # Running totals: the previous snapshot's, plus the counter's work after its day (from the start without one).
+        previous = uow.snapshots.snapshot_before(day)
+        carried = [] if previous is None else [
+            (f.dimension, f.province or "unknown", f.key, f.n)
+            for f in uow.snapshots.sums(previous.as_of, previous.as_of, tuple(CUMULATIVE.values()), None,
+                                        per_day=False, per_province=True)
+        ]  # fmt: skip
+        since = _EPOCH if previous is None else day_bounds(previous.as_of, tz)[1]
+        running = carry_forward(carried, fold_counter(source.counter_counts(since, end)))
+    figures = figures_of(lines, steps, campaign, counter, running)
     total = sum(n for (d, _p, _k), n in lines.items() if d == "lines")
     with uow:
         existing = uow.snapshots.snapshot_on(day)
