@@ -155,6 +155,11 @@ class RegulatorRenderer:
     def lang(self) -> str:
         return self._lang
 
+    @property
+    def labels(self) -> Mapping[str, str]:
+        """The report's labels in this renderer's language (the page shows the same headings)."""
+        return texts(self._lang)
+
     def render(self, report: RegulatorReport, fmt: str) -> bytes:
         """The report as `xlsx`, `csv` or `html` (a ValueError for anything else: callers check the format)."""
         if fmt == "xlsx":
