@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from subreg.adapters.db.uow import SqlUnitOfWork
+    from subreg.adapters.reports.regulator import RegulatorRenderer
     from subreg.adapters.sms.builtin import BuiltinCentre
     from subreg.domain.common.errors import FieldError
     from subreg.domain.common.operator_numbers import OperatorNumbers
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
         WorkerPool,
     )
     from subreg.services.registry.writer import Registry
+    from subreg.services.reports.regulator import ReportOptions
+    from subreg.services.reports.regulator_ports import RegulatorFigures
     from subreg.services.sms.context import SmsContext
     from subreg.services.sms.ports import InboundMessage, Receipt, SmsTransport
 
@@ -68,6 +71,7 @@ __all__ = [
     "operator_numbers",
     "ported_lookup",
     "read_records",
+    "regulator_renderer",
     "system_clock",
     "write_records",
 ]
@@ -302,6 +306,23 @@ class Container:
 
         return SmsCampaignTexts(self.sms_context())
 
+    def regulator_figures(self) -> RegulatorFigures:
+        """The regulator's report's figures, counted set-based in one read snapshot per report."""
+        from subreg.adapters.db.regulator_repo import SqlRegulatorFigures
+
+        return SqlRegulatorFigures(self.engine)
+
+    def report_options(self) -> ReportOptions:
+        """The operator's name (setting `operator_name`) and time zone the regulator's report is made in."""
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.services.reports.regulator import ReportOptions
+
+        return ReportOptions(operator=self.settings.operator_name, tz=OPERATOR_TZ)
+
+    def regulator_renderer(self, lang: str | None = None) -> RegulatorRenderer:
+        """xlsx, CSV and printable HTML of the regulator's report (`lang`: default the setting `lang`)."""
+        return regulator_renderer(self.settings, lang)
+
     def network(self) -> NetworkProvisioner:
         """The configured network element (setting `network_provisioner`)."""
         s = self.settings
@@ -379,6 +400,19 @@ def kannel_transport(settings: Settings) -> SmsTransport:
         password=settings.kannel_password.get_secret_value(), dlr_url=settings.kannel_dlr_url,
     )  # fmt: skip
     return KannelTransport(config)
+
+
+def regulator_renderer(settings: Settings, lang: str | None = None) -> RegulatorRenderer:
+    """The regulator's report's renderers, with the operator's template (setting `regulator_report_template`);
+    InputError `not_found` at `regulator_report_template` when the setting names no file."""
+    from subreg.adapters.clock import OPERATOR_TZ
+    from subreg.adapters.reports.regulator import RegulatorRenderer
+    from subreg.domain.common.errors import FieldError, InputError
+
+    template = settings.regulator_report_template
+    if template is not None and not template.is_file():
+        raise InputError([FieldError("regulator_report_template", "not_found")])
+    return RegulatorRenderer(lang=lang or settings.lang, tz=OPERATOR_TZ, template=template)
 
 
 def _operator_date(moment: datetime) -> date:

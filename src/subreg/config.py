@@ -221,6 +221,15 @@ class Settings(BaseSettings):
     network_order_attempts: int = Field(
         10, ge=1, description="Tries of one network order before it is shown to staff as failed"
     )
+    # Reports
+    operator_name: str = Field(
+        "Nhà mạng", description="The operator's name as the regulator's report shows it (`subreg report regulator`)"
+    )
+    regulator_report_template: Path | None = Field(
+        None,
+        description="The operator's own Jinja2 template of the regulator's printable report (HTML, A4); it may "
+        'start with `{% extends "builtin/regulator.html" %}` and replace blocks. Empty: the shipped template',
+    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

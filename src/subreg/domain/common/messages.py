@@ -299,6 +299,20 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "duplicate_name": ("Tên này đã được dùng: {field}", "This name is already in use: {field}"),
     "unknown_template": ("Không có mẫu tin nhắn này: {field}", "No such message template: {field}"),
+    # The regulator's report (domain/reports/regulator.py, services/reports/regulator.py, cli/report.py)
+    "end_before_start": (
+        "Ngày cuối kỳ phải sau hoặc bằng ngày đầu kỳ: {field}",
+        "The end of the period is before its start: {field}",
+    ),
+    "unknown_province": ("Không có tỉnh/thành phố với mã này: {field}", "No province has this code: {field}"),
+    "province_out_of_scope": (
+        "Tài khoản không được xem tỉnh/thành phố này: {field}",
+        "This account may not see this province: {field}",
+    ),
+    "binary_to_terminal": (
+        "Tệp xlsx là dữ liệu nhị phân, không in ra màn hình: dùng --out TỆP hoặc chuyển hướng đầu ra: {field}",
+        "An xlsx file is binary and is not printed to a terminal: use --out FILE or redirect the output: {field}",
+    ),
 }
 
 # code -> (Vietnamese, English): the headline of an API error response (`error.code`, `error.message`),
