@@ -147,7 +147,8 @@ class TestOneDocumentAtManyPointsTheSameDay:
 
         assert [(i.facts["document"], i.facts["day"]) for i in got.items] == [(flagged.hex()[:12], d.isoformat())]
         item = got.items[0]
-        assert item.facts["points"] == 2 and item.facts["registrations"] == 3
+        assert item.facts["points"] == 2
+        assert item.facts["registrations"] == 3
         assert item.facts["points_of_sale"] == ["A", "B"]
         assert sorted(r.line_id for r in item.lines) == sorted(groups[(flagged, d)])
 
@@ -187,11 +188,13 @@ class TestReviewDecisions:
         decide(container, kind="over_limit", key=signal.key, decision="reviewed", reason="contract_on_file",
                note="hợp đồng giấy đã có")  # fmt: skip
         after = listed(container, "over_limit")
-        assert after.items == () and after.closed_count == 1
+        assert after.items == ()
+        assert after.closed_count == 1
 
         seed(container.engine, [Reg("HN-1", person=key_person)])  # a fifth line: the facts changed
         again = listed(container, "over_limit")
-        assert [i.facts["lines"] for i in again.items] == [5] and again.items[0].decision is None
+        assert [i.facts["lines"] for i in again.items] == [5]
+        assert again.items[0].decision is None
 
         with container.engine.connect() as c:
             rows = c.execute(select(signal_reviews.c.decision, signal_reviews.c.reason, signal_reviews.c.note)
