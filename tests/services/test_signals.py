@@ -92,8 +92,8 @@ class TestDecisions:
     def test_a_key_not_in_the_list_is_not_found_and_nothing_is_written(self, fakes):
         before = len(fakes.rows("audit_log"))
         with pytest.raises(NotFoundError) as raised:
-            review_signal({"kind": "over_limit", "key": "nope", "decision": "reviewed", "reason": "other",
-                           "note": "x"}, uow=fakes.uow(), options=OPTIONS, actor=OFFICER, today=TODAY, now=NOW)  # fmt: skip
+            values = {"kind": "over_limit", "key": "nope", "decision": "reviewed", "reason": "other", "note": "x"}
+            review_signal(values, uow=fakes.uow(), options=OPTIONS, actor=OFFICER, today=TODAY, now=NOW)
         assert [e.field for e in raised.value.errors] == ["key"]
         assert fakes.rows("signal_reviews") == []
         assert len(fakes.rows("audit_log")) == before

@@ -90,10 +90,9 @@ def review_cmd(
 
     Example: subreg signals review over_limit 3f1c...:5:5 --decision escalated --reason suspected_fraud
     """
-    from subreg.services.signals.lists import review_signal
-
     from subreg.domain.common.errors import NotFoundError
     from subreg.domain.common.messages import message_for
+    from subreg.services.signals.lists import review_signal
 
     values = {"kind": kind, "key": key, "decision": decision, "reason": reason, "note": note}
     with open_container() as c:

@@ -197,14 +197,24 @@ def _settings(kind: SignalKind, options: SignalOptions) -> dict[str, Any]:
     v = options.volume
     by_kind: dict[SignalKind, dict[str, Any]] = {
         SignalKind.OVER_LIMIT: {"minimum": options.over_limit_min},
-        SignalKind.POS_VOLUME: {"window": v.window, "min_volume": v.min_volume, "ratio": v.ratio, "z": v.z,
-                                "days": options.recent_days},
+        SignalKind.POS_VOLUME: {
+            "window": v.window,
+            "min_volume": v.min_volume,
+            "ratio": v.ratio,
+            "z": v.z,
+            "days": options.recent_days,
+        },
         SignalKind.PORTRAIT_REUSE: {"max_distance": options.portrait_max_distance},
-        SignalKind.MULTI_POS_DAY: {"min_points": options.multi_pos_min_points,
-                                   "min_registrations": options.multi_pos_min_registrations,
-                                   "days": options.recent_days},
-        SignalKind.STAFF_READS: {"days": options.staff_days, "factor": options.staff_factor,
-                                 "min_reads": options.staff_min_reads},
+        SignalKind.MULTI_POS_DAY: {
+            "min_points": options.multi_pos_min_points,
+            "min_registrations": options.multi_pos_min_registrations,
+            "days": options.recent_days,
+        },
+        SignalKind.STAFF_READS: {
+            "days": options.staff_days,
+            "factor": options.staff_factor,
+            "min_reads": options.staff_min_reads,
+        },
     }
     return by_kind[kind]  # fmt: skip
 
