@@ -82,8 +82,10 @@ def fill_events(c: Any, backend: str) -> dict[str, int]:
     ), [{"id": i, "u": f"bench{i:04d}"} for i in range(1, POINTS + 1)])  # fmt: skip
     c.execute(text(f"UPDATE subscriptions SET point_of_sale_id = 1 + id % {POINTS} WHERE id % 10 <> 0"))
     registered = "s.id % 100 = 7"
-    day = "coalesce(s.activated_on, date '2010-01-01')" if backend == "postgresql" else (
-        "coalesce(s.activated_on, '2010-01-01')"
+    day = (
+        "coalesce(s.activated_on, date '2010-01-01')"
+        if backend == "postgresql"
+        else ("coalesce(s.activated_on, '2010-01-01')")
     )
     created_at = (
         f"CASE WHEN {registered} THEN {_at(backend, _may_day(backend, 's.id % 31'), '10:00:00')} "
@@ -99,7 +101,7 @@ def fill_events(c: Any, backend: str) -> dict[str, int]:
         f"SELECT s.id, {_at(backend, _may_day(backend, 's.id % 31'), '09:30:00')}, 1 + (s.id * 7) % {POINTS}, "
         "'store', 'updated', '{\"fields\": [\"holder.full_name\"]}' FROM subscriptions s WHERE s.id % 25 = 1"
     ))  # fmt: skip
-    province = f"coalesce((SELECT p.province_code FROM points_of_sale p WHERE p.id = s.point_of_sale_id), 'unknown')"
+    province = "coalesce((SELECT p.province_code FROM points_of_sale p WHERE p.id = s.point_of_sale_id), 'unknown')"
     steps = (
         ("notify", "'2018-04-25'", "s.verdict <> 0"),
         ("lock_one_way", _may_day(backend, "10"), "s.verdict <> 0 AND s.id % 3 = 0"),
@@ -140,7 +142,7 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
 
 def run_cli(cmd: list[str], env: dict[str, str]) -> tuple[float, bytes]:
     started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, check=False)  # noqa: S603
+    done = subprocess.run(cmd, env=env, capture_output=True, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[1:])} failed: {done.stderr.decode()[-2000:]}")
@@ -168,8 +170,8 @@ def bench_regulator(container: Any, env: dict[str, str], backend: str) -> dict[s
         walls.append(wall)
     out["regulator_month_s"] = min(walls)
     total = report.total
-    out["regulator_total"] = {k: getattr(total, k) for k in ("subscriptions", "updated", "registered",
-                                                              "locked_one_way", "locked_two_way", "restored")}  # fmt: skip
+    shown = ("subscriptions", "updated", "registered", "locked_one_way", "locked_two_way", "restored")
+    out["regulator_total"] = {k: getattr(total, k) for k in shown}
     at = "'2018-04-30 17:00:00.000000'" if backend == "sqlite" else "'2018-05-01 00:00+07'"
     end_at = "'2018-05-31 17:00:00.000000'" if backend == "sqlite" else "'2018-06-01 00:00+07'"
     out["bare_month_s"] = min(

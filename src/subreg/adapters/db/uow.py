@@ -31,6 +31,7 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.signal_repo import SqlSignalRepository
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.writer_gate import writer_gate_for
 from subreg.domain.common.errors import BusyError
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
         self.enforcement = SqlEnforcementRepository(c)
         self.orders = SqlOrderRepository(c)
         self.campaigns = SqlCampaignRepository(c)
+        self.signals = SqlSignalRepository(c)
         return self
 
     def __exit__(

@@ -26,6 +26,7 @@ from subreg.adapters.memory.registry import (
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
+from subreg.adapters.memory.signals import MemorySignalRepository
 from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 
 __all__ = ["MemoryUnitOfWork"]
@@ -53,6 +54,7 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutboxRepository(tx)
         self.rates = MemoryRateRepository(tx)
         self.counter = MemoryCounterRepository(tx)
+        self.signals = MemorySignalRepository(tx)
 
     def _current(self) -> Transaction:
         if self._transaction is None:

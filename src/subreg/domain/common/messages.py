@@ -131,6 +131,7 @@ CODES: dict[str, tuple[str, str]] = {
     "permission_denied": ("Không có quyền thực hiện thao tác này", "You are not allowed to do this"),
     "gateway_refused": ("Cổng SMS không được phép gọi", "The SMS gateway is not allowed to call"),
     "sms_unavailable": ("Kênh SMS chưa sẵn sàng, vui lòng thử lại", "The SMS channel is not ready, please try again"),
+    "not_configured": ("Chức năng chưa được cấu hình: {field}", "Not configured on this server: {field}"),
     "rule_violation": ("Vi phạm quy định: {field}", "Rule violated: {field}"),
     "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
     "erased": (
