@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from subreg.adapters.db.uow import SqlUnitOfWork
+    from subreg.adapters.images.portrait_hash import KeyedPortraitHasher
+    from subreg.adapters.reports.regulator import RegulatorRenderer
     from subreg.adapters.sms.builtin import BuiltinCentre
     from subreg.domain.common.errors import FieldError
     from subreg.domain.common.operator_numbers import OperatorNumbers
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
         WorkerPool,
     )
     from subreg.services.registry.writer import Registry
+    from subreg.services.reports.regulator import ReportOptions
+    from subreg.services.reports.regulator_ports import RegulatorFigures
+    from subreg.services.signals.options import SignalOptions
     from subreg.services.sms.context import SmsContext
     from subreg.services.sms.ports import InboundMessage, Receipt, SmsTransport
 
@@ -68,6 +73,7 @@ __all__ = [
     "operator_numbers",
     "ported_lookup",
     "read_records",
+    "regulator_renderer",
     "system_clock",
     "write_records",
 ]
@@ -163,7 +169,38 @@ class Container:
         from subreg.services.registry.writer import Registry
 
         reference = date.fromisoformat(self.settings.phase_reference_date)
-        return Registry(self.vault, self.blobs, self.rule_set, phase_reference=reference)
+        return Registry(
+            self.vault, self.blobs, self.rule_set, phase_reference=reference, portraits=self.portrait_hasher()
+        )
+
+    def portrait_hasher(self) -> KeyedPortraitHasher | None:
+        """Portraits' perceptual hashes and their bands' keyed digests (None: a vault without the portrait key)."""
+        from subreg.adapters.images.portrait_hash import KeyedPortraitHasher
+
+        key = getattr(self.vault, "portrait_key", None)
+        if not isinstance(key, bytes):
+            return None
+        return KeyedPortraitHasher(
+            key, bands=self.settings.signal_portrait_bands, max_pixels=self.settings.max_image_pixels
+        )
+
+    def signal_options(self) -> SignalOptions:
+        """The signals' thresholds (settings `signal_*`), days in the operator's time zone."""
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.domain.signals.volume import VolumeRule
+        from subreg.services.signals.options import SignalOptions
+
+        s = self.settings
+        volume = VolumeRule(window=s.signal_volume_window_days, min_volume=s.signal_volume_min,
+                            ratio=s.signal_volume_ratio, z=s.signal_volume_z)  # fmt: skip
+        return SignalOptions(
+            tz=OPERATOR_TZ, over_limit_min=s.signal_over_limit_min, volume=volume,
+            recent_days=s.signal_recent_days, multi_pos_min_points=s.signal_multi_pos_points,
+            multi_pos_min_registrations=s.signal_multi_pos_registrations,
+            portrait_max_distance=s.signal_portrait_max_distance, portrait_batch=s.signal_portrait_batch,
+            staff_days=s.signal_staff_days, staff_factor=s.signal_staff_factor,
+            staff_min_reads=s.signal_staff_min_reads, limit=s.signal_list_limit,
+        )  # fmt: skip
 
     def counter_context(self, *, now: datetime | None = None, request_id: str | None = None) -> CounterContext:
         """What the point-of-sale use cases need besides the unit of work, for one request."""
@@ -312,6 +349,23 @@ class Container:
 
         return SmsCampaignTexts(self.sms_context())
 
+    def regulator_figures(self) -> RegulatorFigures:
+        """The regulator's report's figures, counted set-based in one read snapshot per report."""
+        from subreg.adapters.db.regulator_repo import SqlRegulatorFigures
+
+        return SqlRegulatorFigures(self.engine)
+
+    def report_options(self) -> ReportOptions:
+        """The operator's name (setting `operator_name`) and time zone the regulator's report is made in."""
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.services.reports.regulator import ReportOptions
+
+        return ReportOptions(operator=self.settings.operator_name, tz=OPERATOR_TZ)
+
+    def regulator_renderer(self, lang: str | None = None) -> RegulatorRenderer:
+        """xlsx, CSV and printable HTML of the regulator's report (`lang`: default the setting `lang`)."""
+        return regulator_renderer(self.settings, lang)
+
     def network(self) -> NetworkProvisioner:
         """The configured network element (setting `network_provisioner`)."""
         s = self.settings
@@ -389,6 +443,19 @@ def kannel_transport(settings: Settings) -> SmsTransport:
         password=settings.kannel_password.get_secret_value(), dlr_url=settings.kannel_dlr_url,
     )  # fmt: skip
     return KannelTransport(config)
+
+
+def regulator_renderer(settings: Settings, lang: str | None = None) -> RegulatorRenderer:
+    """The regulator's report's renderers, with the operator's template (setting `regulator_report_template`);
+    InputError `not_found` at `regulator_report_template` when the setting names no file."""
+    from subreg.adapters.clock import OPERATOR_TZ
+    from subreg.adapters.reports.regulator import RegulatorRenderer
+    from subreg.domain.common.errors import FieldError, InputError
+
+    template = settings.regulator_report_template
+    if template is not None and not template.is_file():
+        raise InputError([FieldError("regulator_report_template", "not_found")])
+    return RegulatorRenderer(lang=lang or settings.lang, tz=OPERATOR_TZ, template=template)
 
 
 def _operator_date(moment: datetime) -> date:

@@ -226,6 +226,54 @@ class Settings(BaseSettings):
     network_order_attempts: int = Field(
         10, ge=1, description="Tries of one network order before it is shown to staff as failed"
     )
+    # Reports
+    operator_name: str = Field(
+        "Nhà mạng", description="The operator's name as the regulator's report shows it (`subreg report regulator`)"
+    )
+    regulator_report_template: Path | None = Field(
+        None,
+        description="The operator's own Jinja2 template of the regulator's printable report (HTML, A4); it may "
+        'start with `{% extends "builtin/regulator.html" %}` and replace blocks. Empty: the shipped template',
+    )
+
+    # --- fraud and quality signals: docs/signals.md ----------------------------------------------------
+    signal_over_limit_min: int = Field(
+        4, ge=2, le=100, description="Lines without a contract under one ID document that raise a signal"
+    )
+    signal_volume_window_days: int = Field(
+        28, ge=3, le=366, description="Trailing days a point of sale's daily registrations are compared with"
+    )
+    signal_volume_min: int = Field(
+        20, ge=1, description="Registrations in a day below which a point of sale is never flagged"
+    )
+    signal_volume_ratio: float = Field(
+        3.0, ge=1, le=1000, description="Flagged from this many times the point's trailing daily mean"
+    )
+    signal_volume_z: float = Field(
+        3.5, ge=0, le=100, description="and this robust z-score (median + z x 1.4826 x MAD of the trailing days)"
+    )
+    signal_recent_days: int = Field(7, ge=1, le=92, description="Days (up to today) judged by the per-day signals")
+    signal_multi_pos_points: int = Field(
+        2, ge=2, le=100, description="Points of sale one ID document was registered at on one day"
+    )
+    signal_multi_pos_registrations: int = Field(
+        3, ge=2, le=1000, description="Registrations of one ID document on that day"
+    )
+    signal_portrait_bands: int = Field(
+        8, ge=2, le=64, description="Bands a portrait's 256-bit perceptual hash is cut into (must divide 256)"
+    )
+    signal_portrait_max_distance: int = Field(
+        24, ge=0, le=128, description="Hamming distance (of 256 bits) under which two portraits are the same"
+    )
+    signal_portrait_batch: int = Field(
+        200, ge=1, le=10000, description="Portraits decrypted per transaction by `subreg signals index-portraits`"
+    )
+    signal_staff_days: int = Field(30, ge=1, le=366, description="Audit-log days the staff-reads signal counts")
+    signal_staff_factor: float = Field(
+        5.0, ge=1, le=1000, description="Staff flagged from this many times their peers' median reads"
+    )
+    signal_staff_min_reads: int = Field(50, ge=1, description="Reads below which staff are never flagged")
+    signal_list_limit: int = Field(500, ge=1, le=100000, description="Signals listed per kind at most")
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -193,10 +193,11 @@ class TestPersonalData:
         assert not any(can(Role.REGIONAL_MANAGER, p) for p in PERSONAL_DATA_PERMISSIONS)
         assert allowed_purposes(Role.REGIONAL_MANAGER, Permission.SUBSCRIPTION_READ) == frozenset()
         everyone = PUBLIC_PERMISSIONS | {Permission.SESSION_SELF}
-        beyond = {p for _m, p, perms in _gated_routes(client.app)
+        beyond = {(p, perms) for _m, p, perms in _gated_routes(client.app)
                   if perms and not perms <= everyone and all(can(Role.REGIONAL_MANAGER, x) for x in perms)}  # fmt: skip
-        # ...and, beyond the public and session routes, the dashboard, its CSVs and the (refusing) anomaly signals.
-        assert beyond == {"/reports", "/reports/dashboard/{chart}.csv", "/api/v1/audit/anomalies"}
+        # ...and, beyond the public and session routes, only the reports (scoped to its provinces by the use cases).
+        assert {perms for _p, perms in beyond} == {frozenset({Permission.REPORTS_READ.value})}
+        assert {"/reports", "/reports/dashboard/{chart}.csv"} <= {p for p, _perms in beyond}
         personal = [(m, p) for m, p, perms in _gated_routes(client.app) if perms & PERSONAL_DATA_PERMISSIONS]
         for method, path in personal:
             response = _send(client, method, path, sessions(Role.REGIONAL_MANAGER))

@@ -148,3 +148,10 @@ def test_a_regional_manager_does_not_read_the_staff_anomaly_signals(web):
     assert response.json()["error"]["code"] == "permission_denied"
     officer = make_staff(web, "compliance_officer")
     assert web.get("/api/v1/audit/anomalies", headers=bearer(web, *officer)).status_code == 200
+
+
+def test_a_regional_manager_does_not_read_the_network_wide_signal_lists(web):
+    _sign_in(web, "regional_manager", ("001",))
+    page = web.get("/reports?lang=en")
+    assert 'href="/signals' not in page.text  # not offered in the navigation...
+    assert web.get("/signals?lang=en").status_code == 403  # ...and refused (out of its provinces' scope)

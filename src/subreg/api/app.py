@@ -104,10 +104,20 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(sms_gateways.router)  # no /api/v1 prefix: these are the gateways' URLs, set in their config
 
-    from subreg.web import auth_pages, campaign_pages, enforcement_pages, phone_pages, pos_pages, report_pages
+    from subreg.web import (
+        auth_pages,
+        campaign_pages,
+        enforcement_pages,
+        phone_pages,
+        pos_pages,
+        regulator_pages,
+        report_pages,
+        signal_pages,
+    )
     from subreg.web.routes import router as web_router
 
-    pages = (pos_pages.router, phone_pages.router, enforcement_pages.router, campaign_pages.router, report_pages.router)
+    pages = (pos_pages.router, phone_pages.router, enforcement_pages.router, campaign_pages.router)
+    pages += (regulator_pages.router, signal_pages.router, report_pages.router)
     for router in (web_router, auth_pages.router, *pages):
         app.include_router(router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

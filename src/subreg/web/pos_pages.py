@@ -129,6 +129,9 @@ def render(request: Request, template: str, language: str, *, status: int = 200,
         nav.append((f"/campaigns?lang={language}", t["campaigns"]))
     if actor is not None and can(actor.role, Permission.REPORTS_READ):
         nav.append((f"/reports?lang={language}", t["reports"]))
+        nav.append((f"/reports/regulator?lang={language}", t["reports_regulator"]))
+        if can(actor.role, Permission.SIGNALS_REVIEW):  # not a regional manager's: network-wide lists
+            nav.append((f"/signals?lang={language}", "Cảnh báo" if language == "vi" else "Signals"))
     response = _templates.TemplateResponse(
         request,
         template,

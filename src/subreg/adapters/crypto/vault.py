@@ -171,6 +171,9 @@ class AesGcmVault:
         # chain must verify across rotations. Like the blind-index key, it exists only in memory,
         # unwrapped by the master key: write access to the database does not yield it.
         self._audit_key = _hkdf(blind_key, b"subreg audit chain v1")
+        # The key of the portraits' band digests (signals): derived the same way, for the same reasons, and
+        # distinct from the blind index so that a band digest never equals an ID number's index.
+        self._portrait_key = _hkdf(blind_key, b"subreg portrait bands v1")
 
     @classmethod
     def load(cls, source: Engine | Connection, master_key: bytes) -> AesGcmVault:
@@ -239,6 +242,11 @@ class AesGcmVault:
     def audit_key(self) -> bytes:
         """HMAC key of the audit log's hash chain (HKDF of the blind-index key, stable across rotation)."""
         return self._audit_key
+
+    @property
+    def portrait_key(self) -> bytes:
+        """HMAC key of the portraits' band digests (HKDF of the blind-index key, stable across rotation)."""
+        return self._portrait_key
 
     def blind(self, id_number: str) -> bytes:
         """Keyed blind index (HMAC-SHA256, first 16 bytes) of an already normalized ID number."""

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from subreg.adapters.db.signal_repo import add_bands
 from subreg.adapters.db.tables import (
     document_links,
     documents,
@@ -340,6 +341,10 @@ class SqlDocumentRepository:
         ordered = key.collate("C") if self._c.dialect.name == "postgresql" else key
         stmt = select(key).where(ordered >= prefix, ordered < prefix + "~")
         return {str(k) for (k,) in self._c.execute(stmt)}
+
+    def add_portrait_bands(self, document_id: int, digests: Sequence[bytes]) -> None:
+        """Store the keyed band digests of a portrait just stored (`portrait_bands`)."""
+        add_bands(self._c, document_id, digests)
 
 
 def _history_values(row: Mapping[str, Any]) -> dict[str, Any]:

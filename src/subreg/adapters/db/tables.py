@@ -38,6 +38,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -57,6 +58,7 @@ __all__ = [
     "HISTORY_ACTIONS",
     "audit_log",
     "auth_sessions",
+    "backoffice_items",
     "bill_payments",
     "campaign_sends",
     "campaigns",
@@ -69,6 +71,7 @@ __all__ = [
     "enforcement_steps",
     "evaluation_dirty",
     "evaluation_runs",
+    "field_provenance",
     "holders",
     "import_runs",
     "key_encryption_keys",
@@ -80,6 +83,7 @@ __all__ = [
     "ported_numbers",
     "portrait_bands",
     "report_snapshots",
+    "review_items",
     "serving_visits",
     "signal_reviews",
     "sms_centre",
@@ -736,4 +740,65 @@ portrait_bands = Table(
     Column("band", SmallInteger, primary_key=True),
     Column("digest", LargeBinary(16), nullable=False),
     Index(None, "digest"),
+)
+
+
+# --- 0015_backoffice: provenance of filled values, the back-office and supervisor queues ----------------
+
+# Where a value filled without the subscriber came from; append-only, never the value itself.
+field_provenance = Table(
+    "field_provenance",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("path", String(64), nullable=False),  # e.g. holder.nationality
+    Column("method", String(16), nullable=False),  # derived | qr | mrz | ocr | typed
+    Column("rule", String(48), nullable=True),  # the rule set's derivation, e.g. nd49-2017:nationality
+    Column("source", String(64), nullable=True),  # the source field or document (e.g. document:<id>)
+    Column("confidence", Float, nullable=True),  # a reading's confidence, 0..1
+    Column("staff_id", Integer, nullable=True),  # NULL: a job
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "subscription_id"),
+)
+# Lines whose missing fields can be read from stored scans; claimed under a lease, oldest deadline first.
+backoffice_items = Table(
+    "backoffice_items",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("missing", Text, nullable=False, server_default=""),  # comma-joined paths when queued
+    Column("deadline", Date, nullable=True),  # the line's next enforcement step
+    Column("state", String(12), nullable=False, server_default="open"),  # open | done | skipped
+    Column("version_seen", Integer, nullable=False),  # subscriptions.version when queued
+    Column("claimed_by", Integer, nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(24), nullable=True),
+    Column("done_by", Integer, nullable=True),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Index(None, "state", "deadline", "id"),
+    Index(None, "subscription_id"),
+)
+# Flagged registrations and updates waiting for a supervisor; claimed under a lease.
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # registration | update
+    Column("flags", Text, nullable=False, server_default=""),  # comma-joined flag codes
+    Column("state", String(12), nullable=False, server_default="pending"),  # pending | decided
+    Column("version_seen", Integer, nullable=False),
+    Column("point_of_sale_id", Integer, nullable=True),  # where the work was done
+    Column("submitted_by", Integer, nullable=True),
+    Column("claimed_by", Integer, nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("decision", String(16), nullable=True),  # approved | rejected | sent_back
+    Column("reason", String(32), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("decided_by", Integer, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Index(None, "state", "created_at"),
+    Index(None, "subscription_id"),
 )

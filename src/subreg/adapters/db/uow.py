@@ -31,6 +31,7 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.signal_repo import SqlSignalRepository
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.snapshot_repo import SqlSnapshotSource, SqlSnapshotStore
 from subreg.adapters.db.writer_gate import writer_gate_for
@@ -92,6 +93,7 @@ class SqlUnitOfWork:
         self.staff_provinces = SqlStaffProvinceRepository(c)
         self.snapshot_source = SqlSnapshotSource(c)
         self.snapshots = SqlSnapshotStore(c)
+        self.signals = SqlSignalRepository(c)
         return self
 
     def __exit__(

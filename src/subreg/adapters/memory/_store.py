@@ -121,6 +121,13 @@ TABLES: dict[str, Table] = {
         Table("document_links", {"document_key": _nn(), "person_key": _nn()}, key="document_key", auto_key=False),
         Table("evaluation_dirty", {"person_key": _nn()}, key="person_key", auto_key=False),
         Table(
+            "signal_reviews",
+            {
+                "id": _ID, "kind": _nn(), "signal_key": _nn(), "decision": _nn(), "reason": _nn(), "note": _c(),
+                "staff_id": _c(), "at": _nn(NOW),
+            },
+        ),
+        Table(
             "ported_numbers", {"msisdn": _nn(), "direction": _nn(), "loaded_at": _nn(NOW)}, key="msisdn", auto_key=False
         ),
         Table(

@@ -276,6 +276,12 @@ class MemoryDocumentRepository:
             for r in self._tx().scan("documents", lambda r: r["blob_key"] is not None and prefix <= r["blob_key"] < end)
         }
 
+    def add_portrait_bands(self, document_id: int, digests: Sequence[bytes]) -> None:
+        """Store the keyed band digests of a portrait just stored (beside the tables: see `memory.signals`)."""
+        from subreg.adapters.memory.signals import bands_of
+
+        bands_of(self._tx())[int(document_id)] = [bytes(d) for d in digests]
+
 
 def _changes_text(changes: Any) -> str:
     if isinstance(changes, str):

@@ -90,6 +90,7 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff:manage"
     SETTINGS_MANAGE = "settings:manage"
     KEYS_MANAGE = "keys:manage"
+    SIGNALS_REVIEW = "signals:review"  # decide on fraud and quality signals (reviewed, dismissed, escalated)
     SMS_SIMULATE = "sms:simulate"  # the phone simulator: text 1414 as any number, read that number's replies
 
 
@@ -161,6 +162,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REPORTS_SNAPSHOT,
             P.CAMPAIGNS_MANAGE,
             P.ENFORCEMENT_MANAGE,
+            P.SIGNALS_REVIEW,
             P.CHECKS_RUN,
             P.RECORDS_IMPORT,
             P.SMS_SIMULATE,

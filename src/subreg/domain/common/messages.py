@@ -131,6 +131,7 @@ CODES: dict[str, tuple[str, str]] = {
     "permission_denied": ("Không có quyền thực hiện thao tác này", "You are not allowed to do this"),
     "gateway_refused": ("Cổng SMS không được phép gọi", "The SMS gateway is not allowed to call"),
     "sms_unavailable": ("Kênh SMS chưa sẵn sàng, vui lòng thử lại", "The SMS channel is not ready, please try again"),
+    "not_configured": ("Chức năng chưa được cấu hình: {field}", "Not configured on this server: {field}"),
     "rule_violation": ("Vi phạm quy định: {field}", "Rule violated: {field}"),
     "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
     "erased": (
@@ -312,6 +313,20 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "duplicate_name": ("Tên này đã được dùng: {field}", "This name is already in use: {field}"),
     "unknown_template": ("Không có mẫu tin nhắn này: {field}", "No such message template: {field}"),
+    # The regulator's report (domain/reports/regulator.py, services/reports/regulator.py, cli/report.py)
+    "end_before_start": (
+        "Ngày cuối kỳ phải sau hoặc bằng ngày đầu kỳ: {field}",
+        "The end of the period is before its start: {field}",
+    ),
+    "unknown_province": ("Không có tỉnh/thành phố với mã này: {field}", "No province has this code: {field}"),
+    "province_out_of_scope": (
+        "Tài khoản không được xem tỉnh/thành phố này: {field}",
+        "This account may not see this province: {field}",
+    ),
+    "binary_to_terminal": (
+        "Tệp xlsx là dữ liệu nhị phân, không in ra màn hình: dùng --out TỆP hoặc chuyển hướng đầu ra: {field}",
+        "An xlsx file is binary and is not printed to a terminal: use --out FILE or redirect the output: {field}",
+    ),
 }
 
 # code -> (Vietnamese, English): the headline of an API error response (`error.code`, `error.message`),

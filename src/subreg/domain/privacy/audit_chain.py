@@ -98,6 +98,9 @@ class AuditAction(StrEnum):
     SMS_SENT = "sms:sent"  # staff queued an SMS to a number
     SMS_GATEWAY_REFUSED = "sms:gateway_refused"  # a gateway callback without its secret or from elsewhere
     SMS_PHONE_VIEWED = "sms:phone_viewed"  # staff opened a number's screen in the phone simulator
+    SIGNALS_LISTED = "signals:listed"  # staff opened a fraud or quality signal list (masked, counts)
+    SIGNAL_DECIDED = "signal:decided"  # a signal marked reviewed, dismissed or escalated
+    PORTRAITS_INDEXED = "signals:portraits_indexed"  # stored portraits decrypted to key their hash bands
 
 
 # Reads and changes of personal data: these must declare a purpose.

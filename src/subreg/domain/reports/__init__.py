@@ -1,1 +1,1 @@
-"""Reports: what a daily snapshot counts (dimensions and keys) and how the dashboard reads the counts."""
+"""The reports: daily snapshots and the dashboard, the regulator's report (pure rules, no I/O)."""

@@ -39,6 +39,7 @@ __all__ = [
     "PortedLookup",
     "PortedNumbers",
     "PortedSource",
+    "PortraitIndexer",
     "RegistryUnitOfWork",
     "RejectSink",
     "SealedImages",
@@ -250,6 +251,18 @@ class DocumentRepository(Protocol):
 
     def blob_keys_with_prefix(self, prefix: str) -> set[str]:
         """The blob keys documents reference that start with `prefix`."""
+        ...
+
+    def add_portrait_bands(self, document_id: int, digests: Sequence[bytes]) -> None:
+        """Store the keyed band digests of a portrait just stored (the signals find look-alikes by them)."""
+        ...
+
+
+class PortraitIndexer(Protocol):
+    """The keyed digests of a portrait's perceptual-hash bands (`adapters.images.portrait_hash`)."""
+
+    def band_digests(self, image: bytes) -> list[bytes] | None:
+        """One digest per band; None when the bytes are not an image."""
         ...
 
 

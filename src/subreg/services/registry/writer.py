@@ -38,6 +38,7 @@ from subreg.services.registry.lines import needs_contract, ordinal_of
 from subreg.services.registry.ports import (
     HolderRow,
     PeopleRepository,
+    PortraitIndexer,
     RegistryUnitOfWork,
     SealedImages,
     SubscriptionRow,
@@ -102,6 +103,7 @@ def store_subscription(
     phase_reference: date = DEFAULT_REFERENCE,
     sealed: SealedImages | None = None,
     stored: SubscriptionRow | None = None,
+    portraits: PortraitIndexer | None = None,
 ) -> CheckResult:
     """Normalize, encrypt and store one subscription line (holder, documents, history) in the caller's UoW.
 
@@ -111,6 +113,7 @@ def store_subscription(
     `sealed`: the images as `seal_images` already stored them; used when the holder resolved here still
     has the key they were sealed with, else the images are sealed again (the prepared blobs are orphans).
     `stored`: the subscription's row as the caller read it in this transaction (not read again).
+    `portraits`: keys the bands of an uploaded portrait's perceptual hash (the look-alike signal).
     """
     images = dict(images or {})
     bad = [FieldError(f"documents.{k}", "invalid_choice") for k in images if k not in DOCUMENT_KINDS]
@@ -151,7 +154,7 @@ def store_subscription(
     uow.people.mark_dirty([place.person, place.link, existing.person_key if existing is not None else None])
     history += _store_documents(
         line, normalized, images, usable, existing is not None, uow=uow, vault=vault, blobs=blobs, dek=dek,
-        actor=actor, channel=channel, staff_pos=values["point_of_sale_id"],
+        actor=actor, channel=channel, staff_pos=values["point_of_sale_id"], portraits=portraits,
     )  # fmt: skip
     uow.history.append_many(history)
     return result
@@ -283,6 +286,7 @@ def _store_documents(
     actor: int | None,
     channel: str,
     staff_pos: int | None,
+    portraits: PortraitIndexer | None = None,
 ) -> list[dict[str, Any]]:
     """Uploaded images (encrypted) and references to documents held elsewhere; the history entry if any."""
     latest = latest_documents(uow.documents.list_for(line)) if updating else {}
@@ -307,8 +311,12 @@ def _store_documents(
             if len(ref) > MAX_REF:
                 raise InputError([FieldError(f"documents.{kind_name}", "too_long")])
             row.update(external_ref=ref)
-        uow.documents.add(row)
+        document_id = uow.documents.add(row)
         added.append(f"documents.{kind_name}")
+        if kind_name == "portrait" and kind_name in uploads and portraits is not None:
+            digests = portraits.band_digests(uploads[kind_name])
+            if digests:
+                uow.documents.add_portrait_bands(document_id, digests)
     if added and updating:
         return [history_row(line, actor, channel, "documents_added", added, {})]
     return []
@@ -383,7 +391,11 @@ def seal_images(
 class Registry:
     """`SubscriptionWriter` bound to the vault, the blob store and the rule set in force."""
 
-    def __init__(self, vault: Vault, blobs: BlobStore, rule_set: RuleSet, *, phase_reference: date) -> None:
+    def __init__(
+        self, vault: Vault, blobs: BlobStore, rule_set: RuleSet, *, phase_reference: date,
+        portraits: PortraitIndexer | None = None,
+    ) -> None:  # fmt: skip
+        self.portraits = portraits
         self.vault = vault
         self.blobs = blobs
         self.rule_set = rule_set
@@ -405,6 +417,7 @@ class Registry:
         return store_subscription(
             record, uow=uow, vault=self.vault, blobs=self.blobs, as_of=as_of, actor=actor, channel=channel,
             images=images, rule_set=self.rule_set, phase_reference=self.phase_reference, sealed=sealed, stored=stored,
+            portraits=self.portraits,
         )  # fmt: skip
 
     def seal_images(

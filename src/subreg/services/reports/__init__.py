@@ -1,1 +1,1 @@
-"""Reports: daily snapshots of the registry's figures and the dashboard that reads them."""
+"""The reports: daily snapshots and the dashboard, the regulator's report (use cases over set-based ports)."""
