@@ -47,6 +47,19 @@ _COUNTER = text(
 ).bindparams(bindparam("start", type_=DateTime(timezone=True)), bindparam("end", type_=DateTime(timezone=True)))
 
 
+# From the first history row (a first snapshot's running totals): one scan of the table, not millions of look-ups
+# through the `at` index (SQLite's unary plus keeps it from the index; PostgreSQL's planner decides by itself).
+_COUNTER_ALL_SQL = (
+    "SELECT p.code, p.province_code, h.action, count(*) FROM subscription_history h "
+    "JOIN staff st ON st.id = h.actor_staff_id JOIN points_of_sale p ON p.id = st.point_of_sale_id "
+    "WHERE {at} < :end AND h.action IN ('created', 'updated') GROUP BY 1, 2, 3"
+)
+_COUNTER_ALL = {
+    dialect: text(_COUNTER_ALL_SQL.replace("{at}", at)).bindparams(bindparam("end", type_=DateTime(timezone=True)))
+    for dialect, at in (("sqlite", "+h.at"), ("postgresql", "h.at"))
+}
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
@@ -80,8 +93,11 @@ class SqlSnapshotSource:
         rows = self._c.execute(_CAMPAIGN, {"start": _utc(start), "end": _utc(end)})
         return [(p, st, bool(d), int(n)) for p, st, d, n in rows]
 
-    def counter_counts(self, start: datetime, end: datetime) -> list[tuple[str, str | None, str, int]]:
-        rows = self._c.execute(_COUNTER, {"start": _utc(start), "end": _utc(end)})
+    def counter_counts(self, start: datetime | None, end: datetime) -> list[tuple[str, str | None, str, int]]:
+        if start is None:
+            rows = self._c.execute(_COUNTER_ALL[self._c.dialect.name], {"end": _utc(end)})
+        else:
+            rows = self._c.execute(_COUNTER, {"start": _utc(start), "end": _utc(end)})
         return [(code, p, a, int(n)) for code, p, a, n in rows]
 
 

@@ -62,11 +62,12 @@ class MemorySnapshotSource:
             groups[self._province(line["point_of_sale_id"]) if line else None, o["state"], at >= start] += 1
         return [(p, st, d, n) for (p, st, d), n in groups.items()]
 
-    def counter_counts(self, start: datetime, end: datetime) -> list[tuple[str, str | None, str, int]]:
+    def counter_counts(self, start: datetime | None, end: datetime) -> list[tuple[str, str | None, str, int]]:
         tx = self._tx()
         groups: Counter[tuple[str, str | None, str]] = Counter()
         for h in tx.scan("subscription_history", lambda r: r["action"] in ("created", "updated")):
-            if not start <= _aware(h["at"]) < end or h["actor_staff_id"] is None:
+            at = _aware(h["at"])
+            if (start is not None and at < start) or at >= end or h["actor_staff_id"] is None:
                 continue
             member = tx.get("staff", h["actor_staff_id"])
             pos = (

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from subreg.domain.compliance.missing_mask import bits_of
 from subreg.domain.compliance.state import ComplianceState, state_of
@@ -106,28 +106,46 @@ def _state(verdict: int | None, contract_needed: bool | None) -> str:
 
 
 def fold_lines(groups: Iterable[LineGroup], missing_items: Sequence[str]) -> Counter[tuple[str, str, str]]:
-    """(dimension, province, key) -> count for the line dimensions."""
-    out: Counter[tuple[str, str, str]] = Counter()
-    bits = list(bits_of(tuple(missing_items)).items())
+    """(dimension, province, key) -> count for the line dimensions.
+
+    The groups are first summed per (province, value) of each dimension, so that the per-key work (the state's
+    rule, the mask's bits) runs once per distinct value, not once per group (hundreds of thousands of groups).
+    """
+    by: dict[str, Counter[tuple[Any, Any]]] = {d: Counter() for d in (
+        "state", "phase", "channel", "subscriber_type", "payment_type", "enforcement", "missing")}  # fmt: skip
+    state, phase, channel, st, pt = by["state"], by["phase"], by["channel"], by["subscriber_type"], by["payment_type"]
+    enforcement, masks = by["enforcement"], by["missing"]
     for g in groups:
-        n = int(g.n)
-        if not n:
-            continue
-        p = _key(g.province)
-        out["lines", p, "total"] += n
-        out["state", p, _state(g.verdict, g.contract_needed)] += n
-        out["phase", p, _PHASES.get(g.phase or 0, UNKNOWN)] += n
-        out["channel", p, _key(g.channel)] += n
-        out["subscriber_type", p, _key(g.subscriber_type)] += n
-        out["payment_type", p, _key(g.payment_type)] += n
-        if g.enf_state in _ENFORCEMENT:
-            out["enforcement", p, _ENFORCEMENT[int(g.enf_state)]] += n
+        n = g.n
+        p = g.province
+        state[p, (g.verdict, bool(g.contract_needed))] += n
+        phase[p, g.phase] += n
+        channel[p, g.channel] += n
+        st[p, g.subscriber_type] += n
+        pt[p, g.payment_type] += n
+        if g.enf_state:
+            enforcement[p, g.enf_state] += n
         if g.missing_mask:
-            mask = int(g.missing_mask)
-            for item, bit in bits:
-                if mask & bit:
-                    out["missing", p, item] += n
-    return out
+            masks[p, g.missing_mask] += n
+    out: Counter[tuple[str, str, str]] = Counter()
+    for (p, (verdict, contract_needed)), n in state.items():
+        out["state", _key(p), _state(verdict, contract_needed)] += n
+        out["lines", _key(p), "total"] += n
+    for (p, value), n in phase.items():
+        out["phase", _key(p), _PHASES.get(value or 0, UNKNOWN)] += n
+    for dimension in ("channel", "subscriber_type", "payment_type"):
+        for (p, value), n in by[dimension].items():
+            out[dimension, _key(p), _key(value)] += n
+    for (p, value), n in enforcement.items():
+        if value in _ENFORCEMENT:
+            out["enforcement", _key(p), _ENFORCEMENT[int(value)]] += n
+    bits = list(bits_of(tuple(missing_items)).items())
+    for (p, value), n in masks.items():
+        mask = int(value)
+        for item, bit in bits:
+            if mask & bit:
+                out["missing", _key(p), item] += n
+    return +out
 
 
 def fold_steps(rows: Iterable[tuple[str | None, str, int]]) -> Counter[tuple[str, str, str]]:

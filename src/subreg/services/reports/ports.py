@@ -58,7 +58,7 @@ class SnapshotSource(Protocol):
         """(province, state, queued in [start, end), n) of the campaign SMS queued before `end`."""
         ...
 
-    def counter_counts(self, start: datetime, end: datetime) -> list[tuple[str, str | None, str, int]]:
+    def counter_counts(self, start: datetime | None, end: datetime) -> list[tuple[str, str | None, str, int]]:
         """(point of sale code, its province, action, n) of the history rows in [start, end) written by staff
         of a point of sale, actions `created` and `updated`."""
         ...

@@ -15,7 +15,7 @@ the previous snapshot's plus the history rows after its day: one range of the hi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from subreg.domain.access.permissions import Actor
@@ -37,7 +37,6 @@ from subreg.services.reports.ports import ReportsUnitOfWork
 __all__ = ["SnapshotTaken", "TakeSnapshot", "day_bounds", "take_snapshot"]
 
 SNAPSHOT_TAKEN = "report:snapshot_taken"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before any history row: running totals counted from the start
 _EXISTS = [FieldError("as_of", "snapshot_exists")]
 
 
@@ -113,7 +112,7 @@ def take_snapshot(
             for f in uow.snapshots.sums(previous.as_of, previous.as_of, tuple(CUMULATIVE.values()), None,
                                         per_day=False, per_province=True)
         ]  # fmt: skip
-        since = _EPOCH if previous is None else day_bounds(previous.as_of, tz)[1]
+        since = None if previous is None else day_bounds(previous.as_of, tz)[1]
         running = carry_forward(carried, fold_counter(source.counter_counts(since, end)))
     figures = figures_of(lines, steps, campaign, counter, running)
     total = sum(n for (d, _p, _k), n in lines.items() if d == "lines")
