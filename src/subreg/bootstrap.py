@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from subreg.domain.compliance.rules.base import RuleSet
     from subreg.domain.registry.column_mapping import ColumnMapping
     from subreg.services.access.policy import AuthPolicy
+    from subreg.services.backoffice.derive_ports import DeriveStore
     from subreg.services.campaigns.options import CampaignOptions
     from subreg.services.campaigns.ports import CampaignTexts
     from subreg.services.common.ports import BlobStore, Clock, Vault
@@ -123,6 +124,13 @@ class Container:
         from subreg.adapters.db.bulk import open_bulk_session
 
         return open_bulk_session(self.engine)
+
+    def derive_store(self) -> DeriveStore:
+        """Storage for bulk derivation (`subreg complete --derive`), on a raw connection of its own; close it."""
+        from subreg.adapters.db.bulk import open_bulk_session
+        from subreg.adapters.db.derive_repo import SqlDeriveStore
+
+        return SqlDeriveStore(open_bulk_session(self.engine))
 
     def ensure_indexes(self) -> list[str]:
         """Build the indexes a first bulk load left out (killed and never resumed); the names built."""

@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="Local time the worker runs the day's enforcement sweep",
     )
+    derive_daily_at: str = Field(
+        "00:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time the worker fills absent values the papers give (`subreg complete --derive`); "
+        "before the enforcement sweep, so that the sweep never notifies or locks a line the papers complete",
+    )
     network_provisioner: Literal["builtin", "osmohlr", "webhook"] = Field(
         "builtin",
         description="Where lock and unlock orders go: `builtin` (the embedded network), `osmohlr` (its CTRL "
