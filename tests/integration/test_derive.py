@@ -285,3 +285,15 @@ def test_worker_processes_give_the_same_result(container, workers):
     finally:
         store.close()
     assert report.values_filled == run(container).values_filled > 0
+
+
+def test_the_command_has_help_with_an_example():
+    from typer.testing import CliRunner
+
+    from subreg.cli.main import app
+
+    result = CliRunner().invoke(app, ["complete", "--help"])
+    assert result.exit_code == 0
+    assert "Example: subreg complete --derive --dry-run --json" in result.output
+    assert "--dry-run" in result.output
+    assert "--batch" in result.output
