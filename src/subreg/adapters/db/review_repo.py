@@ -74,7 +74,7 @@ class SqlReviewRepository:
                 .where(_ITEM.id == pending[0])
                 .values(
                     flags=ordered, version_seen=version, submitted_by=submitted_by, point_of_sale_id=point_of_sale_id
-                )  # fmt: skip
+                )
             )
             return int(pending[0])
         stmt = (
@@ -88,7 +88,7 @@ class SqlReviewRepository:
                 point_of_sale_id=point_of_sale_id,
                 submitted_by=submitted_by,
                 created_at=now.astimezone(UTC),
-            )  # fmt: skip
+            )
             .returning(_ITEM.id)
         )
         return int(self._c.execute(stmt).scalar_one())
@@ -148,7 +148,7 @@ class SqlReviewRepository:
                 decided_by=staff_id,
                 decided_at=now.astimezone(UTC),
                 claimed_until=None,
-            )  # fmt: skip
+            )
         )
         return done.rowcount == 1
 

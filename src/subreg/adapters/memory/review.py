@@ -69,7 +69,7 @@ class MemoryReviewRepository:
                     "submitted_by": submitted_by,
                     "created_at": now,
                 },
-            )  # fmt: skip
+            )
         )
 
     def get(self, item_id: int) -> ReviewItemRow | None:

@@ -190,9 +190,9 @@ def parse_decision(decision: str | None, reason: str | None, note: str | None) -
     text = (note or "").strip() or None
     if not reason:
         errors.append(FieldError("reason", "required"))
-    elif chosen is not None and reason not in REASONS[chosen]:
-        errors.append(FieldError("reason", "invalid_choice"))
-    elif chosen is None and all(reason not in r for r in REASONS.values()):
+    elif (chosen is not None and reason not in REASONS[chosen]) or (
+        chosen is None and all(reason not in r for r in REASONS.values())
+    ):
         errors.append(FieldError("reason", "invalid_choice"))
     if reason == "other" and text is None:
         errors.append(FieldError("note", "required"))

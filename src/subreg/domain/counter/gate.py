@@ -229,7 +229,7 @@ def allowed_kinds(
             new_owner_complete=True,
             review_rejected=review_rejected,
             rejected_allowed=rejected_allowed,
-        ).allowed  # fmt: skip
+        ).allowed
     )
 
 

@@ -262,7 +262,7 @@ def card(
                     contract_needed=sub.contract_needed,
                     review_rejected=held,
                     rejected_allowed=rejected_services(ctx),
-                )  # fmt: skip
+                )
             ),
         },
         "review": review,
