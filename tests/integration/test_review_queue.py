@@ -83,8 +83,9 @@ class TestQueue:
         count = 6
         with container.uow() as uow:
             for n in range(count):
+                at = NOW + timedelta(seconds=n)
                 uow.reviews.submit(subscription_id=1000 + n, kind="update", flags="narrow_image", version=1,
-                                   point_of_sale_id=None, submitted_by=None, now=NOW + timedelta(seconds=n))  # fmt: skip
+                                   point_of_sale_id=None, submitted_by=None, now=at)  # fmt: skip
             uow.commit()
         supervisors = [actor(container, "supervisor", f"SUP-{n}") for n in range(count + 2)]
         barrier = threading.Barrier(len(supervisors))
@@ -105,7 +106,8 @@ class TestQueue:
             t.join()
         assert failures == []
         claimed = [v for v in got.values() if v is not None]
-        assert len(claimed) == count and len(set(claimed)) == count  # every item once, nobody twice
+        assert len(claimed) == count
+        assert len(set(claimed)) == count
         assert list(got.values()).count(None) == 2
         held = {r.id: r.claimed_by for r in rows(container, review_items)}
         assert {held[i] for i in claimed} == {s for s, i in got.items() if i is not None}
@@ -134,7 +136,8 @@ class TestDecisions:
                                         ctx=ctx(container), actor=store)  # fmt: skip
         assert (card["review"]["state"], card["review"]["held"]) == ("rejected", True)
         decided = [r for r in rows(container, audit_log) if r.action == "review:decided"]
-        assert len(decided) == 1 and decided[0].actor_staff_id == sup.staff_id
+        assert len(decided) == 1
+        assert decided[0].actor_staff_id == sup.staff_id
 
         # The new photo: queued again (resubmitted), no unlock from the counter; the approval lifts the lock.
         cmd = UpdateSubscription("0901111111", {"holder": {"full_name": complete_record()["holder"]["full_name"]}},

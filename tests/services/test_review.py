@@ -93,13 +93,17 @@ class TestFlags:
         assert (item["subscription_id"], item["kind"], item["flags"], item["state"], item["version_seen"]) == (
             line.id, "registration", "card_mismatch", "pending", line.version
         )  # fmt: skip
-        assert (item["point_of_sale_id"], item["submitted_by"]) == (staff.store1.point_of_sale_id, staff.store1.staff_id)
+        assert (item["point_of_sale_id"], item["submitted_by"]) == (
+            staff.store1.point_of_sale_id,
+            staff.store1.staff_id,
+        )
         assert fakes.audit_actions()[-2:] == ["review:queued", "subscription:registered"]
 
     def test_no_review_settings_means_no_flag(self, fakes, staff):
         cmd = RegisterSubscription(new("0901111111", **MISTYPED), images())
         done = counter.register_subscription(cmd, uow=fakes.uow(), ctx=fakes.counter_context(), actor=staff.store1)
-        assert done["review_flags"] == [] and fakes.rows("review_items") == []
+        assert done["review_flags"] == []
+        assert fakes.rows("review_items") == []
 
     def test_the_fourth_line_of_one_id_document_is_flagged(self, fakes, staff):
         for n in ("0901111111", "0901111112", "0901111113"):
@@ -185,8 +189,9 @@ class TestDecide:
         return item, shown
 
     def test_the_item_shows_the_line_in_clear_with_its_documents_and_is_audited(self, fakes, staff):
-        item, shown = self.flagged(fakes, staff)
-        assert shown["item"]["flags"] == ["card_mismatch"] and shown["changed"] is False
+        _item, shown = self.flagged(fakes, staff)
+        assert shown["item"]["flags"] == ["card_mismatch"]
+        assert shown["changed"] is False
         assert shown["holder"]["full_name"] == "Nguyễn Thị Anh"
         assert {d["kind"] for d in shown["documents"]} >= {"portrait", "id_front", "id_back"}
         read = [r for r in fakes.rows("audit_log") if r["action"] == "subscription:read"][-1]
@@ -203,21 +208,25 @@ class TestDecide:
             "decided", "rejected", "person_mismatch", "ảnh khác", staff.sup2.staff_id
         )  # fmt: skip
         decided = [r for r in fakes.rows("audit_log") if r["action"] == "review:decided"]
-        assert len(decided) == 1 and "ảnh khác" not in str(decided[0])  # the note stays out of the log
+        assert len(decided) == 1
+        assert "ảnh khác" not in str(decided[0])
         with pytest.raises(ReviewRejectedError):
             counter.transact(Transact("0901111111", "sim_replacement"), uow=fakes.uow(), ctx=ctx(fakes),
                              actor=staff.store1)  # fmt: skip
         card = counter.lookup_by_msisdn(LookUpNumber("0901111111", "transaction"), uow=fakes.uow(), ctx=ctx(fakes),
                                         actor=staff.store1)  # fmt: skip
-        assert card["review"]["state"] == "rejected" and card["review"]["reason"] == "person_mismatch"
-        assert card["review"]["held"] and card["gate"]["allowed"] == ["bill_payment"]
+        assert card["review"]["state"] == "rejected"
+        assert card["review"]["reason"] == "person_mismatch"
+        assert card["review"]["held"]
+        assert card["gate"]["allowed"] == ["bill_payment"]
 
     def test_a_new_photo_after_a_rejection_is_queued_again_and_its_approval_unlocks(self, fakes, staff):
         item, shown = self.flagged(fakes, staff)
         decide(fakes, staff.sup2, item, "rejected", "person_mismatch", shown["line"]["version"])
         cmd = UpdateSubscription("0901111111", {"holder": {"full_name": "Nguyễn Thị Ánh"}}, {"portrait": image("p")})
         done = counter.update_subscription(cmd, uow=fakes.uow(), ctx=ctx(fakes), actor=staff.store1)
-        assert done["review_flags"] == ["resubmitted"] and not done["unlock_queued"]
+        assert done["review_flags"] == ["resubmitted"]
+        assert not done["unlock_queued"]
         again = claim(fakes, staff.sup2)
         assert again != item
         shown = review.show_item(again, uow=fakes.uow(), ctx=review_ctx(fakes), actor=staff.sup2)
@@ -230,10 +239,13 @@ class TestDecide:
 
     def test_a_send_back_asks_for_a_new_photo_without_locking(self, fakes, staff):
         item, shown = self.flagged(fakes, staff)
-        assert decide(fakes, staff.sup2, item, "sent_back", "portrait_unclear", shown["line"]["version"])["order"] is None
+        assert (
+            decide(fakes, staff.sup2, item, "sent_back", "portrait_unclear", shown["line"]["version"])["order"] is None
+        )
         card = counter.lookup_by_msisdn(LookUpNumber("0901111111", "transaction"), uow=fakes.uow(), ctx=ctx(fakes),
                                         actor=staff.store1)  # fmt: skip
-        assert card["review"]["state"] == "sent_back" and not card["review"]["held"]
+        assert card["review"]["state"] == "sent_back"
+        assert not card["review"]["held"]
         assert fakes.rows("network_orders") == []
 
     def test_a_decision_on_a_version_the_line_has_left_is_refused_and_nothing_is_written(self, fakes, staff):
@@ -243,16 +255,21 @@ class TestDecide:
         with pytest.raises(ReviewStaleError) as refused:
             decide(fakes, staff.sup2, item, "rejected", "person_mismatch", shown["line"]["version"])
         assert refused.value.errors == [FieldError("version", "review_stale")]
-        assert fakes.rows("review_items")[0]["state"] == "pending" and fakes.rows("network_orders") == []
+        assert fakes.rows("review_items")[0]["state"] == "pending"
+        assert fakes.rows("network_orders") == []
         again = review.show_item(item, uow=fakes.uow(), ctx=review_ctx(fakes), actor=staff.sup2)
-        assert again["changed"] and again["line"]["version"] == shown["line"]["version"] + 1
+        assert again["changed"]
+        assert again["line"]["version"] == shown["line"]["version"] + 1
         assert decide(fakes, staff.sup2, item, "approved", "documents_consistent", again["line"]["version"])
 
     def test_unknown_decision_and_reason_are_refused_field_by_field(self, fakes, staff):
         item, shown = self.flagged(fakes, staff)
         with pytest.raises(InputError) as refused:
             decide(fakes, staff.sup2, item, "maybe", "because", shown["line"]["version"])
-        assert refused.value.errors == [FieldError("decision", "invalid_choice"), FieldError("reason", "invalid_choice")]
+        assert refused.value.errors == [
+            FieldError("decision", "invalid_choice"),
+            FieldError("reason", "invalid_choice"),
+        ]
 
     def test_an_item_not_held_cannot_be_decided(self, fakes, staff):
         item, shown = self.flagged(fakes, staff)

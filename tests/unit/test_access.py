@@ -128,7 +128,8 @@ class TestPurpose:
         assert authorize(SUPERVISOR, P.SUBSCRIPTION_UPDATE, purpose=Purpose.UPDATE).reason_code == "not_permitted"
         assert authorize(SUPERVISOR, P.SUBSCRIPTION_LOOKUP_BY_ID, purpose="review").reason_code == "not_permitted"
         v = visible_fields(Role.SUPERVISOR, Purpose.REVIEW)
-        assert v.images and v.of("full_name") is Visibility.CLEAR
+        assert v.images
+        assert v.of("full_name") is Visibility.CLEAR
 
     def test_no_other_role_may_declare_the_review_purpose(self):
         assert {r for r in Role if allowed_purposes(r, P.SUBSCRIPTION_READ) & {Purpose.REVIEW}} == {Role.SUPERVISOR}

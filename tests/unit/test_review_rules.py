@@ -91,7 +91,9 @@ class TestNarrowImages:
         assert narrow_passes("portrait", ok, ImageLimits(review_margin=0)) == []
 
     def test_is_narrow(self):
-        assert is_narrow(41, 40, 0.1) and not is_narrow(45, 40, 0.1) and not is_narrow(39, 40, 0.1)
+        assert is_narrow(41, 40, 0.1)
+        assert not is_narrow(45, 40, 0.1)
+        assert not is_narrow(39, 40, 0.1)
         assert not is_narrow(None, 40, 0.1)
 
 

@@ -323,9 +323,23 @@ def _read_image(path: Path) -> bytes:
 
 def _register_modules() -> None:
     # Each area keeps its commands in its own module (cli/<area>.py) and adds them here.
-    from subreg.cli import audit, blobs, bulk, campaigns, dsr, enforcement, keys, numbers, report, signals, sms, staff
+    from subreg.cli import (
+        audit,
+        blobs,
+        bulk,
+        campaigns,
+        dsr,
+        enforcement,
+        keys,
+        numbers,
+        report,
+        review,
+        signals,
+        sms,
+        staff,
+    )
 
-    for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals):
+    for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals, review):
         module.register(app)
 
 

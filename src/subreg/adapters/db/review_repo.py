@@ -174,6 +174,10 @@ class SqlReviewRepository:
     def pending_count(self) -> int:
         return int(self._c.execute(select(func.count()).where(_ITEM.state == "pending")).scalar_one())
 
+    def list_pending(self, *, limit: int) -> list[ReviewItemRow]:
+        q = select(review_items).where(_ITEM.state == "pending").order_by(_ITEM.created_at, _ITEM.id).limit(limit)
+        return [_row(r) for r in self._c.execute(q)]
+
     def other_store_active(self, point_of_sale_id: int | None, *, since: datetime, now: datetime) -> bool:
         st, a = staff.c, auth_sessions.c
         since_utc, now_utc = since.astimezone(UTC), now.astimezone(UTC)

@@ -125,6 +125,10 @@ class MemoryReviewRepository:
     def pending_count(self) -> int:
         return len(self._items(lambda r: r["state"] == "pending"))
 
+    def list_pending(self, *, limit: int) -> list[ReviewItemRow]:
+        rows = sorted(self._items(lambda r: r["state"] == "pending"), key=lambda r: (_utc(r["created_at"]), r["id"]))
+        return [_item(r) for r in rows[:limit]]
+
     def other_store_active(self, point_of_sale_id: int | None, *, since: datetime, now: datetime) -> bool:
         tx = self._tx()
         for st in tx.scan("staff", lambda r: r["role"] == "supervisor" and r["active"]):

@@ -40,7 +40,16 @@ from subreg.services.common import audit_trail
 from subreg.services.counter.ports import CounterUnitOfWork
 from subreg.services.registry.ports import SubscriptionWriter
 
-__all__ = ["REASONS", "DecideReview", "ReviewContext", "claim_next", "decide", "queue_status", "show_item"]
+__all__ = [
+    "REASONS",
+    "DecideReview",
+    "ReviewContext",
+    "claim_next",
+    "decide",
+    "pending_items",
+    "queue_status",
+    "show_item",
+]
 
 _PERSON_SECTIONS = ("holder", "guardian", "organization")
 _ORDER_PRIORITY = 3  # ahead of routine orders (5), as the counter's unlock
@@ -105,6 +114,12 @@ def queue_status(*, uow: CounterUnitOfWork, actor: Actor, now: datetime) -> dict
     with uow:
         held = uow.reviews.held_by(actor.staff_id, now=now)
         return {"pending": uow.reviews.pending_count(), "held": held.id if held else None}
+
+
+def pending_items(*, uow: CounterUnitOfWork, limit: int = 100) -> list[ReviewItemRow]:
+    """The oldest items waiting (ids, flags, kinds, points of sale: nothing personal), for the command line."""
+    with uow:
+        return uow.reviews.list_pending(limit=limit)
 
 
 def claim_next(*, uow: CounterUnitOfWork, ctx: ReviewContext, actor: Actor) -> int | None:

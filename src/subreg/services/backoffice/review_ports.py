@@ -104,6 +104,10 @@ class ReviewRepository(Protocol):
         """Items waiting (claimed or not)."""
         ...
 
+    def list_pending(self, *, limit: int) -> list[ReviewItemRow]:
+        """The oldest `limit` items waiting, oldest first."""
+        ...
+
     def other_store_active(self, point_of_sale_id: int | None, *, since: datetime, now: datetime) -> bool:
         """Whether an active supervisor of another point of sale has an open session seen since `since`."""
         ...
