@@ -20,8 +20,9 @@ def test_a_supervisor_sends_a_flagged_registration_back_for_a_new_photo(page, li
     c = live_server.container
     with c.uow() as uow:
         line = uow.subscriptions.get(84904000001)
-        uow.reviews.submit(subscription_id=line.id, kind="registration", flags="card_mismatch,narrow_image",
-                           version=line.version, point_of_sale_id=None, submitted_by=None, now=c.clock.now())  # fmt: skip
+        flags = "card_mismatch,narrow_image"
+        uow.reviews.submit(subscription_id=line.id, kind="registration", flags=flags, version=line.version,
+                           point_of_sale_id=None, submitted_by=None, now=c.clock.now())  # fmt: skip
         uow.commit()
     sign_in(page, *live_server.staff("supervisor", "HN-HK-01"))
     page.click("nav.tools a[href^='/review']")

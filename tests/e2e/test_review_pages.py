@@ -64,15 +64,18 @@ class TestTheReviewPages:
         csrf = _login(web, "supervisor", "HN-SUP-1")
         page = web.get("/review")
         assert page.status_code == 200
-        assert "Kiểm duyệt" in page.text and 'data-testid="pending"' in page.text
+        assert "Kiểm duyệt" in page.text
+        assert 'data-testid="pending"' in page.text
         taken = web.post("/review/next", data={"csrf_token": csrf}, follow_redirects=False)
         assert taken.status_code == 303
         item = web.get(taken.headers["location"])
         assert item.status_code == 200
-        assert "QR/MRZ khác dữ liệu nhập" in item.text and "Ảnh đạt sát ngưỡng" in item.text
+        assert "QR/MRZ khác dữ liệu nhập" in item.text
+        assert "Ảnh đạt sát ngưỡng" in item.text
         assert item.text.count("/image?purpose=review") >= 3
         img = web.get(item.text.split('<img src="', 1)[1].split('"', 1)[0])
-        assert img.status_code == 200 and img.headers["content-type"].startswith("image/")
+        assert img.status_code == 200
+        assert img.headers["content-type"].startswith("image/")
         action = _action(item.text)
         done = web.post(action, data={"csrf_token": csrf, "decision": "rejected", "reason": "person_mismatch",
                                       "note": "", "version": _version(item.text)}, follow_redirects=False)  # fmt: skip
@@ -86,7 +89,8 @@ class TestTheReviewPages:
         _login(store, "store_staff")
         card = store.post("/pos/lookup", data={"csrf_token": store.cookies.get("subreg_csrf"), "msisdn": NUMBERS[0],
                                                "purpose": "transaction"})  # fmt: skip
-        assert 'data-testid="review"' in card.text and "Bị từ chối" in card.text
+        assert 'data-testid="review"' in card.text
+        assert "Bị từ chối" in card.text
 
     def test_two_supervisors_get_different_items_and_the_first_ones_item_is_not_the_seconds(self, web):
         first, second = TestClient(web.app), TestClient(web.app)
@@ -95,7 +99,8 @@ class TestTheReviewPages:
         two = second.post("/review/next", data={"csrf_token": csrf2}, follow_redirects=False).headers["location"]
         assert one.split("?")[0] != two.split("?")[0]
         stolen = second.get(one)
-        assert stolen.status_code == 409 and "không do bạn giữ" in stolen.text
+        assert stolen.status_code == 409
+        assert "không do bạn giữ" in stolen.text
 
     def test_a_stale_version_and_bad_input_are_shown_on_the_item_in_english(self, web):
         csrf = _login(web, "supervisor", "HN-SUP-1")
@@ -107,10 +112,12 @@ class TestTheReviewPages:
         bad = web.post(action, data={"csrf_token": csrf, "decision": "maybe", "reason": "because",
                                      "version": _version(item.text)})  # fmt: skip
         assert bad.status_code == 422
-        assert 'data-testid="error-decision"' in bad.text and 'data-testid="error-reason"' in bad.text
+        assert 'data-testid="error-decision"' in bad.text
+        assert 'data-testid="error-reason"' in bad.text
         stale = web.post(action, data={"csrf_token": csrf, "decision": "approved", "reason": "documents_consistent",
                                        "version": "999"})  # fmt: skip
-        assert stale.status_code == 409 and 'data-testid="stale"' in stale.text
+        assert stale.status_code == 409
+        assert 'data-testid="stale"' in stale.text
         assert _rows(web, review_items)[0].state == "pending"
 
     @pytest.mark.parametrize("role", ["store_staff", "compliance_officer", "admin"])
