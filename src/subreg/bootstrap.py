@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from subreg.domain.registry.column_mapping import ColumnMapping
     from subreg.services.access.policy import AuthPolicy
     from subreg.services.backoffice.derive_ports import DeriveStore
+    from subreg.services.backoffice.review import ReviewContext
+    from subreg.services.backoffice.review_ports import ReviewRules
     from subreg.services.campaigns.options import CampaignOptions
     from subreg.services.campaigns.ports import CampaignTexts
     from subreg.services.common.ports import BlobStore, Clock, Vault
@@ -162,7 +164,9 @@ class Container:
             from subreg.domain.counter.image_rules import ImageLimits
 
             s = self.settings
-            limits = ImageLimits(max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+            limits = ImageLimits(
+                max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels, review_margin=s.review_image_margin
+            )
             cores = os.cpu_count() or 1
             share = max(1, cores // (s.workers or cores))  # this process's share of the cores
             self._inspector = OpenCvImageInspector(limits, concurrency=share)
@@ -232,7 +236,41 @@ class Container:
             request_id=request_id,
             timeline=self._enforcement().timeline_on(_operator_date(moment)),
             quarantine_days=s.number_quarantine_days,
+            review=self.review_rules(),
         )
+
+    def review_rules(self) -> ReviewRules:
+        """The review's settings (`review_*`, `opening_hours`), in the operator's time zone; InputError names a
+        bad `review_rejected_services` entry."""
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.domain.common.errors import FieldError, InputError
+        from subreg.domain.counter.gate import TRANSACTION_KINDS
+        from subreg.services.backoffice.review_ports import ReviewRules
+        from subreg.services.privacy.audit_log import parse_opening_hours
+
+        s = self.settings
+        listed = [e.strip() for e in s.review_rejected_services.split(",") if e.strip()]
+        known = {"sms_1414", "emergency_calls", "incoming_calls", "incoming_sms", *TRANSACTION_KINDS}
+        bad = [FieldError("review_rejected_services", "invalid_choice") for e in listed if e not in known]
+        if bad:
+            raise InputError(bad[:1])
+        opening, closing = parse_opening_hours(s.opening_hours)
+        return ReviewRules(
+            enabled=s.review_enabled, cross_store_only=s.review_cross_store_only,
+            active_minutes=s.review_active_minutes, lease_seconds=s.review_lease_seconds,
+            rejected_services=frozenset(listed) if listed else None, opening=opening, closing=closing,
+            tz=OPERATOR_TZ,
+        )  # fmt: skip
+
+    def review_context(self, *, now: datetime | None = None, request_id: str | None = None) -> ReviewContext:
+        """What the supervisor's use cases need besides the unit of work, for one request."""
+        from subreg.services.backoffice.review import ReviewContext
+
+        moment = now or self.clock.now()
+        return ReviewContext(
+            registry=self.registry(), rule_set=self.rule_set, rules=self.review_rules(), now=moment,
+            timeline=self._enforcement().timeline_on(_operator_date(moment)), request_id=request_id,
+        )  # fmt: skip
 
     def auth_policy(self) -> AuthPolicy:
         """The sign-in rules from settings (session length, lockouts, TOTP roles)."""

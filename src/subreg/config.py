@@ -276,6 +276,26 @@ class Settings(BaseSettings):
     signal_staff_min_reads: int = Field(50, ge=1, description="Reads below which staff are never flagged")
     signal_list_limit: int = Field(500, ge=1, le=100000, description="Signals listed per kind at most")
 
+    # --- the supervisor review queue: docs/review-queue.md ---------------------------------------------
+    review_enabled: bool = Field(True, description="Flag doubtful registrations and updates for a supervisor")
+    review_cross_store_only: bool = Field(
+        True, description="A supervisor never reviews their own point of sale's work while one of another is active"
+    )
+    review_active_minutes: int = Field(
+        30, ge=1, le=1440, description="A supervisor signed in or seen within this many minutes is active"
+    )
+    review_lease_seconds: int = Field(
+        600, ge=30, le=86400, description="How long a claimed item stays with its supervisor"
+    )
+    review_image_margin: float = Field(
+        0.15, ge=0, le=5, description="An image check passing within this share above its threshold is flagged"
+    )
+    review_rejected_services: str = Field(
+        "",
+        description="What a rejected line keeps, comma-separated (e.g. `sms_1414,emergency_calls`); "
+        "empty: the rule set's `rejected_registration_services`",
+    )
+
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
         if not self.database_url:

@@ -51,6 +51,7 @@ EXPECTED: dict[Role, set[Permission]] = {
     Role.DPO: PUBLIC
     | {P.DSR_MANAGE, P.SUBSCRIPTION_READ, P.SUBSCRIPTION_LOOKUP_BY_ID, P.PERSONAL_DATA_UNMASKED,
        P.DOCUMENT_VIEW_IMAGE},
+    Role.SUPERVISOR: PUBLIC | {P.REVIEW_DECIDE, P.SUBSCRIPTION_READ, P.PERSONAL_DATA_UNMASKED, P.DOCUMENT_VIEW_IMAGE},
     Role.ADMIN: PUBLIC | {P.STAFF_MANAGE, P.SETTINGS_MANAGE, P.KEYS_MANAGE},
 }  # fmt: skip
 MATRIX = [(role, perm, perm in EXPECTED[role]) for role in Role for perm in Permission]
@@ -63,6 +64,7 @@ COMPLIANCE = Actor(5, Role.COMPLIANCE_OFFICER)
 AUDITOR = Actor(6, Role.AUDITOR)
 DPO = Actor(7, Role.DPO)
 ADMIN = Actor(8, Role.ADMIN)
+SUPERVISOR = Actor(9, Role.SUPERVISOR, point_of_sale_id=10)
 REGISTERED_BY_A = Scope.of(registered_by_pos_id=20)
 
 
@@ -117,6 +119,20 @@ class TestPurpose:
     def test_store_cannot_claim_a_data_subject_request(self):
         d = authorize(STORE, P.SUBSCRIPTION_READ, purpose=Purpose.DSR)
         assert d == Decision(False, "purpose_not_allowed")
+
+    def test_a_supervisor_reads_a_line_in_clear_with_images_only_to_review_it(self):
+        assert authorize(SUPERVISOR, P.REVIEW_DECIDE).allowed
+        for perm in (P.SUBSCRIPTION_READ, P.PERSONAL_DATA_UNMASKED, P.DOCUMENT_VIEW_IMAGE):
+            assert authorize(SUPERVISOR, perm, purpose=Purpose.REVIEW).allowed
+            assert authorize(SUPERVISOR, perm, purpose=Purpose.UPDATE).reason_code == "purpose_not_allowed"
+        assert authorize(SUPERVISOR, P.SUBSCRIPTION_UPDATE, purpose=Purpose.UPDATE).reason_code == "not_permitted"
+        assert authorize(SUPERVISOR, P.SUBSCRIPTION_LOOKUP_BY_ID, purpose="review").reason_code == "not_permitted"
+        v = visible_fields(Role.SUPERVISOR, Purpose.REVIEW)
+        assert v.images
+        assert v.of("full_name") is Visibility.CLEAR
+
+    def test_no_other_role_may_declare_the_review_purpose(self):
+        assert {r for r in Role if allowed_purposes(r, P.SUBSCRIPTION_READ) & {Purpose.REVIEW}} == {Role.SUPERVISOR}
 
     def test_dpo_reads_only_for_a_data_subject_request(self):
         assert authorize(DPO, P.SUBSCRIPTION_READ, purpose=Purpose.DSR).allowed

@@ -121,5 +121,6 @@ class TestStaff:
             "compliance_officer",
             "auditor",
             "dpo",
+            "supervisor",
             "admin",
         }

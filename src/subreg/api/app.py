@@ -111,12 +111,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         phone_pages,
         pos_pages,
         regulator_pages,
+        review_pages,
         signal_pages,
     )
     from subreg.web.routes import router as web_router
 
     pages = (pos_pages.router, phone_pages.router, enforcement_pages.router, campaign_pages.router)
-    pages += (regulator_pages.router, signal_pages.router)
+    pages += (regulator_pages.router, signal_pages.router, review_pages.router)
     for router in (web_router, auth_pages.router, *pages):
         app.include_router(router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

@@ -334,13 +334,14 @@ def _register_modules() -> None:
         keys,
         numbers,
         report,
+        review,
         signals,
         sms,
         staff,
     )  # fmt: skip
 
     for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals,
-                   backoffice):  # fmt: skip
+                   backoffice, review):  # fmt: skip
         module.register(app)
 
 

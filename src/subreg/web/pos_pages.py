@@ -130,6 +130,8 @@ def render(request: Request, template: str, language: str, *, status: int = 200,
     if actor is not None and can(actor.role, Permission.REPORTS_READ):
         nav.append((f"/reports/regulator?lang={language}", t["reports_regulator"]))
         nav.append((f"/signals?lang={language}", "Cảnh báo" if language == "vi" else "Signals"))
+    if actor is not None and can(actor.role, Permission.REVIEW_DECIDE):
+        nav.append((f"/review?lang={language}", "Kiểm duyệt" if language == "vi" else "Review"))
     response = _templates.TemplateResponse(
         request,
         template,

@@ -31,6 +31,7 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.review_repo import SqlReviewRepository
 from subreg.adapters.db.signal_repo import SqlSignalRepository
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.writer_gate import writer_gate_for
@@ -90,6 +91,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(c)
         self.campaigns = SqlCampaignRepository(c)
         self.signals = SqlSignalRepository(c)
+        self.reviews = SqlReviewRepository(c)
         return self
 
     def __exit__(

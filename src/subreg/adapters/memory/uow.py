@@ -26,6 +26,7 @@ from subreg.adapters.memory.registry import (
     MemoryStaffRepository,
     MemorySubscriptionRepository,
 )
+from subreg.adapters.memory.review import MemoryReviewRepository
 from subreg.adapters.memory.signals import MemorySignalRepository
 from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 
@@ -55,6 +56,7 @@ class MemoryUnitOfWork:
         self.rates = MemoryRateRepository(tx)
         self.counter = MemoryCounterRepository(tx)
         self.signals = MemorySignalRepository(tx)
+        self.reviews = MemoryReviewRepository(tx)
 
     def _current(self) -> Transaction:
         if self._transaction is None:

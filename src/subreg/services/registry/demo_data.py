@@ -106,6 +106,7 @@ DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (
     ("compliance_officer", "compliance", "Cán bộ tuân thủ", None),
     ("auditor", "auditor", "Kiểm toán viên", None),
     ("dpo", "dpo", "Cán bộ bảo vệ dữ liệu cá nhân", None),
+    ("supervisor", "supervisor.hn", "Kiểm soát viên Hoàn Kiếm", "HN-HK-01"),
     ("admin", "admin", "Quản trị hệ thống", None),
 )
 _POS_BY_CHANNEL = {
