@@ -122,4 +122,5 @@ class TestStaff:
             "auditor",
             "dpo",
             "admin",
+            "backoffice",
         }

@@ -107,6 +107,7 @@ DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (
     ("auditor", "auditor", "Kiểm toán viên", None),
     ("dpo", "dpo", "Cán bộ bảo vệ dữ liệu cá nhân", None),
     ("admin", "admin", "Quản trị hệ thống", None),
+    ("backoffice", "backoffice", "Nhân viên hậu kiểm", None),
 )
 _POS_BY_CHANNEL = {
     kind: tuple(code for code, k, _name, _p in DEMO_POINTS_OF_SALE if k == kind)

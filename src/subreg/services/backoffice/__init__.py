@@ -1,0 +1,1 @@
+"""Back-office use cases: the work queue of lines completed from the scans on file."""
