@@ -102,7 +102,11 @@ class SqlWorkQueueRepository:
         stmt = insert(_items).from_select(
             ["subscription_id", "missing", "deadline", "state", "version_seen", "created_at"], chosen
         )
-        return int(self._c.execute(stmt).rowcount or 0)
+        if self._sqlite:
+            return int(self._c.execute(stmt).rowcount or 0)
+        # psycopg reports no row count for INSERT ... SELECT here: count the rows the CTE returns instead.
+        inserted = stmt.returning(_items.c.id).cte("inserted")
+        return int(self._c.execute(select(func.count()).select_from(inserted)).scalar_one())
 
     def _free(self, now: datetime) -> ColumnElement[bool]:
         c = _items.c

@@ -245,10 +245,11 @@ def next_item(*, uow: BackofficeUnitOfWork, ctx: WorkContext, actor: Actor) -> W
     _require(actor)
     until = ctx.now + timedelta(minutes=ctx.lease_minutes)
     with uow:
+        # A writer from the start (SQLite: a read snapshot taken first would be stale once another claim commits).
+        uow.lock_for_write()
         held = uow.work_queue.held_by(actor.staff_id, now=ctx.now)
         if held is not None:
             return held
-        uow.lock_for_write()
         item = uow.work_queue.claim_next(actor.staff_id, now=ctx.now, until=until)
         uow.commit()
     return item
