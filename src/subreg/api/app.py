@@ -117,6 +117,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     pages = (pos_pages.router, phone_pages.router, enforcement_pages.router, campaign_pages.router)
     pages += (regulator_pages.router, signal_pages.router)
+    from subreg.web import backoffice_pages
+
+    pages += (backoffice_pages.router,)
     for router in (web_router, auth_pages.router, *pages):
         app.include_router(router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
