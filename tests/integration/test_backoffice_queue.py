@@ -59,7 +59,8 @@ class TestFilling:
         with container.engine.connect() as c:
             first = c.execute(select(subscriptions.c.msisdn).where(subscriptions.c.id == item.subscription_id)).scalar()
         assert first == 84900000002
-        assert item.deadline is not None and item.deadline < NOW.date()
+        assert item.deadline is not None
+        assert item.deadline < NOW.date()
 
 
 class TestClaiming:
@@ -76,7 +77,7 @@ class TestClaiming:
             try:
                 barrier.wait()
                 got[actor.staff_id] = _claim(container, actor)
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=work, args=(a,)) for a in actors]
@@ -86,7 +87,8 @@ class TestClaiming:
             t.join()
         assert errors == []
         ids = [item.id for item in got.values()]
-        assert len(ids) == 8 and len(set(ids)) == 8
+        assert len(ids) == 8
+        assert len(set(ids)) == 8
 
     def test_a_held_item_is_served_again_to_its_holder_and_to_nobody_else_until_the_lease_ends(self, container):
         seed_line(container, 1)
@@ -117,14 +119,18 @@ class TestItem:
         item = _claim(container, actor)
         view = wq.open_item(item.id, uow=container.uow(), ctx=ctx(container), actor=actor)
         by_name = {f.name: f for f in view.fields}
-        assert by_name["date_of_birth"].missing and by_name["date_of_birth"].reading.value == holder["date_of_birth"]
+        assert by_name["date_of_birth"].missing
+        assert by_name["date_of_birth"].reading.value == holder["date_of_birth"]
         assert by_name["date_of_birth"].reading.source is Source.QR
         assert by_name["date_of_birth"].reading.confidence == pytest.approx(0.99)
         if "vie" in ocr_languages():
             place = by_name["id_issue_place"].reading
-            assert place is not None and place.source is Source.OCR and place.value == holder["id_issue_place"]
+            assert place is not None
+            assert place.source is Source.OCR
+            assert place.value == holder["id_issue_place"]
             assert 0 < place.confidence < 0.99
-        assert by_name["full_name"].stored == holder["full_name"] and by_name["full_name"].reading is None
+        assert by_name["full_name"].stored == holder["full_name"]
+        assert by_name["full_name"].reading is None
         with container.engine.connect() as c:
             actions = c.execute(select(audit_log.c.action, audit_log.c.purpose)).all()
         assert ("subscription:read", "backoffice") in [(a.action, a.purpose) for a in actions]
@@ -135,11 +141,13 @@ class TestItem:
         actor = backoffice_actor(container)
         item = _claim(container, actor)
         view = wq.open_item(item.id, uow=container.uow(), ctx=ctx(container), actor=actor)
-        assert len(view.unreadable) == 2 and all(s.error for s in view.unreadable)
+        assert len(view.unreadable) == 2
+        assert all(s.error for s in view.unreadable)
         assert all(f.reading is None for f in view.fields)
         saved = wq.save_item(SaveItem(item.id, view.version, {"id_issue_place": "Cục Cảnh sát QLHC về TTXH"}),
                              uow=container.uow(), ctx=ctx(container), actor=actor)  # fmt: skip
-        assert saved.complete and saved.filled == ("id_issue_place",)
+        assert saved.complete
+        assert saved.filled == ("id_issue_place",)
         with container.engine.connect() as c:
             prov = c.execute(select(field_provenance)).one()
         assert (prov.method, prov.source, prov.staff_id, prov.path) == ("typed", None, actor.staff_id,
@@ -163,7 +171,8 @@ class TestSaving:
             SaveItem(view.item.id, view.version, {"date_of_birth": holder["date_of_birth"]}, offered),
             uow=container.uow(), ctx=ctx(container), actor=actor,
         )  # fmt: skip
-        assert saved.complete and saved.restore_requested
+        assert saved.complete
+        assert saved.restore_requested
         with container.engine.connect() as c:
             prov = c.execute(select(field_provenance)).one()
             item = c.execute(select(backoffice_items)).one()
@@ -171,7 +180,8 @@ class TestSaving:
             recheck = c.execute(select(enforcement_recheck.c.channel)).scalar()
         assert (prov.method, prov.source, prov.confidence) == ("qr", f"document:{qr_doc}", pytest.approx(0.99))
         assert (item.state, item.outcome, item.done_by) == ("done", "complete", actor.staff_id)
-        assert line.complete and recheck == "backoffice"
+        assert line.complete
+        assert recheck == "backoffice"
 
     def test_nothing_stored_is_overwritten(self, container):
         holder = seed_line(container, 1, missing=("id_issue_place",))
@@ -200,7 +210,8 @@ class TestSaving:
         # Opened again, the page shows the line as it is now.
         again = wq.open_item(view.item.id, uow=container.uow(), ctx=dataclasses.replace(ctx(container), reader=None),
                              actor=actor)  # fmt: skip
-        assert again.changed and again.version == view.version + 1
+        assert again.changed
+        assert again.version == view.version + 1
 
     def test_a_save_after_the_lease_went_to_someone_else_is_refused(self, container):
         seed_line(container, 1)

@@ -323,8 +323,21 @@ def _read_image(path: Path) -> bytes:
 
 def _register_modules() -> None:
     # Each area keeps its commands in its own module (cli/<area>.py) and adds them here.
-    from subreg.cli import audit, blobs, bulk, campaigns, dsr, enforcement, keys, numbers, report, signals, sms, staff
-    from subreg.cli import backoffice
+    from subreg.cli import (
+        audit,
+        backoffice,
+        blobs,
+        bulk,
+        campaigns,
+        dsr,
+        enforcement,
+        keys,
+        numbers,
+        report,
+        signals,
+        sms,
+        staff,
+    )
 
     for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals):
         module.register(app)

@@ -9,6 +9,7 @@ URLs; the values travel in POST bodies. Every page calls one use case of `servic
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -136,7 +137,9 @@ async def _next(request: Request, c: Container, language: str, notice: str | Non
 
 
 @router.post("/backoffice/next", dependencies=[requires(_WORK)])
-async def take_next(request: Request, language: str = Depends(page_lang), c: Container = Depends(container)) -> Response:
+async def take_next(
+    request: Request, language: str = Depends(page_lang), c: Container = Depends(container)
+) -> Response:
     """Lease the next item (or the one already held) and open it."""
     return await _next(request, c, language)
 
@@ -165,13 +168,13 @@ async def item_page(
 ) -> Response:
     """The held item: its scans beside the form pre-filled from them."""
     notice = request.query_params.get("notice")
-    return await _item_page(request, c, language, item_id, notice=notice if notice in ("saved", "saved_complete") else None)
+    return await _item_page(
+        request, c, language, item_id, notice=notice if notice in ("saved", "saved_complete") else None
+    )
 
 
 @router.get("/backoffice/items/{item_id}/scans/{document_id}", dependencies=[requires(_WORK)])
-async def scan_image(
-    request: Request, item_id: int, document_id: int, c: Container = Depends(container)
-) -> Response:
+async def scan_image(request: Request, item_id: int, document_id: int, c: Container = Depends(container)) -> Response:
     """A scan of the held item's line (audited `document:image_viewed`, purpose `backoffice`)."""
     content_type, data = await run_use_case(
         wq.read_scan_image, item_id, document_id, uow=c.uow(), ctx=c.work_context(), actor=_actor(request)
@@ -227,9 +230,8 @@ async def skip(
     """Set the item aside, then open the next one."""
     form = await request.form()
     reason = form.get("reason")
-    try:
+    # Not held any more: nothing to set aside; the next item opens all the same.
+    with contextlib.suppress(ConflictError, NotFoundError):
         await run_use_case(wq.skip_item, item_id, uow=c.uow(), ctx=c.work_context(), actor=_actor(request),
                            reason=reason if isinstance(reason, str) else "other")  # fmt: skip
-    except (ConflictError, NotFoundError):
-        pass  # not held any more: nothing to set aside; the next item opens all the same
     return await _next(request, c, language)

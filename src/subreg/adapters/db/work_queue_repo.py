@@ -80,15 +80,18 @@ class SqlWorkQueueRepository:
         s = subscriptions.c
         i = _items.alias("held")
         d = documents.alias("scan")
-        scans = exists().where(
-            d.c.subscription_id == s.id, d.c.kind.in_(plan.scan_kinds), d.c.blob_key.is_not(None)
-        )
+        scans = exists().where(d.c.subscription_id == s.id, d.c.kind.in_(plan.scan_kinds), d.c.blob_key.is_not(None))
         queued = exists().where(
             i.c.subscription_id == s.id,
             or_(i.c.state == "open", and_(i.c.state == "skipped", i.c.version_seen == s.version)),
         )
         chosen = select(
-            s.id, s.missing, self._deadline(plan), literal("open"), s.version, literal(_utc(now), type_=_items.c.created_at.type)
+            s.id,
+            s.missing,
+            self._deadline(plan),
+            literal("open"),
+            s.version,
+            literal(_utc(now), type_=_items.c.created_at.type),
         ).where(
             s.complete.is_(False),
             s.error_codes == "",
@@ -115,12 +118,7 @@ class SqlWorkQueueRepository:
     def claim_next(self, staff_id: int, *, now: datetime, until: datetime) -> WorkItem | None:
         """Lease the oldest-deadline free item to `staff_id` (one statement)."""
         c = _items.c
-        pick = (
-            select(c.id)
-            .where(self._free(now))
-            .order_by(c.deadline.asc().nulls_last(), c.id)
-            .limit(1)
-        )
+        pick = select(c.id).where(self._free(now)).order_by(c.deadline.asc().nulls_last(), c.id).limit(1)
         if not self._sqlite:
             pick = pick.with_for_update(skip_locked=True)
         stmt = (

@@ -17,7 +17,13 @@ from functools import lru_cache
 
 from PIL import Image, ImageOps
 
-from subreg.adapters.images.card_reader import DEFAULT_MAX_PIXELS, _decode_qr_image, _grayscale, _read_mrz_image, load_image
+from subreg.adapters.images.card_reader import (
+    DEFAULT_MAX_PIXELS,
+    _decode_qr_image,
+    _grayscale,
+    _read_mrz_image,
+    load_image,
+)
 from subreg.domain.backoffice.reading import OcrLine, ScanText
 from subreg.domain.common.errors import ExternalServiceError, InputError
 

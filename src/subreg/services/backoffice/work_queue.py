@@ -285,7 +285,8 @@ def open_item(item_id: int, *, uow: BackofficeUnitOfWork, ctx: WorkContext, acto
         item = _held(uow, item_id, actor, ctx.now)
         sub = _line(uow, item)
         record = ctx.registry.record_of(sub, uow=uow)
-        holder = record.get("holder") if isinstance(record.get("holder"), Mapping) else {}
+        found = record.get("holder")
+        holder: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         id_type = holder.get("id_type") if isinstance(holder.get("id_type"), str) else None
         scans: list[ScanText] = []
         for document_id, kind in _scans(uow, sub):
@@ -294,9 +295,8 @@ def open_item(item_id: int, *, uow: BackofficeUnitOfWork, ctx: WorkContext, acto
                 scans.append(ScanText(document_id, kind, error="no_reader"))
             else:
                 scans.append(ctx.reader.read_scan(data, document_id=document_id, kind=kind))
-        _audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_READ, sub,
-               fields=[f"holder.{f}" for f in FORM_FIELDS if holder.get(f)] + [f"documents.{k}" for _, k in _scans(uow, sub)],
-               details={"item": item.id})  # fmt: skip
+        shown = [f"holder.{f}" for f in FORM_FIELDS if holder.get(f)] + [f"documents.{s.kind}" for s in scans]
+        _audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_READ, sub, fields=shown, details={"item": item.id})
         uow.commit()
     readings = [r for s in scans for r in readings_of_scan(s, id_type=id_type, as_of=ctx.today)]
     if id_type is not None:
@@ -309,9 +309,9 @@ def open_item(item_id: int, *, uow: BackofficeUnitOfWork, ctx: WorkContext, acto
     rows = []
     for name in FORM_FIELDS:
         stored = holder.get(name)
-        shown = str(stored) if stored not in (None, "") else None
-        rows.append(ItemField(name, shown, name in missing, best.get(name) if shown is None else None,
-                              name in differ and shown is None))  # fmt: skip
+        value = str(stored) if stored not in (None, "") else None
+        rows.append(ItemField(name, value, name in missing, best.get(name) if value is None else None,
+                              name in differ and value is None))  # fmt: skip
     return ItemView(
         item=item, msisdn=msisdn_from_key(sub.msisdn), version=sub.version, changed=sub.version != item.version_seen,
         complete=sub.complete, missing=sub.missing, id_type=id_type, fields=tuple(rows), scans=tuple(scans),
