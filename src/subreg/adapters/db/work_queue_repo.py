@@ -111,33 +111,29 @@ class SqlWorkQueueRepository:
         inserted = stmt.returning(_items.c.id).cte("inserted")
         return int(self._c.execute(select(func.count()).select_from(inserted)).scalar_one())
 
-    def _free(self, now: datetime) -> ColumnElement[bool]:
+    def _free(self, now: datetime, staff_id: int) -> ColumnElement[bool]:
         c = _items.c
-        return and_(c.state == "open", or_(c.claimed_until.is_(None), c.claimed_until < _utc(now)))
+        return and_(
+            c.state == "open",
+            or_(c.claimed_until.is_(None), c.claimed_until < _utc(now), c.claimed_by == staff_id),
+        )
 
     def claim_next(self, staff_id: int, *, now: datetime, until: datetime) -> WorkItem | None:
-        """Lease the oldest-deadline free item to `staff_id` (one statement)."""
+        """Lease the oldest-deadline item that is free (or already the caller's) to `staff_id` (one statement).
+
+        The pick walks the (state, deadline, id) index in order and stops at the first such row: the rows held by
+        others that it steps over are the few at the head of the queue (one per member of staff at work).
+        Deadlines are never NULL (`fill` gives every item one), so the index order is the queue's order.
+        """
         c = _items.c
-        pick = select(c.id).where(self._free(now)).order_by(c.deadline.asc().nulls_last(), c.id).limit(1)
+        pick = select(c.id).where(self._free(now, staff_id)).order_by(c.state, c.deadline, c.id).limit(1)
         if not self._sqlite:
             pick = pick.with_for_update(skip_locked=True)
         stmt = (
             update(_items)
-            .where(c.id == pick.scalar_subquery(), self._free(now))
+            .where(c.id == pick.scalar_subquery(), self._free(now, staff_id))
             .values(claimed_by=staff_id, claimed_until=_utc(until))
             .returning(*_items.c)
-        )
-        row = self._c.execute(stmt).first()
-        return None if row is None else _item(row)
-
-    def held_by(self, staff_id: int, *, now: datetime) -> WorkItem | None:
-        """The open item `staff_id` holds now (the oldest deadline first, should they hold several)."""
-        c = _items.c
-        stmt = (
-            select(_items)
-            .where(c.state == "open", c.claimed_by == staff_id, c.claimed_until >= _utc(now))
-            .order_by(c.deadline.asc().nulls_last(), c.id)
-            .limit(1)
         )
         row = self._c.execute(stmt).first()
         return None if row is None else _item(row)

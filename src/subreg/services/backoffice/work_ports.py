@@ -76,11 +76,8 @@ class WorkQueueRepository(Protocol):
         ...
 
     def claim_next(self, staff_id: int, *, now: datetime, until: datetime) -> WorkItem | None:
-        """Lease the oldest-deadline open item nobody holds (or whose lease ran out) to `staff_id`, atomically."""
-        ...
-
-    def held_by(self, staff_id: int, *, now: datetime) -> WorkItem | None:
-        """The open item `staff_id` holds under an unexpired lease, if any."""
+        """Lease the oldest-deadline open item nobody else holds (or whose lease ran out) to `staff_id`, atomically
+        (an item the caller already holds counts as free for them: asking again serves it again)."""
         ...
 
     def get(self, item_id: int) -> WorkItem | None:

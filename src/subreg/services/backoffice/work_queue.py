@@ -238,18 +238,16 @@ def queue_counts(*, uow: BackofficeUnitOfWork, now: datetime) -> QueueCounts:
 
 
 def next_item(*, uow: BackofficeUnitOfWork, ctx: WorkContext, actor: Actor) -> WorkItem | None:
-    """The item the caller holds, else the oldest-deadline free item leased to them now (None: queue empty).
+    """The oldest-deadline item that is free or already the caller's, leased to them now (None: queue empty).
 
-    Nothing personal is read: the page opens the item afterwards (`open_item`, audited).
+    One statement (the claim `UPDATE`); nothing personal is read: the page opens the item afterwards
+    (`open_item`, audited).
     """
     _require(actor)
     until = ctx.now + timedelta(minutes=ctx.lease_minutes)
     with uow:
-        # A writer from the start (SQLite: a read snapshot taken first would be stale once another claim commits).
+        # A writer from the start (SQLite: the single writer; a no-op on PostgreSQL, where SKIP LOCKED decides).
         uow.lock_for_write()
-        held = uow.work_queue.held_by(actor.staff_id, now=ctx.now)
-        if held is not None:
-            return held
         item = uow.work_queue.claim_next(actor.staff_id, now=ctx.now, until=until)
         uow.commit()
     return item
