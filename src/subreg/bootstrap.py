@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from subreg.services.backoffice.derive_ports import DeriveStore
     from subreg.services.backoffice.review import ReviewContext
     from subreg.services.backoffice.review_ports import ReviewRules
+    from subreg.services.backoffice.work_queue import WorkContext
     from subreg.services.campaigns.options import CampaignOptions
     from subreg.services.campaigns.ports import CampaignTexts
     from subreg.services.common.ports import BlobStore, Clock, Vault
@@ -64,6 +65,7 @@ __all__ = [
     "Container",
     "bootstrap",
     "card_reader",
+    "demo_card_scans",
     "demo_jpegs",
     "generate_master_key",
     "import_file_system",
@@ -270,6 +272,19 @@ class Container:
         return ReviewContext(
             registry=self.registry(), rule_set=self.rule_set, rules=self.review_rules(), now=moment,
             timeline=self._enforcement().timeline_on(_operator_date(moment)), request_id=request_id,
+        )  # fmt: skip
+
+    def work_context(self, *, now: datetime | None = None, request_id: str | None = None) -> WorkContext:
+        """What the back-office queue needs besides the unit of work, for one request."""
+        from subreg.adapters.images.card_text import TesseractScanReader
+        from subreg.services.backoffice.work_queue import WorkContext
+
+        moment = now or self.clock.now()
+        today = _operator_date(moment)
+        return WorkContext(
+            registry=self.registry(), rule_set=self.rule_set, timeline=self._enforcement().timeline_on(today),
+            now=moment, today=today, lease_minutes=self.settings.backoffice_lease_minutes,
+            reader=TesseractScanReader(max_pixels=self.settings.max_image_pixels), request_id=request_id,
         )  # fmt: skip
 
     def auth_policy(self) -> AuthPolicy:
@@ -673,6 +688,13 @@ def import_fingerprint(path: Path, fmt: str, encoding: str, mapping_text: str) -
     from subreg.adapters.files.import_sources import fingerprint
 
     return fingerprint(path, fmt, encoding, mapping_text)
+
+
+def demo_card_scans(holder: Mapping[str, Any]) -> dict[str, bytes]:
+    """Printed card scans (front with the QR code, back with the MRZ) of a demo holder's CCCD or CMND."""
+    from subreg.adapters.images.demo_cards import card_scans
+
+    return card_scans(holder)
 
 
 def demo_jpegs(seed: int) -> dict[str, list[bytes]]:

@@ -275,6 +275,10 @@ class Settings(BaseSettings):
     )
     signal_staff_min_reads: int = Field(50, ge=1, description="Reads below which staff are never flagged")
     signal_list_limit: int = Field(500, ge=1, le=100000, description="Signals listed per kind at most")
+    # The back-office work queue (services/backoffice/work_queue.py).
+    backoffice_lease_minutes: int = Field(
+        15, ge=1, le=480, description="How long a back-office item stays with the staff member who took it"
+    )
 
     # --- the supervisor review queue: docs/review-queue.md ---------------------------------------------
     review_enabled: bool = Field(True, description="Flag doubtful registrations and updates for a supervisor")

@@ -123,4 +123,5 @@ class TestStaff:
             "dpo",
             "supervisor",
             "admin",
+            "backoffice",
         }

@@ -72,7 +72,7 @@ def demo_data(
 
     Example: subreg demo-data --count 100000 --seed 7 --out demo.jsonl
     """
-    from subreg.bootstrap import bootstrap, demo_jpegs, init_storage, write_records
+    from subreg.bootstrap import bootstrap, demo_card_scans, demo_jpegs, init_storage, write_records
     from subreg.services.registry import demo_data as demo
     from subreg.services.registry.evaluation import evaluate
 
@@ -99,7 +99,7 @@ def demo_data(
             return
         logins = demo.load_demo(
             container.uow(), vault=container.vault, blobs=container.blobs, rule_set=container.rule_set,
-            jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=ref,
+            jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=ref, card_scans=demo_card_scans,
         )  # fmt: skip
         # The 4th-subscription rule and the phases need the whole base: evaluate it as an import would.
         store = container.bulk_session()
@@ -343,6 +343,7 @@ def _register_modules() -> None:
     for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals,
                    backoffice, review):  # fmt: skip
         module.register(app)
+    backoffice.register(app)
 
 
 _register_modules()

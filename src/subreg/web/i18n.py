@@ -411,6 +411,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "agent": "Đại lý",
         "authorized_point": "Điểm ủy quyền",
         "compliance_officer": "Cán bộ tuân thủ",
+        "backoffice": "Nhân viên hậu kiểm",
     },
     "en": {
         "active": "Active",
@@ -451,6 +452,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "agent": "Agent",
         "authorized_point": "Authorized point",
         "compliance_officer": "Compliance officer",
+        "backoffice": "Back-office staff",
     },
 }
 

@@ -34,6 +34,7 @@ from subreg.adapters.db.registry_repo import (
 from subreg.adapters.db.review_repo import SqlReviewRepository
 from subreg.adapters.db.signal_repo import SqlSignalRepository
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
+from subreg.adapters.db.work_queue_repo import SqlWorkQueueRepository
 from subreg.adapters.db.writer_gate import writer_gate_for
 from subreg.domain.common.errors import BusyError
 
@@ -92,6 +93,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(c)
         self.signals = SqlSignalRepository(c)
         self.reviews = SqlReviewRepository(c)
+        self.work_queue = SqlWorkQueueRepository(c)
         return self
 
     def __exit__(

@@ -62,6 +62,7 @@ class Role(StrEnum):
     DPO = "dpo"
     SUPERVISOR = "supervisor"  # reviews flagged registrations and updates (docs/review-queue.md)
     ADMIN = "admin"
+    BACKOFFICE = "backoffice"  # completes lines from the scans on file, one queue item at a time
 
 
 class Permission(StrEnum):
@@ -92,6 +93,7 @@ class Permission(StrEnum):
     SIGNALS_REVIEW = "signals:review"  # decide on fraud and quality signals (reviewed, dismissed, escalated)
     SMS_SIMULATE = "sms:simulate"  # the phone simulator: text 1414 as any number, read that number's replies
     REVIEW_DECIDE = "review:decide"  # claim flagged registrations and updates; approve, reject, send back
+    BACKOFFICE_WORK = "backoffice:work"  # the back-office queue: the held item's line, its scans, its form
 
 
 class Purpose(StrEnum):
@@ -105,6 +107,7 @@ class Purpose(StrEnum):
     DSR = "dsr"  # a data-subject request handled by the DPO
     SUBSCRIBER_SELF_SERVICE = "subscriber_self_service"  # the subscriber asks about their own line (1414)
     REVIEW = "review"  # a supervisor checks a flagged registration or update (the second pair of eyes)
+    BACKOFFICE = "backoffice"  # completing a line from the documents on file, without the subscriber
 
 
 class Reason(StrEnum):
@@ -189,6 +192,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # Administration without personal data: an admin account is the likeliest to be phished.
     R.ADMIN: frozenset(_BASE | {P.STAFF_MANAGE, P.SETTINGS_MANAGE, P.KEYS_MANAGE}),
+    # Back-office staff reach personal data only through the queue item they hold (`backoffice:work`: that
+    # line's record in clear, its scans, its form): no look-up by number or ID, no registration, no counter
+    # page, so an account cannot browse the base; the purpose gate admits only `backoffice`.
+    R.BACKOFFICE: frozenset(_BASE | {P.BACKOFFICE_WORK, P.PERSONAL_DATA_UNMASKED}),
 }
 
 # Permissions that touch personal data, and the purposes each admits. Every one needs a purpose.
@@ -203,7 +210,8 @@ PURPOSES_BY_PERMISSION: dict[Permission, frozenset[Purpose]] = {
     P.DOCUMENT_VIEW_IMAGE: frozenset({U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR, U.REVIEW}),
     # Routine transactions are served masked; the clear values are for entering or correcting data,
     # for the subject asking to see it, and for answering a data-subject request.
-    P.PERSONAL_DATA_UNMASKED: frozenset({U.REGISTRATION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR, U.REVIEW}),
+    P.PERSONAL_DATA_UNMASKED: frozenset({U.REGISTRATION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR, U.REVIEW, U.BACKOFFICE}),
+    P.BACKOFFICE_WORK: frozenset({U.BACKOFFICE}),
 }
 PERSONAL_DATA_PERMISSIONS: frozenset[Permission] = frozenset(PURPOSES_BY_PERMISSION)
 
@@ -217,6 +225,7 @@ PURPOSES_BY_ROLE: dict[Role, frozenset[Purpose]] = {
     R.DPO: frozenset({U.DSR}),
     R.SUPERVISOR: frozenset({U.REVIEW}),
     R.ADMIN: frozenset(),
+    R.BACKOFFICE: frozenset({U.BACKOFFICE}),
 }
 
 # The kind of point of sale (`points_of_sale.kind`) each counter role must work from.
