@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: run test install system-deps lint bench-check screenshots
 
-# Debian packages the full test suite uses (Tesseract reads the MRZ from card photos).
+# Debian packages the full test suite uses (Tesseract reads the MRZ from card photos, and the printed text of
+# stored ID scans in Vietnamese for the back-office queue: tesseract-ocr-vie).
 # Installed when missing and we may (root with apt-get); otherwise those tests skip with a reason.
-SYSTEM_PKGS := tesseract-ocr
+SYSTEM_PKGS := tesseract-ocr tesseract-ocr-vie
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 system-deps:
-	@if ! command -v tesseract >/dev/null 2>&1; then \
+	@if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx vie; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing $(SYSTEM_PKGS)"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PKGS)) >/dev/null; \
@@ -58,6 +59,7 @@ run: install
 	$(BIN)/subreg init
 	$(BIN)/subreg demo-data --count 3000 --seed 2018 --if-empty
 	$(BIN)/subreg snapshot --skip-existing
+	$(BIN)/subreg backoffice queue-fill
 	@# The worker beside the web server (both stop together): 1414 and the SMS outbox through the built-in SMS
 	@# centre, network orders to the built-in network, restorations within seconds, the daily enforcement sweep.
 	$(BIN)/subreg worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(BIN)/subreg serve

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from subreg.domain.compliance.rules.base import RuleSet
     from subreg.domain.registry.column_mapping import ColumnMapping
     from subreg.services.access.policy import AuthPolicy
+    from subreg.services.backoffice.derive_ports import DeriveStore
+    from subreg.services.backoffice.review import ReviewContext
+    from subreg.services.backoffice.review_ports import ReviewRules
+    from subreg.services.backoffice.work_queue import WorkContext
     from subreg.services.campaigns.options import CampaignOptions
     from subreg.services.campaigns.ports import CampaignTexts
     from subreg.services.common.ports import BlobStore, Clock, Vault
@@ -61,6 +65,7 @@ __all__ = [
     "Container",
     "bootstrap",
     "card_reader",
+    "demo_card_scans",
     "demo_jpegs",
     "generate_master_key",
     "import_file_system",
@@ -124,6 +129,13 @@ class Container:
 
         return open_bulk_session(self.engine)
 
+    def derive_store(self) -> DeriveStore:
+        """Storage for bulk derivation (`subreg complete --derive`), on a raw connection of its own; close it."""
+        from subreg.adapters.db.bulk import open_bulk_session
+        from subreg.adapters.db.derive_repo import SqlDeriveStore
+
+        return SqlDeriveStore(open_bulk_session(self.engine))
+
     def ensure_indexes(self) -> list[str]:
         """Build the indexes a first bulk load left out (killed and never resumed); the names built."""
         from subreg.adapters.db.bulk import ensure_indexes
@@ -154,7 +166,9 @@ class Container:
             from subreg.domain.counter.image_rules import ImageLimits
 
             s = self.settings
-            limits = ImageLimits(max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+            limits = ImageLimits(
+                max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels, review_margin=s.review_image_margin
+            )
             cores = os.cpu_count() or 1
             share = max(1, cores // (s.workers or cores))  # this process's share of the cores
             self._inspector = OpenCvImageInspector(limits, concurrency=share)
@@ -224,7 +238,54 @@ class Container:
             request_id=request_id,
             timeline=self._enforcement().timeline_on(_operator_date(moment)),
             quarantine_days=s.number_quarantine_days,
+            review=self.review_rules(),
         )
+
+    def review_rules(self) -> ReviewRules:
+        """The review's settings (`review_*`, `opening_hours`), in the operator's time zone; InputError names a
+        bad `review_rejected_services` entry."""
+        from subreg.adapters.clock import OPERATOR_TZ
+        from subreg.domain.common.errors import FieldError, InputError
+        from subreg.domain.counter.gate import TRANSACTION_KINDS
+        from subreg.services.backoffice.review_ports import ReviewRules
+        from subreg.services.privacy.audit_log import parse_opening_hours
+
+        s = self.settings
+        listed = [e.strip() for e in s.review_rejected_services.split(",") if e.strip()]
+        known = {"sms_1414", "emergency_calls", "incoming_calls", "incoming_sms", *TRANSACTION_KINDS}
+        bad = [FieldError("review_rejected_services", "invalid_choice") for e in listed if e not in known]
+        if bad:
+            raise InputError(bad[:1])
+        opening, closing = parse_opening_hours(s.opening_hours)
+        return ReviewRules(
+            enabled=s.review_enabled, cross_store_only=s.review_cross_store_only,
+            active_minutes=s.review_active_minutes, lease_seconds=s.review_lease_seconds,
+            rejected_services=frozenset(listed) if listed else None, opening=opening, closing=closing,
+            tz=OPERATOR_TZ,
+        )  # fmt: skip
+
+    def review_context(self, *, now: datetime | None = None, request_id: str | None = None) -> ReviewContext:
+        """What the supervisor's use cases need besides the unit of work, for one request."""
+        from subreg.services.backoffice.review import ReviewContext
+
+        moment = now or self.clock.now()
+        return ReviewContext(
+            registry=self.registry(), rule_set=self.rule_set, rules=self.review_rules(), now=moment,
+            timeline=self._enforcement().timeline_on(_operator_date(moment)), request_id=request_id,
+        )  # fmt: skip
+
+    def work_context(self, *, now: datetime | None = None, request_id: str | None = None) -> WorkContext:
+        """What the back-office queue needs besides the unit of work, for one request."""
+        from subreg.adapters.images.card_text import TesseractScanReader
+        from subreg.services.backoffice.work_queue import WorkContext
+
+        moment = now or self.clock.now()
+        today = _operator_date(moment)
+        return WorkContext(
+            registry=self.registry(), rule_set=self.rule_set, timeline=self._enforcement().timeline_on(today),
+            now=moment, today=today, lease_minutes=self.settings.backoffice_lease_minutes,
+            reader=TesseractScanReader(max_pixels=self.settings.max_image_pixels), request_id=request_id,
+        )  # fmt: skip
 
     def auth_policy(self) -> AuthPolicy:
         """The sign-in rules from settings (session length, lockouts, TOTP roles)."""
@@ -637,6 +698,13 @@ def import_fingerprint(path: Path, fmt: str, encoding: str, mapping_text: str) -
     from subreg.adapters.files.import_sources import fingerprint
 
     return fingerprint(path, fmt, encoding, mapping_text)
+
+
+def demo_card_scans(holder: Mapping[str, Any]) -> dict[str, bytes]:
+    """Printed card scans (front with the QR code, back with the MRZ) of a demo holder's CCCD or CMND."""
+    from subreg.adapters.images.demo_cards import card_scans
+
+    return card_scans(holder)
 
 
 def demo_jpegs(seed: int) -> dict[str, list[bytes]]:

@@ -213,6 +213,12 @@ class Settings(BaseSettings):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="Local time the worker takes the day's report snapshot (after the day's enforcement sweep)",
     )
+    derive_daily_at: str = Field(
+        "00:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time the worker fills absent values the papers give (`subreg complete --derive`); "
+        "before the enforcement sweep, so that the sweep never notifies or locks a line the papers complete",
+    )
     network_provisioner: Literal["builtin", "osmohlr", "webhook"] = Field(
         "builtin",
         description="Where lock and unlock orders go: `builtin` (the embedded network), `osmohlr` (its CTRL "
@@ -274,6 +280,30 @@ class Settings(BaseSettings):
     )
     signal_staff_min_reads: int = Field(50, ge=1, description="Reads below which staff are never flagged")
     signal_list_limit: int = Field(500, ge=1, le=100000, description="Signals listed per kind at most")
+    # The back-office work queue (services/backoffice/work_queue.py).
+    backoffice_lease_minutes: int = Field(
+        15, ge=1, le=480, description="How long a back-office item stays with the staff member who took it"
+    )
+
+    # --- the supervisor review queue: docs/review-queue.md ---------------------------------------------
+    review_enabled: bool = Field(True, description="Flag doubtful registrations and updates for a supervisor")
+    review_cross_store_only: bool = Field(
+        True, description="A supervisor never reviews their own point of sale's work while one of another is active"
+    )
+    review_active_minutes: int = Field(
+        30, ge=1, le=1440, description="A supervisor signed in or seen within this many minutes is active"
+    )
+    review_lease_seconds: int = Field(
+        600, ge=30, le=86400, description="How long a claimed item stays with its supervisor"
+    )
+    review_image_margin: float = Field(
+        0.15, ge=0, le=5, description="An image check passing within this share above its threshold is flagged"
+    )
+    review_rejected_services: str = Field(
+        "",
+        description="What a rejected line keeps, comma-separated (e.g. `sms_1414,emergency_calls`); "
+        "empty: the rule set's `rejected_registration_services`",
+    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -45,6 +45,7 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.review_repo import SqlReviewRepository
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.snapshot_repo import SqlSnapshotSource, SqlSnapshotStore
 from subreg.adapters.db.tables import key_encryption_keys, metadata
@@ -71,10 +72,12 @@ from subreg.adapters.memory.registry import (
     MemorySubscriptionRepository,
 )
 from subreg.adapters.memory.reports import MemorySnapshotSource, MemorySnapshotStore
+from subreg.adapters.memory.review import MemoryReviewRepository
 from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 from subreg.domain.common.errors import ConflictError, CryptoError, NotFoundError
 from subreg.domain.privacy.audit_chain import START, AuditDraft, AuditEntry, Checkpoint, seal, utc_timestamp
 from subreg.services.access.ports import AccessUnitOfWork, AuthRepository, StaffProvinceRepository, StaffRepository
+from subreg.services.backoffice.review_ports import ReviewRepository
 from subreg.services.common.ports import AuditFilter, AuditRepository, BlobStore, Clock, UnitOfWork
 from subreg.services.counter.ports import CounterRepository, CounterUnitOfWork
 from subreg.services.privacy.ports import PrivacyRepository, PrivacyUnitOfWork
@@ -227,6 +230,7 @@ PORTS: dict[type, tuple[type, ...]] = {
     SnapshotSource: (MemorySnapshotSource, SqlSnapshotSource),
     SnapshotStore: (MemorySnapshotStore, SqlSnapshotStore),
     CounterRepository: (MemoryCounterRepository, SqlCounterRepository),
+    ReviewRepository: (MemoryReviewRepository, SqlReviewRepository),
     PrivacyRepository: (MemoryPrivacyRepository, SqlPrivacyRepository),
     AuditRepository: (MemoryAuditRepository, SqlAuditRepository),
     InboundRepository: (MemoryInboundRepository, SqlInboundRepository),
@@ -271,6 +275,43 @@ def test_every_unit_of_work_has_every_repository_its_port_declares(protocol, bac
             repository = getattr(uow, name, None)
             assert repository is not None, f"{backend.name}: {protocol.__name__}.{name}"
             assert type(repository) in PORTS[port], f"{backend.name}: {protocol.__name__}.{name}"
+
+
+class TestReviewRepository:
+    """The review items' lease and decisions, the same on the fake and both databases."""
+
+    def test_submit_joins_a_lines_pending_item_and_claims_skip_leased_and_own_work(self, backend):
+        now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+        with backend.uow() as uow:
+            first = uow.reviews.submit(subscription_id=7, kind="registration", flags="card_mismatch", version=1,
+                                       point_of_sale_id=1, submitted_by=50, now=now)  # fmt: skip
+            same = uow.reviews.submit(subscription_id=7, kind="update", flags="narrow_image", version=2,
+                                      point_of_sale_id=1, submitted_by=50, now=now)  # fmt: skip
+            other = uow.reviews.submit(subscription_id=8, kind="update", flags="fourth_sim", version=1,
+                                       point_of_sale_id=2, submitted_by=60, now=now + timedelta(seconds=1))  # fmt: skip
+            uow.commit()
+        assert same == first
+        until = now + timedelta(minutes=10)
+        with backend.uow() as uow:
+            item = uow.reviews.get(first)
+            assert (item.flags, item.version_seen, item.kind) == (("card_mismatch", "narrow_image"), 2, "registration")
+            assert uow.reviews.claim_next(50, now=now, until=until, exclude_pos=None).id == other  # not own work
+            assert uow.reviews.claim_next(51, now=now, until=until, exclude_pos=1) is None  # other is leased
+            assert uow.reviews.claim_next(51, now=now, until=until, exclude_pos=None).id == first
+            assert uow.reviews.held_by(51, now=now).id == first
+            assert uow.reviews.pending_count() == 2
+            assert not uow.reviews.decide(first, staff_id=50, decision="approved", reason="other", note="x", now=now)
+            assert uow.reviews.decide(first, staff_id=51, decision="rejected", reason="person_mismatch", note=None,
+                                      now=now)  # fmt: skip
+            uow.commit()
+        with backend.uow() as uow:
+            assert uow.reviews.latest_verdict(7).decision == "rejected"
+            assert uow.reviews.latest_for(7).state == "decided"
+            assert [i.id for i in uow.reviews.list_pending(limit=10)] == [other]
+            later = until + timedelta(seconds=1)  # the lease on `other` ended: anyone may take it
+            assert (
+                uow.reviews.claim_next(51, now=later, until=later + timedelta(minutes=1), exclude_pos=None).id == other
+            )
 
 
 class TestUnitOfWork:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from subreg.domain.access.permissions import (
     PURPOSES_BY_PERMISSION,
+    PURPOSES_BY_ROLE,
     ROLE_PERMISSIONS,
     Actor,
     Decision,
@@ -51,9 +52,11 @@ EXPECTED: dict[Role, set[Permission]] = {
     Role.DPO: PUBLIC
     | {P.DSR_MANAGE, P.SUBSCRIPTION_READ, P.SUBSCRIPTION_LOOKUP_BY_ID, P.PERSONAL_DATA_UNMASKED,
        P.DOCUMENT_VIEW_IMAGE},
+    Role.SUPERVISOR: PUBLIC | {P.REVIEW_DECIDE, P.SUBSCRIPTION_READ, P.PERSONAL_DATA_UNMASKED, P.DOCUMENT_VIEW_IMAGE},
     Role.ADMIN: PUBLIC | {P.STAFF_MANAGE, P.SETTINGS_MANAGE, P.KEYS_MANAGE},
     # Aggregates of its provinces only: no subscription, no personal data, nothing to change.
     Role.REGIONAL_MANAGER: PUBLIC | {P.REPORTS_READ},
+    Role.BACKOFFICE: PUBLIC | {P.BACKOFFICE_WORK, P.PERSONAL_DATA_UNMASKED},
 }  # fmt: skip
 MATRIX = [(role, perm, perm in EXPECTED[role]) for role in Role for perm in Permission]
 
@@ -65,6 +68,7 @@ COMPLIANCE = Actor(5, Role.COMPLIANCE_OFFICER)
 AUDITOR = Actor(6, Role.AUDITOR)
 DPO = Actor(7, Role.DPO)
 ADMIN = Actor(8, Role.ADMIN)
+SUPERVISOR = Actor(9, Role.SUPERVISOR, point_of_sale_id=10)
 REGISTERED_BY_A = Scope.of(registered_by_pos_id=20)
 
 
@@ -95,6 +99,20 @@ class TestMatrix:
         # It answers TTTB as any number: no third party (agent, authorized point), no admin, auditor or DPO.
         assert {r for r in Role if can(r, P.SMS_SIMULATE)} == {Role.STORE_STAFF, Role.COMPLIANCE_OFFICER}
 
+    def test_backoffice_staff_reach_personal_data_only_through_the_queue(self):
+        # No look-up by number or ID, no registration, no counter update, no image route of the counter:
+        # the held queue item is the only way in, and only for the `backoffice` purpose.
+        for permission in (P.SUBSCRIPTION_READ, P.SUBSCRIPTION_UPDATE, P.SUBSCRIPTION_REGISTER,
+                           P.SUBSCRIPTION_LOOKUP_BY_ID, P.DOCUMENT_VIEW_IMAGE, P.SMS_SIMULATE):  # fmt: skip
+            assert not can(Role.BACKOFFICE, permission)
+        actor = Actor(10, Role.BACKOFFICE)
+        assert authorize(actor, P.BACKOFFICE_WORK, purpose=Purpose.BACKOFFICE).allowed
+        assert authorize(actor, P.BACKOFFICE_WORK, purpose=Purpose.UPDATE).reason_code == "purpose_not_allowed"
+        assert authorize(actor, P.BACKOFFICE_WORK).reason_code == "purpose_required"
+        assert {r for r in Role if can(r, P.BACKOFFICE_WORK)} == {Role.BACKOFFICE}
+        # The new purpose opens nothing to the other roles.
+        assert all(Purpose.BACKOFFICE not in PURPOSES_BY_ROLE[r] for r in Role if r is not Role.BACKOFFICE)
+
     def test_an_anonymous_caller_gets_only_public_permissions(self):
         assert {p for p in Permission if can(None, p)} == PUBLIC - {P.SESSION_SELF}
 
@@ -110,8 +128,8 @@ class TestMatrix:
 class TestPurpose:
     @pytest.mark.parametrize("permission", sorted(PURPOSES_BY_PERMISSION))
     def test_a_personal_data_permission_without_purpose_is_denied(self, permission):
-        assert can(Role.STORE_STAFF, permission)
-        assert authorize(STORE, permission) == Decision(False, "purpose_required")
+        holder = STORE if can(Role.STORE_STAFF, permission) else Actor(10, Role.BACKOFFICE)
+        assert authorize(holder, permission) == Decision(False, "purpose_required")
 
     def test_store_reads_for_a_transaction(self):
         assert authorize(STORE, P.SUBSCRIPTION_READ, purpose=Purpose.TRANSACTION).allowed
@@ -119,6 +137,20 @@ class TestPurpose:
     def test_store_cannot_claim_a_data_subject_request(self):
         d = authorize(STORE, P.SUBSCRIPTION_READ, purpose=Purpose.DSR)
         assert d == Decision(False, "purpose_not_allowed")
+
+    def test_a_supervisor_reads_a_line_in_clear_with_images_only_to_review_it(self):
+        assert authorize(SUPERVISOR, P.REVIEW_DECIDE).allowed
+        for perm in (P.SUBSCRIPTION_READ, P.PERSONAL_DATA_UNMASKED, P.DOCUMENT_VIEW_IMAGE):
+            assert authorize(SUPERVISOR, perm, purpose=Purpose.REVIEW).allowed
+            assert authorize(SUPERVISOR, perm, purpose=Purpose.UPDATE).reason_code == "purpose_not_allowed"
+        assert authorize(SUPERVISOR, P.SUBSCRIPTION_UPDATE, purpose=Purpose.UPDATE).reason_code == "not_permitted"
+        assert authorize(SUPERVISOR, P.SUBSCRIPTION_LOOKUP_BY_ID, purpose="review").reason_code == "not_permitted"
+        v = visible_fields(Role.SUPERVISOR, Purpose.REVIEW)
+        assert v.images
+        assert v.of("full_name") is Visibility.CLEAR
+
+    def test_no_other_role_may_declare_the_review_purpose(self):
+        assert {r for r in Role if allowed_purposes(r, P.SUBSCRIPTION_READ) & {Purpose.REVIEW}} == {Role.SUPERVISOR}
 
     def test_dpo_reads_only_for_a_data_subject_request(self):
         assert authorize(DPO, P.SUBSCRIPTION_READ, purpose=Purpose.DSR).allowed

@@ -121,6 +121,8 @@ class TestStaff:
             "compliance_officer",
             "auditor",
             "dpo",
+            "supervisor",
             "admin",
             "regional_manager",
+            "backoffice",
         }

@@ -46,6 +46,7 @@ _COMPUTED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     # `decision.reason_code` is a `permissions.Reason` (checked below); audit records' ValueErrors
     # ("path: code") become InputErrors in `audit_trail._input_error` (checked below).
     ("services/counter/_shared.py", "decision.reason_code"): (),
+    ("services/backoffice/review.py", "decision.reason_code"): (),
     ("services/common/audit_trail.py", "match['code']"): (),
 }
 

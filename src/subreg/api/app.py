@@ -106,18 +106,21 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     from subreg.web import (
         auth_pages,
+        backoffice_pages,
         campaign_pages,
         enforcement_pages,
         phone_pages,
         pos_pages,
         regulator_pages,
         report_pages,
+        review_pages,
         signal_pages,
     )
     from subreg.web.routes import router as web_router
 
     pages = (pos_pages.router, phone_pages.router, enforcement_pages.router, campaign_pages.router)
-    pages += (regulator_pages.router, signal_pages.router, report_pages.router)
+    pages += (regulator_pages.router, signal_pages.router, review_pages.router, backoffice_pages.router)
+    pages += (report_pages.router,)
     for router in (web_router, auth_pages.router, *pages):
         app.include_router(router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

@@ -111,7 +111,7 @@ def worker_cmd(
     schedule: Annotated[bool, typer.Option("--schedule/--no-schedule", help="Run the daily sweep on time")] = True,
 ) -> None:
     """The worker: SMS outbox and transport, network orders, restorations within seconds, the daily sweep,
-    campaign waves.
+    campaign waves, the daily bulk derivation (`subreg complete --derive`, before the sweep).
 
     Several may run (claims skip each other's rows). Stop with Ctrl+C.
 
@@ -121,6 +121,7 @@ def worker_cmd(
     import threading
 
     from subreg.jobs.campaigns import CampaignJobs
+    from subreg.jobs.derive import DeriveJobs
     from subreg.jobs.enforcement import EnforcementJobs
     from subreg.jobs.sms import SmsService
 
@@ -128,7 +129,12 @@ def worker_cmd(
         jobs = EnforcementJobs(container, schedule=schedule)
         campaigns = CampaignJobs(container)
         service = SmsService(container) if sms else None
-        stops = [jobs.stop, campaigns.stop] + ([service.stop] if service else [])
+        derivation = DeriveJobs(container) if schedule else None  # the daily bulk derivation, before the sweep
+        stops = (
+            [jobs.stop, campaigns.stop]
+            + ([service.stop] if service else [])
+            + ([derivation.stop] if derivation else [])
+        )
         signal.signal(signal.SIGTERM, lambda *_: [s() for s in stops])
         err.print(f"Worker running: network {jobs.network.name}"
                   + (f", SMS transport {service.transport.name}" if service else "") + " (Ctrl+C stops)")  # fmt: skip
@@ -136,6 +142,9 @@ def worker_cmd(
         runner.start()
         waves = threading.Thread(target=campaigns.run, name="campaigns", daemon=True)
         waves.start()
+        deriving = threading.Thread(target=derivation.run, name="derivation", daemon=True) if derivation else None
+        if deriving is not None:
+            deriving.start()
         try:
             if service is not None:
                 service.run()
@@ -148,6 +157,8 @@ def worker_cmd(
                 stop()
             runner.join(timeout=15)
             waves.join(timeout=15)
+            if deriving is not None:
+                deriving.join(timeout=15)
 
 
 def register(app: typer.Typer) -> None:

@@ -72,7 +72,7 @@ def demo_data(
 
     Example: subreg demo-data --count 100000 --seed 7 --out demo.jsonl
     """
-    from subreg.bootstrap import bootstrap, demo_jpegs, init_storage, write_records
+    from subreg.bootstrap import bootstrap, demo_card_scans, demo_jpegs, init_storage, write_records
     from subreg.services.registry import demo_data as demo
     from subreg.services.registry.evaluation import evaluate
 
@@ -99,7 +99,7 @@ def demo_data(
             return
         logins = demo.load_demo(
             container.uow(), vault=container.vault, blobs=container.blobs, rule_set=container.rule_set,
-            jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=ref,
+            jpegs=demo_jpegs(seed), count=count, seed=seed, as_of=ref, card_scans=demo_card_scans,
         )  # fmt: skip
         # The 4th-subscription rule and the phases need the whole base: evaluate it as an import would.
         store = container.bulk_session()
@@ -325,6 +325,7 @@ def _register_modules() -> None:
     # Each area keeps its commands in its own module (cli/<area>.py) and adds them here.
     from subreg.cli import (
         audit,
+        backoffice,
         blobs,
         bulk,
         campaigns,
@@ -334,27 +335,16 @@ def _register_modules() -> None:
         numbers,
         report,
         reports,
+        review,
         signals,
         sms,
         staff,
-    )
+    )  # fmt: skip
 
-    for module in (
-        staff,
-        audit,
-        keys,
-        dsr,
-        bulk,
-        blobs,
-        numbers,
-        sms,
-        enforcement,
-        campaigns,
-        report,
-        signals,
-        reports,
-    ):
+    for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals,
+                   backoffice, review, reports):  # fmt: skip
         module.register(app)
+    backoffice.register(app)
 
 
 _register_modules()

@@ -199,6 +199,8 @@ async def login_submit(
         target = _safe_next(next)
         if target == "/" and can(result.role, Permission.SUBSCRIPTION_READ):
             target = "/pos"  # counter staff start where their work is
+        elif target == "/" and can(result.role, Permission.BACKOFFICE_WORK):
+            target = "/backoffice"  # back-office staff start at their queue
     response = RedirectResponse(target, status_code=303)
     max_age = policy.session_minutes * 60
     flags = _cookie_flags(request)

@@ -414,6 +414,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "authorized_point": "Điểm ủy quyền",
         "compliance_officer": "Cán bộ tuân thủ",
         "regional_manager": "Quản lý vùng",
+        "backoffice": "Nhân viên hậu kiểm",
     },
     "en": {
         "active": "Active",
@@ -455,6 +456,7 @@ _NAMES: dict[str, dict[str, str]] = {
         "authorized_point": "Authorized point",
         "compliance_officer": "Compliance officer",
         "regional_manager": "Regional manager",
+        "backoffice": "Back-office staff",
     },
 }
 

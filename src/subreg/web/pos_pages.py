@@ -115,23 +115,29 @@ def guardian_fields(rules: RuleSet) -> tuple[str, ...]:
 def render(request: Request, template: str, language: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A counter page: the shared layout's context (texts, language, CSRF token, staff, navigation) and `context`."""
     t = i18n.texts(language)
-    nav = [
-        (f"/pos?lang={language}", t["lookup"]),
-        (f"/pos/register?lang={language}", t["register"]),
-        (f"/pos/pay?lang={language}", t["pay"]),
-    ]
     actor = getattr(request.state, "actor", None)
+    nav: list[tuple[str, str]] = []
+    if actor is None or not can(actor.role, Permission.BACKOFFICE_WORK):  # back office: its queue only
+        nav = [
+            (f"/pos?lang={language}", t["lookup"]),
+            (f"/pos/register?lang={language}", t["register"]),
+            (f"/pos/pay?lang={language}", t["pay"]),
+        ]
     if actor is not None and can(actor.role, Permission.SMS_SIMULATE):
         nav.append((f"/pos/phone?lang={language}", t["phone"]))
     if actor is not None and can(actor.role, Permission.ENFORCEMENT_MANAGE):
         nav.append((f"/pos/enforcement?lang={language}", t["enforcement_page"]))
     if actor is not None and can(actor.role, Permission.CAMPAIGNS_MANAGE):
         nav.append((f"/campaigns?lang={language}", t["campaigns"]))
+    if actor is not None and can(actor.role, Permission.BACKOFFICE_WORK):
+        nav.append((f"/backoffice?lang={language}", "Hàng đợi hậu kiểm" if language == "vi" else "Back-office queue"))
     if actor is not None and can(actor.role, Permission.REPORTS_READ):
         nav.append((f"/reports?lang={language}", t["reports"]))
         nav.append((f"/reports/regulator?lang={language}", t["reports_regulator"]))
         if can(actor.role, Permission.SIGNALS_REVIEW):  # not a regional manager's: network-wide lists
             nav.append((f"/signals?lang={language}", "Cảnh báo" if language == "vi" else "Signals"))
+    if actor is not None and can(actor.role, Permission.REVIEW_DECIDE):
+        nav.append((f"/review?lang={language}", "Kiểm duyệt" if language == "vi" else "Review"))
     response = _templates.TemplateResponse(
         request,
         template,

@@ -31,9 +31,11 @@ from subreg.adapters.db.registry_repo import (
     SqlStaffRepository,
     SqlSubscriptionRepository,
 )
+from subreg.adapters.db.review_repo import SqlReviewRepository
 from subreg.adapters.db.signal_repo import SqlSignalRepository
 from subreg.adapters.db.sms_repo import SqlInboundRepository, SqlOutboxRepository, SqlRateRepository
 from subreg.adapters.db.snapshot_repo import SqlSnapshotSource, SqlSnapshotStore
+from subreg.adapters.db.work_queue_repo import SqlWorkQueueRepository
 from subreg.adapters.db.writer_gate import writer_gate_for
 from subreg.domain.common.errors import BusyError
 
@@ -94,6 +96,8 @@ class SqlUnitOfWork:
         self.snapshot_source = SqlSnapshotSource(c)
         self.snapshots = SqlSnapshotStore(c)
         self.signals = SqlSignalRepository(c)
+        self.reviews = SqlReviewRepository(c)
+        self.work_queue = SqlWorkQueueRepository(c)
         return self
 
     def __exit__(

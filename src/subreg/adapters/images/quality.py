@@ -34,6 +34,7 @@ from subreg.domain.counter.image_rules import (
     ImageLimits,
     Measurements,
     judge,
+    narrow_passes,
     needs_readable_card,
 )
 from subreg.domain.id_documents.card_codes import parse_cccd_qr
@@ -181,6 +182,7 @@ class OpenCvImageInspector:
             result.errors.extend(FieldError(f"documents.{kind}", code) for code in codes)
             if gray is not None and not codes:
                 decoded[kind] = gray
+                result.narrow.extend(f"documents.{kind}:{name}" for name in narrow_passes(kind, m, self.limits))
         cards = [k for k in CARD_KINDS if k in decoded]
         if cards:
             fields, source = self._read_cards({k: images[k] for k in cards}, decoded)

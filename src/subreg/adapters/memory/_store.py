@@ -131,6 +131,15 @@ TABLES: dict[str, Table] = {
             "ported_numbers", {"msisdn": _nn(), "direction": _nn(), "loaded_at": _nn(NOW)}, key="msisdn", auto_key=False
         ),
         Table(
+            "review_items",
+            {
+                "id": _ID, "subscription_id": _nn(), "kind": _nn(), "flags": _nn(""), "state": _nn("pending"),
+                "version_seen": _nn(), "point_of_sale_id": _c(), "submitted_by": _c(), "claimed_by": _c(),
+                "claimed_until": _c(), "decision": _c(), "reason": _c(), "note": _c(), "decided_by": _c(),
+                "decided_at": _c(), "created_at": _nn(NOW),
+            },
+        ),
+        Table(
             "documents",
             {
                 "id": _ID, "subscription_id": _nn(), "kind": _nn(), "blob_key": _c(), "external_ref": _c(),

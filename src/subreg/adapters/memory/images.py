@@ -31,6 +31,7 @@ class FakeImageInspector:
         self.card_source = card_source
         self.refuse: list[FieldError] = list(refuse)  # at documents.<kind>: reported when that image is given
         self.checked: list[tuple[str, ...]] = []
+        self.narrow: list[str] = []  # `documents.<kind>:<measure>` reported as passing narrowly (when given)
 
     def check(self, images: Mapping[str, bytes], *, id_type: str | None) -> ImageCheck:
         """Report the refusals of the images given; read the card (as the real inspector: only from card photos)."""
@@ -39,6 +40,7 @@ class FakeImageInspector:
         given = {f"documents.{k}": k for k in images}
         result.errors.extend(e for e in self.refuse if e.field in given)
         refused = {given[e.field] for e in result.errors}
+        result.narrow.extend(n for n in self.narrow if n.split(":")[0] in given)
         cards = [k for k in CARD_KINDS if k in images and k not in refused]
         if cards:
             result.card_fields, result.card_source = self.read_card(images[cards[0]])

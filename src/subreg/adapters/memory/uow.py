@@ -27,6 +27,7 @@ from subreg.adapters.memory.registry import (
     MemorySubscriptionRepository,
 )
 from subreg.adapters.memory.reports import MemorySnapshotSource, MemorySnapshotStore
+from subreg.adapters.memory.review import MemoryReviewRepository
 from subreg.adapters.memory.signals import MemorySignalRepository
 from subreg.adapters.memory.sms import MemoryInboundRepository, MemoryOutboxRepository, MemoryRateRepository
 
@@ -59,6 +60,7 @@ class MemoryUnitOfWork:
         self.snapshot_source = MemorySnapshotSource(tx)
         self.snapshots = MemorySnapshotStore(tx)
         self.signals = MemorySignalRepository(tx)
+        self.reviews = MemoryReviewRepository(tx)
 
     def _current(self) -> Transaction:
         if self._transaction is None:

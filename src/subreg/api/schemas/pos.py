@@ -168,6 +168,21 @@ class SubscriptionCardRead(BaseModel):
     holder: dict[str, Any] | None
     documents: list[dict[str, Any]]
     history: list[dict[str, Any]]
+    review: dict[str, Any] | None = Field(
+        None,
+        description="The supervisor's review of the line's latest flagged save: state pending, approved, rejected "
+        "(with its reason; `held`: the line is locked until an approval) or sent_back (take a new photo)",
+        examples=[
+            {
+                "state": "rejected",
+                "reason": "person_mismatch",
+                "flags": ["card_mismatch"],
+                "kind": "registration",
+                "decided_at": "2026-12-08T03:00:00+00:00",
+                "held": True,
+            }
+        ],
+    )
 
 
 class LookupByIdRead(BaseModel):
@@ -252,6 +267,9 @@ class UpdateRead(BaseModel):
     filled_from_card: list[str]
     card_source: str | None
     unlock_queued: bool
+    review_flags: list[str] = Field(
+        default_factory=list, description="Why the save waits for a supervisor's review (empty: not flagged)"
+    )
 
 
 class RegisterRead(BaseModel):
@@ -276,6 +294,9 @@ class RegisterRead(BaseModel):
     derived: dict[str, Any]
     filled_from_card: list[str]
     card_source: str | None
+    review_flags: list[str] = Field(
+        default_factory=list, description="Why the registration waits for a supervisor's review (empty: not flagged)"
+    )
 
 
 class SuggestionsRead(BaseModel):

@@ -60,8 +60,10 @@ class Role(StrEnum):
     COMPLIANCE_OFFICER = "compliance_officer"
     AUDITOR = "auditor"
     DPO = "dpo"
+    SUPERVISOR = "supervisor"  # reviews flagged registrations and updates (docs/review-queue.md)
     ADMIN = "admin"
     REGIONAL_MANAGER = "regional_manager"  # the dashboard's aggregates of the provinces its account names
+    BACKOFFICE = "backoffice"  # completes lines from the scans on file, one queue item at a time
 
 
 class Permission(StrEnum):
@@ -92,6 +94,8 @@ class Permission(StrEnum):
     KEYS_MANAGE = "keys:manage"
     SIGNALS_REVIEW = "signals:review"  # decide on fraud and quality signals (reviewed, dismissed, escalated)
     SMS_SIMULATE = "sms:simulate"  # the phone simulator: text 1414 as any number, read that number's replies
+    REVIEW_DECIDE = "review:decide"  # claim flagged registrations and updates; approve, reject, send back
+    BACKOFFICE_WORK = "backoffice:work"  # the back-office queue: the held item's line, its scans, its form
 
 
 class Purpose(StrEnum):
@@ -104,6 +108,8 @@ class Purpose(StrEnum):
     ENFORCEMENT = "enforcement"  # compliance work on one subscription (a lock, a dispute)
     DSR = "dsr"  # a data-subject request handled by the DPO
     SUBSCRIBER_SELF_SERVICE = "subscriber_self_service"  # the subscriber asks about their own line (1414)
+    REVIEW = "review"  # a supervisor checks a flagged registration or update (the second pair of eyes)
+    BACKOFFICE = "backoffice"  # completing a line from the documents on file, without the subscriber
 
 
 class Reason(StrEnum):
@@ -182,24 +188,36 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DOCUMENT_VIEW_IMAGE,
         }
     ),
+    # A second pair of eyes on flagged work: the line in clear with its images, for `review` only; no
+    # search by ID number and no counter work (a supervisor decides on what the queue hands out).
+    R.SUPERVISOR: frozenset(
+        _BASE | {P.REVIEW_DECIDE, P.SUBSCRIPTION_READ, P.PERSONAL_DATA_UNMASKED, P.DOCUMENT_VIEW_IMAGE}
+    ),
     # Administration without personal data: an admin account is the likeliest to be phished.
     R.ADMIN: frozenset(_BASE | {P.STAFF_MANAGE, P.SETTINGS_MANAGE, P.KEYS_MANAGE}),
     # A manager of some provinces sees counts, never a subscription: the reports' aggregates of their provinces
     # (the provinces of the lines' points of sale, `staff_provinces`), filtered in the reports' use cases.
     R.REGIONAL_MANAGER: frozenset(_BASE | {P.REPORTS_READ}),
+    # Back-office staff reach personal data only through the queue item they hold (`backoffice:work`: that
+    # line's record in clear, its scans, its form): no look-up by number or ID, no registration, no counter
+    # page, so an account cannot browse the base; the purpose gate admits only `backoffice`.
+    R.BACKOFFICE: frozenset(_BASE | {P.BACKOFFICE_WORK, P.PERSONAL_DATA_UNMASKED}),
 }
 
 # Permissions that touch personal data, and the purposes each admits. Every one needs a purpose.
 PURPOSES_BY_PERMISSION: dict[Permission, frozenset[Purpose]] = {
-    P.SUBSCRIPTION_READ: frozenset({U.REGISTRATION, U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.ENFORCEMENT, U.DSR}),
+    P.SUBSCRIPTION_READ: frozenset(
+        {U.REGISTRATION, U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.ENFORCEMENT, U.DSR, U.REVIEW}
+    ),
     P.SUBSCRIPTION_UPDATE: frozenset({U.UPDATE, U.CUSTOMER_REQUEST}),
     P.SUBSCRIPTION_REGISTER: frozenset({U.REGISTRATION}),
     P.SUBSCRIPTION_LOOKUP_BY_ID: frozenset({U.REGISTRATION, U.TRANSACTION, U.CUSTOMER_REQUEST, U.DSR}),
     # A transaction such as a SIM swap needs the stored portrait to recognise the person.
-    P.DOCUMENT_VIEW_IMAGE: frozenset({U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR}),
+    P.DOCUMENT_VIEW_IMAGE: frozenset({U.TRANSACTION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR, U.REVIEW}),
     # Routine transactions are served masked; the clear values are for entering or correcting data,
     # for the subject asking to see it, and for answering a data-subject request.
-    P.PERSONAL_DATA_UNMASKED: frozenset({U.REGISTRATION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR}),
+    P.PERSONAL_DATA_UNMASKED: frozenset({U.REGISTRATION, U.UPDATE, U.CUSTOMER_REQUEST, U.DSR, U.REVIEW, U.BACKOFFICE}),
+    P.BACKOFFICE_WORK: frozenset({U.BACKOFFICE}),
 }
 PERSONAL_DATA_PERMISSIONS: frozenset[Permission] = frozenset(PURPOSES_BY_PERMISSION)
 
@@ -211,8 +229,10 @@ PURPOSES_BY_ROLE: dict[Role, frozenset[Purpose]] = {
     R.COMPLIANCE_OFFICER: frozenset({U.ENFORCEMENT}),
     R.AUDITOR: frozenset(),
     R.DPO: frozenset({U.DSR}),
+    R.SUPERVISOR: frozenset({U.REVIEW}),
     R.ADMIN: frozenset(),
     R.REGIONAL_MANAGER: frozenset(),
+    R.BACKOFFICE: frozenset({U.BACKOFFICE}),
 }
 
 # The kind of point of sale (`points_of_sale.kind`) each counter role must work from.

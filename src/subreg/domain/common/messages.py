@@ -252,6 +252,22 @@ CODES: dict[str, tuple[str, str]] = {
         "Dữ liệu của chủ thuê bao đang bị hạn chế xử lý theo yêu cầu của họ: {field}",
         "Processing of the holder's data is restricted at their request: {field}",
     ),
+    "review_rejected": (
+        "Kiểm soát viên đã từ chối đăng ký của thuê bao này: chỉ còn tra cứu 1414 và gọi khẩn cấp ({field})",
+        "A supervisor rejected this line's registration: only the 1414 look-up and emergency calls remain ({field})",
+    ),
+    "review_stale": (
+        "Thuê bao đã thay đổi sau khi trang được mở; xem trạng thái mới rồi quyết định lại: {field}",
+        "The line changed after the page was opened; look at its new state and decide again: {field}",
+    ),
+    "review_not_claimed": (
+        "Mục kiểm duyệt này không do bạn giữ (hết hạn giữ, đã quyết định hoặc chưa nhận): {field}",
+        "This review item is not held by you (lease ended, already decided, or never claimed): {field}",
+    ),
+    "review_own_store": (
+        "Không kiểm duyệt hồ sơ của chính điểm bán mình khi kiểm soát viên điểm bán khác đang làm việc: {field}",
+        "Your own point of sale's work goes to a supervisor of another point of sale while one is active: {field}",
+    ),
     "unknown_transaction": ("Loại giao dịch không tồn tại: {field}", "Unknown kind of transaction: {field}"),
     "new_owner_papers_required": (
         "Chuyển quyền sở hữu cần đầy đủ giấy tờ của chủ thuê bao mới: {field}",
@@ -367,6 +383,9 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "crypto_error": ("Lỗi giải mã dữ liệu", "Data could not be decrypted"),
     "unknown_transaction": ("Loại giao dịch không tồn tại", "Unknown kind of transaction"),
     "error": ("Lỗi", "Error"),
+    "review_rejected": ("Đăng ký đã bị kiểm soát viên từ chối", "The registration was rejected by a supervisor"),
+    "review_stale": ("Thuê bao đã thay đổi, quyết định bị từ chối", "The line changed: decision refused"),
+    "review_not_claimed": ("Mục kiểm duyệt không do bạn giữ", "The review item is not held by you"),
     "processing_restricted": (
         "Chủ thuê bao đã yêu cầu hạn chế xử lý dữ liệu; liên hệ bộ phận bảo vệ dữ liệu cá nhân",
         "The holder asked to restrict processing of their data; refer to the data protection officer",

@@ -24,6 +24,11 @@ giving the line up, and handing it to a new owner who brings full papers. The ru
 7. A locked subscription (one-way or two-way) whose information is complete is waiting for its unlock
    order to reach the network; counter transactions are allowed (the lock was for missing data only).
 
+A line whose registration a supervisor rejected (`review_rejected`, `domain.backoffice.review`) allows only
+the kinds its rule set's `rejected_registration_services` names (by default none: the line keeps the 1414
+look-up and emergency calls, which are not counter transactions) besides a bill payment; everything else is
+refused with `review_rejected` (checked after rule 3). The update that brings a new photo is not gated.
+
 Pure: no clock, no I/O. (The update campaign's phases are in `domain.compliance.phase`.)
 """
 
@@ -45,6 +50,7 @@ __all__ = [
     "GateDecision",
     "NewOwnerPapersRequiredError",
     "RegistrationIncompleteError",
+    "ReviewRejectedError",
     "SubscriptionTerminatedError",
     "TransactionKind",
     "UnknownTransactionError",
@@ -109,6 +115,12 @@ class NewOwnerPapersRequiredError(RuleViolationError):
     code = "new_owner_papers_required"
 
 
+class ReviewRejectedError(RuleViolationError):
+    """A supervisor rejected the line's registration: nothing but what the rule set keeps (HTTP 409)."""
+
+    code = "review_rejected"
+
+
 class UnknownTransactionError(RuleViolationError):
     """No such kind of counter transaction (HTTP 409 with the field `kind`)."""
 
@@ -135,6 +147,8 @@ class GateDecision:
             )
         if self.code == SubscriptionTerminatedError.code:
             return SubscriptionTerminatedError([FieldError("status", "subscription_terminated")])
+        if self.code == ReviewRejectedError.code:
+            return ReviewRejectedError([FieldError("review", "review_rejected")])
         if self.code == NewOwnerPapersRequiredError.code:
             return NewOwnerPapersRequiredError([FieldError(NEW_OWNER, "new_owner_papers_required")], [NEW_OWNER])
         return UnknownTransactionError([FieldError("kind", "unknown_transaction")])
@@ -159,6 +173,8 @@ def decide(
     error_fields: Iterable[str] = (),
     contract_needed: bool = False,
     new_owner_complete: bool | None = None,
+    review_rejected: bool = False,
+    rejected_allowed: Iterable[str] = (),
 ) -> GateDecision:
     """Whether a transaction of `kind` may go ahead on a subscription in this state (rules above).
 
@@ -166,6 +182,7 @@ def decide(
         contract_needed: the line is the 4th or later under its ID document and has no standard
             contract (storage's `contract_needed`); such a line is not complete, whatever `complete` says.
         new_owner_complete: for `change_owner` only, the rule set's verdict on the new owner's record.
+        review_rejected: a supervisor rejected the line; only `rejected_allowed` kinds go ahead.
     """
     if kind not in TRANSACTION_KINDS:
         return GateDecision(False, UnknownTransactionError.code)
@@ -173,6 +190,8 @@ def decide(
         return GateDecision(True)
     if status == TERMINATED:
         return GateDecision(False, SubscriptionTerminatedError.code)
+    if review_rejected and kind not in frozenset(rejected_allowed):
+        return GateDecision(False, ReviewRejectedError.code, ("review",))
     if kind == TransactionKind.TERMINATION:
         return GateDecision(True)
     if kind == TransactionKind.CHANGE_OWNER:
@@ -186,7 +205,14 @@ def decide(
     return GateDecision(True)
 
 
-def allowed_kinds(*, status: str, complete: bool, contract_needed: bool = False) -> tuple[str, ...]:
+def allowed_kinds(
+    *,
+    status: str,
+    complete: bool,
+    contract_needed: bool = False,
+    review_rejected: bool = False,
+    rejected_allowed: Iterable[str] = (),
+) -> tuple[str, ...]:
     """The kinds of transaction the gate lets through for this state (for the look-up card).
 
     A change of owner is listed whenever the line is not terminated: it goes ahead with the new
@@ -195,7 +221,15 @@ def allowed_kinds(*, status: str, complete: bool, contract_needed: bool = False)
     return tuple(
         k
         for k in TRANSACTION_KINDS
-        if decide(k, status=status, complete=complete, contract_needed=contract_needed, new_owner_complete=True).allowed
+        if decide(
+            k,
+            status=status,
+            complete=complete,
+            contract_needed=contract_needed,
+            new_owner_complete=True,
+            review_rejected=review_rejected,
+            rejected_allowed=rejected_allowed,
+        ).allowed
     )
 
 

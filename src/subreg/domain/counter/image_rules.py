@@ -29,6 +29,7 @@ __all__ = [
     "ImageLimits",
     "Measurements",
     "judge",
+    "narrow_passes",
     "needs_readable_card",
 ]
 
@@ -58,6 +59,10 @@ class ImageLimits:
     # for a head of 50-75 % of the width; the detected face box is about 60 % of the head). It also
     # bounds the search: the detector's cost grows with the square of short side / smallest face.
     min_face_share: float = 0.3
+    # A measurement that passes within this share above its threshold (sharpness under 40 x 1.15 = 46) passed
+    # only narrowly: the save goes ahead and a supervisor looks at it (`narrow_image`, setting
+    # `review_image_margin`; 0: never).
+    review_margin: float = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,16 @@ def judge(kind: str, m: Measurements, limits: ImageLimits) -> list[str]:
         elif m.faces > 1:
             codes.append("several_faces")
     return codes
+
+
+def narrow_passes(kind: str, m: Measurements, limits: ImageLimits) -> list[str]:
+    """The measures of an accepted image that passed within `review_margin` of their threshold."""
+    if limits.review_margin <= 0 or judge(kind, m, limits):
+        return []
+    out = []
+    if m.sharpness is not None and m.sharpness < limits.min_sharpness * (1 + limits.review_margin):
+        out.append("sharpness")
+    return out
 
 
 def needs_readable_card(id_type: str | None) -> bool:

@@ -101,6 +101,10 @@ class AuditAction(StrEnum):
     SIGNALS_LISTED = "signals:listed"  # staff opened a fraud or quality signal list (masked, counts)
     SIGNAL_DECIDED = "signal:decided"  # a signal marked reviewed, dismissed or escalated
     PORTRAITS_INDEXED = "signals:portraits_indexed"  # stored portraits decrypted to key their hash bands
+    RECORDS_DERIVED = "records:derived"  # bulk derivation: candidate payloads decrypted, absent values filled
+    REVIEW_QUEUED = "review:queued"  # a save flagged for the supervisor (flags, item id)
+    REVIEW_CLAIMED = "review:claimed"  # a supervisor leased an item (the line is read for `review` separately)
+    REVIEW_DECIDED = "review:decided"  # approved, rejected or sent back, with the reason code
 
 
 # Reads and changes of personal data: these must declare a purpose.

@@ -30,6 +30,7 @@ from subreg.domain.counter import gate
 from subreg.domain.enforcement.machine import next_due
 from subreg.domain.privacy.audit_chain import AuditAction
 from subreg.services.common import audit_trail
+from subreg.services.counter._review import rejected_services, review_card
 from subreg.services.counter.context import CounterContext
 from subreg.services.counter.ports import CounterUnitOfWork
 from subreg.services.registry.ports import SubscriptionRow
@@ -227,6 +228,8 @@ def card(
         {"id": d.id, "kind": d.kind, "has_image": bool(d.blob_key), "content_type": d.content_type}
         for d in latest.values()
     ]
+    review = review_card(uow, sub)
+    held = bool(review and review["held"])
     history = [
         {"at": h.at.isoformat(), "action": h.action, "channel": h.channel, "fields": list(h.changes.get("fields", []))}
         for h in uow.history.list_for(sub.id)[-_HISTORY_SHOWN:]
@@ -253,9 +256,16 @@ def card(
                 status=sub.status, complete=sub.complete, contract_needed=sub.contract_needed
             ),
             "allowed": list(
-                gate.allowed_kinds(status=sub.status, complete=sub.complete, contract_needed=sub.contract_needed)
+                gate.allowed_kinds(
+                    status=sub.status,
+                    complete=sub.complete,
+                    contract_needed=sub.contract_needed,
+                    review_rejected=held,
+                    rejected_allowed=rejected_services(ctx),
+                )
             ),
         },
+        "review": review,
         "holder": masked.get("holder"),
         "guardian": masked.get("guardian"),
         "organization": masked.get("organization"),

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from subreg.domain.common.operator_numbers import OperatorNumbers, operator_numbers
 from subreg.domain.compliance.rules.base import RuleSet
 from subreg.domain.compliance.timeline import Timeline
+from subreg.services.backoffice.review_ports import ReviewRules
 from subreg.services.common.ports import Vault
 from subreg.services.counter.ports import ImageInspector
 from subreg.services.privacy.ports import ConsentRecorder
@@ -39,3 +40,5 @@ class CounterContext:
     # before it can be issued to a new holder.
     timeline: Timeline | None = None
     quarantine_days: int = 180
+    # The supervisor review (flags at save time, what a rejected line keeps); None: nothing is flagged.
+    review: ReviewRules | None = None

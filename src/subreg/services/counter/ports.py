@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from subreg.domain.common.errors import FieldError
 from subreg.domain.enforcement.machine import LineEnforcement
+from subreg.services.backoffice.review_ports import ReviewRepository
 from subreg.services.privacy.ports import PrivacyRepository
 from subreg.services.registry.ports import RegistryUnitOfWork
 
@@ -114,6 +115,8 @@ class ImageCheck:
     errors: list[FieldError] = field(default_factory=list)
     card_fields: dict[str, Any] = field(default_factory=dict)
     card_source: str | None = None  # qr | mrz
+    # Images that passed a check only within the review margin (`documents.<kind>:<measure>`): flagged for review.
+    narrow: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -133,11 +136,13 @@ class ImageInspector(Protocol):
 
 
 class CounterUnitOfWork(RegistryUnitOfWork, Protocol):
-    """The registry's tables plus the counter's own (visits, transactions, payments, network orders) and the
-    holders' data-subject flags (a restricted holder is not shown nor changed at the counter)."""
+    """The registry's tables plus the counter's own (visits, transactions, payments, network orders), the
+    holders' data-subject flags (a restricted holder is not shown nor changed at the counter) and the
+    supervisor's review items (a flagged save is queued in its own transaction)."""
 
     counter: CounterRepository
     privacy: PrivacyRepository
+    reviews: ReviewRepository
 
 
 class CardReader(Protocol):

@@ -12,6 +12,7 @@ from subreg.domain.common.operator_numbers import check_operator_number, with_po
 from subreg.domain.compliance.records import flatten
 from subreg.domain.counter import gate
 from subreg.domain.privacy.audit_chain import AuditAction
+from subreg.services.counter._review import queue_review
 from subreg.services.counter._saving import editable, save, seal_ahead
 from subreg.services.counter._shared import PERSON_SECTIONS, audit, channel_of, key_of, require
 from subreg.services.counter.commands import RegisterSubscription
@@ -64,6 +65,7 @@ def register_subscription(
             raise gate.RegistrationIncompleteError(reasons, list(result.missing))
         sub = uow.subscriptions.get(key)  # the line just stored
         _record_consent(uow, ctx, actor, sub, cmd.consent_text)
+        flags = queue_review(uow, ctx, actor, kind="registration", sub=sub, record=full, check=check) if sub else ()
         audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_REGISTERED, sub, purpose=cmd.purpose,
               fields=sorted(flatten({k: v for k, v in full.items() if k in PERSON_SECTIONS})),
               details={"documents": sorted(images)})  # fmt: skip
@@ -75,6 +77,7 @@ def register_subscription(
         "derived": dict(result.derived),
         "filled_from_card": saved.filled,
         "card_source": check.card_source,
+        "review_flags": list(flags),
     }
 
 

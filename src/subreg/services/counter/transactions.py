@@ -8,6 +8,7 @@ from subreg.domain.access.permissions import Actor, Permission, Scope
 from subreg.domain.common.errors import FieldError, InputError
 from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.domain.counter import gate
+from subreg.services.counter._review import rejected_services, review_hold
 from subreg.services.counter._shared import (
     COUNTER_TRANSACTION,
     audit,
@@ -36,7 +37,8 @@ def transact(cmd: Transact, *, uow: CounterUnitOfWork, ctx: CounterContext, acto
         sub = require_for(uow, ctx, actor, Permission.SUBSCRIPTION_READ, cmd.purpose, sub)
         decision = gate.decide(
             cmd.kind, status=sub.status, complete=sub.complete, missing=sub.missing, error_fields=error_fields(sub),
-            contract_needed=sub.contract_needed,
+            contract_needed=sub.contract_needed, review_rejected=review_hold(uow, sub),
+            rejected_allowed=rejected_services(ctx),
         )  # fmt: skip
         outcome = "done" if decision.allowed else "refused"
         tx_id = uow.counter.add_transaction(

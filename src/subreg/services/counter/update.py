@@ -10,6 +10,7 @@ from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.domain.compliance.records import flatten
 from subreg.domain.counter import gate
 from subreg.domain.privacy.audit_chain import AuditAction
+from subreg.services.counter._review import queue_review, review_hold
 from subreg.services.counter._saving import editable, merge, save, seal_ahead
 from subreg.services.counter._shared import (
     PERSON_SECTIONS,
@@ -74,15 +75,19 @@ def update_subscription(
         if refused:
             uow.rollback()
             raise InputError(refused)
-        unlock = sub.status in gate.LOCKED_STATUSES and result.complete
+        # A line a supervisor rejected stays locked until an approval of this new save lifts it.
+        held = review_hold(uow, sub)
+        unlock = sub.status in gate.LOCKED_STATUSES and result.complete and not held
         if unlock:
             _queue_unlock(uow, sub, actor)
-        if result.complete and sub.status != gate.TERMINATED:
+        if result.complete and sub.status != gate.TERMINATED and not held:
             # Enforcement restores the line within seconds (state cleared, SMS; the unlock above goes first).
             uow.counter.request_restore(sub.id, channel="counter", now=ctx.now)
         paths = sorted({*flatten({k: v for k, v in changes.items() if k in PERSON_SECTIONS}), *saved.filled,
                         *(f"documents.{k}" for k in images)})  # fmt: skip
         paths += sorted(k for k in changes if k not in PERSON_SECTIONS)
+        saved_line = uow.subscriptions.get_by_id(sub.id) or sub
+        flags = queue_review(uow, ctx, actor, kind="update", sub=saved_line, record=record, check=check)
         audit(uow, ctx, actor, AuditAction.SUBSCRIPTION_UPDATED, sub, fields=paths, purpose=cmd.purpose,
               details={"complete": result.complete, "unlock_queued": unlock})  # fmt: skip
         uow.commit()
@@ -95,6 +100,7 @@ def update_subscription(
         "filled_from_card": saved.filled,
         "card_source": check.card_source,
         "unlock_queued": unlock,
+        "review_flags": list(flags),
     }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
@@ -106,8 +106,10 @@ DEMO_STAFF: tuple[tuple[str, str, str, str | None], ...] = (
     ("compliance_officer", "compliance", "Cán bộ tuân thủ", None),
     ("auditor", "auditor", "Kiểm toán viên", None),
     ("dpo", "dpo", "Cán bộ bảo vệ dữ liệu cá nhân", None),
+    ("supervisor", "supervisor.hn", "Kiểm soát viên Hoàn Kiếm", "HN-HK-01"),
     ("admin", "admin", "Quản trị hệ thống", None),
     ("regional_manager", "manager.north", "Quản lý vùng miền Bắc", None),
+    ("backoffice", "backoffice", "Nhân viên hậu kiểm", None),
 )
 # The provinces of the demo's regional managers (Hà Nội, Hải Phòng: the northern points of sale).
 DEMO_PROVINCES: dict[str, frozenset[str]] = {"manager.north": frozenset({"001", "031"})}
@@ -151,7 +153,10 @@ _CCCD_SINCE = date(2016, 1, 1).toordinal()
 class _Generator:
     """Holds the PRNG and per-run constants; `record(i)` makes record number i."""
 
-    def __init__(self, seed: int, as_of: date) -> None:
+    def __init__(self, seed: int, as_of: date, *, keep_printed: bool = False) -> None:
+        # Record number -> the holder's full card fields, for records that lost holder fields (the back office
+        # reads them from printed card scans): kept only when asked, the benchmarks make millions of records.
+        self.printed: dict[int, dict[str, Any]] | None = {} if keep_printed else None
         self.rng = random.Random(seed)
         self.r = self.rng.random
         self.as_of = as_of
@@ -415,7 +420,10 @@ class _Generator:
                 if r() < 0.6:
                     self.make_incomplete(record, documents_only=False)
             elif x >= 0.35:
+                full = dict(record["holder"])
                 self.make_incomplete(record, documents_only=False)
+                if self.printed is not None and len(record["holder"]) < len(full):
+                    self.printed[i] = full
             yield record
             i += 1
 
@@ -477,12 +485,15 @@ def load_demo(
     count: int,
     seed: int,
     as_of: date,
+    card_scans: Callable[[Mapping[str, Any]], dict[str, bytes]] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Create the demo operator (points of sale, staff, `count` subscriptions); (role, username, password).
 
     Passwords are random for every load (never derived from the public seed); an account that already
     exists keeps its password and is listed as "(unchanged)". Complete records get small real JPEGs,
-    stored encrypted in the blob store.
+    stored encrypted in the blob store. With `card_scans`, incomplete records that lost holder fields get
+    printed scans of their full card instead (front, back: the printed fields, the QR code, the MRZ), so the
+    back-office queue has something to read.
     """
     from argon2 import PasswordHasher
 
@@ -521,14 +532,27 @@ def load_demo(
 
         picker = random.Random(seed ^ 0x5EED)
 
+        generator = _Generator(seed, as_of, keep_printed=card_scans is not None)
+
         def images_for(record: Any, result: Any) -> dict[str, bytes] | None:
-            if not result.complete:
-                return None
             docs = record.get("documents") or {}
+            if not result.complete:
+                return _printed_scans(docs) if result.valid else None
             return {k: jpegs[k][picker.randrange(len(jpegs[k]))] for k in docs if k in jpegs}
 
+        def _printed_scans(docs: Mapping[str, Any]) -> dict[str, bytes] | None:
+            if card_scans is None or generator.printed is None:
+                return None
+            refs = [str(docs[k]) for k in ("id_front", "id_back") if k in docs]
+            number = refs[0].rsplit(":", 1)[-1] if refs else ""
+            full = generator.printed.pop(int(number), None) if number.isdigit() else None
+            if full is None:
+                return None
+            scans = card_scans(full)
+            return {k: v for k, v in scans.items() if k in docs}
+
         bulk_load(
-            generate_records(count, seed, as_of=as_of),
+            generator.records(count),
             uow=uow,
             vault=vault,
             blobs=blobs,

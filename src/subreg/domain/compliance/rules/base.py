@@ -115,6 +115,12 @@ class RuleSet(Protocol):
         ...
 
     @property
+    def rejected_registration_services(self) -> frozenset[str]:
+        """What a line a supervisor rejected may still do (network services such as `sms_1414` and
+        `emergency_calls`, or counter transaction kinds); everything else is refused and locked."""
+        ...
+
+    @property
     def revision(self) -> int:
         """Bumped when an answer changes for the same record and date (stored verdicts go stale)."""
         ...

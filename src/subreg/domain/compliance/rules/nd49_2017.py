@@ -460,6 +460,9 @@ class Nd49RuleSet:
     revision: ClassVar[int] = 2
     # What happens to a line that stays incomplete after the deadline (domain-facts §1).
     timeline: ClassVar[Timeline] = ND49_2017_TIMELINE
+    # A registration the supervisor rejected keeps the free 1414 look-up and emergency calls, nothing else
+    # (the two-way lock's services; setting `review_rejected_services` overrides it).
+    rejected_registration_services: ClassVar[frozenset[str]] = frozenset({"sms_1414", "emergency_calls"})
 
     # -- declarations (a later regime overrides these) ----------------------------------------
     GUARDIAN_AGE: ClassVar[int] = 14  # Decree 49: under 14, a parent or guardian concludes the contract

@@ -1,0 +1,429 @@
+"""Bulk derivation (`subreg complete --derive`): fill every absent value the papers on file already give.
+
+MobiFone "proactively updated" its postpaid base: where the papers said it, staff filled the missing fields
+themselves (nationality from the CMND, individual use) without asking the customer to come in. subreg does it
+for the whole base with the rule set's derivations (`domain.compliance.derivations`, run by the rule set's
+own check, so a later regime's derivations come with it): nationality from a CMND/CCCD, gender and birth year
+from a CCCD number, `purpose` personal_use for an individual, `subscriber_type` from the record's shape.
+Never OCR (that is the back-office queue's), and never over a value that is there: a derivation fills an
+ABSENT value only (checked twice: the rule set derives only for absent fields, and each path is tested here).
+
+Pipeline (one writer, N workers), like the importer's:
+
+    candidates (main process, set-based on clear columns)  --pages-->  workers: decrypt, check, derive,
+        by holder id, every line of a holder in one page                 re-check, re-seal (CPU)
+    writer (main process) <--- per holder: new payload, per line: columns, paths ---+   one transaction per page:
+        lock and re-read the page's versions and payloads (a line changed meanwhile is left for the next run),
+        holder payloads, line columns (verdict re-evaluated, version + 1), one history entry per line
+        (`updated`, channel `derivation`, the paths only), one `field_provenance` row per value filled,
+        the run's progress (last holder id, counts) -> COMMIT
+
+- A holder's lines travel together, so a value filled in a holder shared by several lines is recorded for each
+  of those lines, whatever the page size, and a resumed run ends like an uninterrupted one.
+- Resumable: the progress row commits with its page; the same command after a kill resumes after the last
+  committed holder (nothing is filled or recorded twice: a filled value is present on the next read anyway).
+- The dry run does the same reading and deriving and writes nothing: its counts are the real run's.
+- Lines it makes complete are restored by the enforcement machinery: the caller asks for it after the run
+  (`services.enforcement.sweep.request_restores`, as after an import).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from subreg.domain.common.msisdn import msisdn_from_key
+from subreg.domain.compliance.derivations import SOURCES
+from subreg.domain.compliance.records import ORGANIZATION, is_absent
+from subreg.domain.compliance.rules.base import RuleSet, missing_item
+from subreg.domain.enforcement.machine import EnforcementState
+from subreg.domain.privacy.audit_chain import AuditAction
+from subreg.services.backoffice.derive_ports import PAGE_COLUMNS, DeriveStore, LineWrite
+from subreg.services.common import audit_trail
+from subreg.services.common.ports import UnitOfWork, Vault
+from subreg.services.registry.ports import WorkerPool, holder_aad
+from subreg.services.registry.rows import compliance_columns, dumps_sorted, rule_tag, week_start
+
+__all__ = [
+    "CHANNEL",
+    "DeriveOptions",
+    "DeriveReport",
+    "complete_by_derivation",
+    "derivable_id_types",
+    "derive_all",
+    "fills_of",
+]
+
+CHANNEL = "derivation"
+_PERSONAL = ("holder", "guardian", "organization")
+_N = len(PAGE_COLUMNS)
+_COL = {c: i for i, c in enumerate(PAGE_COLUMNS)}
+_USER = re.compile(r"^organization\.users\[(\d+)\]\.(\w+)$")
+
+
+@dataclass(frozen=True)
+class DeriveOptions:
+    """How to run: the date the papers are judged at, rows per page (one transaction each), dry run."""
+
+    as_of: date
+    batch_size: int = 5000
+    dry_run: bool = False
+
+
+@dataclass
+class DeriveReport:
+    """What a run did (cumulated across a killed run and its resumption)."""
+
+    as_of: date
+    dry_run: bool
+    resumed: bool = False
+    lines_read: int = 0  # candidate lines decrypted and checked
+    lines_filled: int = 0  # lines that got at least one value
+    values_filled: int = 0
+    filled: dict[str, int] = field(default_factory=dict)  # per field (an organization user's index dropped)
+    made_complete: int = 0  # lines incomplete before, complete after
+    restorable: int = 0  # of those, lines in enforcement (the worker restores them)
+    skipped_changed: int = 0  # lines changed by someone else meanwhile: left for the next run
+    restores_requested: int = 0  # lines in enforcement, complete now, asked to be restored after the run
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, Any]:
+        """The cumulative counts (stored with the run's progress)."""
+        return {
+            "lines_read": self.lines_read,
+            "lines_filled": self.lines_filled,
+            "values_filled": self.values_filled,
+            "filled": dict(sorted(self.filled.items())),
+            "made_complete": self.made_complete,
+            "restorable": self.restorable,
+            "skipped_changed": self.skipped_changed,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "resumed": self.resumed,
+            **self.counts(),
+            "restores_requested": self.restores_requested,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def _restore(self, counts: Mapping[str, Any]) -> None:
+        for name in ("lines_read", "lines_filled", "values_filled", "made_complete", "restorable", "skipped_changed"):
+            setattr(self, name, int(counts.get(name, 0)))
+        self.filled = {str(k): int(v) for k, v in dict(counts.get("filled", {})).items()}
+
+
+def derivable_id_types(rule_set: RuleSet, *, as_of: date) -> tuple[str, ...]:
+    """The ID types from which the rule set derives something for a person (asked of the rule set itself, so
+    a regime that adds a type with a nationality comes with it): `cmnd`, `cccd` for nd49-2017."""
+    return tuple(
+        t for t in rule_set.id_types if rule_set.check({"holder": {"id_type": t}}, as_of=as_of).derived.get(
+            "holder.nationality") is not None
+    )  # fmt: skip
+
+
+def fills_of(record: Mapping[str, Any], derived: Mapping[str, object], rule_set_name: str) -> dict[str, Any]:
+    """The derived values that fill an ABSENT value of `record`: {path: (value, rule, source field)}.
+
+    A value that is there (even one the rules refuse) is never replaced. `subscriber_type` derived as an
+    organization is left to staff: it changes the holder's kind and the document the line counts under.
+    """
+    out: dict[str, Any] = {}
+    for path, value in derived.items():
+        if value is None or not is_absent(_get(record, path)):
+            continue
+        name = path.rsplit(".", 1)[-1]
+        if path == "subscriber_type" and value == ORGANIZATION:
+            continue
+        source = SOURCES.get(name)
+        if source is not None and "." in path:
+            source = f"{path.rsplit('.', 1)[0]}.{source}"
+        out[path] = (value, f"{rule_set_name}:{name}", source)
+    return out
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def complete_by_derivation(
+    options: DeriveOptions,
+    *,
+    store: DeriveStore,
+    uow_factory: Callable[[], UnitOfWork],
+    vault: Vault,
+    rule_set: RuleSet,
+    pool: WorkerPool,
+    now: Callable[[], datetime],
+    restore: Callable[[], int] | None = None,
+    progress: Callable[[int, int, DeriveReport], None] | None = None,
+) -> DeriveReport:
+    """`derive_all`, audited (an entry before the first payload is decrypted, one with the totals after), then
+    `restore()` (the enforcement machinery's request for the lines now complete) unless a dry run."""
+    _audit(uow_factory, now(), {"as_of": options.as_of.isoformat(), "dry_run": options.dry_run, "stage": "started"})
+    report = derive_all(store, options, vault=vault, rule_set=rule_set, pool=pool, progress=progress)
+    if not options.dry_run and restore is not None:
+        report.restores_requested = restore()
+    totals = {k: v for k, v in report.counts().items() if k != "filled"}
+    details = {"as_of": options.as_of.isoformat(), "dry_run": options.dry_run, "stage": "finished", **totals}
+    _audit(uow_factory, now(), details)
+    return report
+
+
+def _audit(uow_factory: Callable[[], UnitOfWork], moment: datetime, details: dict[str, Any]) -> None:
+    # Every candidate's payload is decrypted: the run is an access to personal data by the system (no staff).
+    with uow_factory() as uow:
+        audit_trail.record(uow, actor=None, action=AuditAction.RECORDS_DERIVED, now=moment, details=details)
+        uow.commit()
+
+
+def derive_all(
+    store: DeriveStore,
+    options: DeriveOptions,
+    *,
+    vault: Vault,
+    rule_set: RuleSet,
+    pool: WorkerPool,
+    progress: Callable[[int, int, DeriveReport], None] | None = None,
+) -> DeriveReport:
+    """Apply the rule set's derivations to every line whose record supports them (module docstring); the report.
+
+    `progress(done holder id, last holder id, report)` after each page.
+    """
+    started = time.perf_counter()
+    report = DeriveReport(options.as_of, options.dry_run)
+    tag = rule_tag(rule_set)
+    key = f"derive:{tag}:{options.as_of.isoformat()}"
+    run_id: int | None = None
+    after = 0
+    if not options.dry_run:
+        found = store.find_run(key)
+        if found is not None:
+            run_id, after = found.id, found.after_holder
+            report.resumed = True
+            report._restore(found.counts)
+        else:
+            run_id = store.create_run(key)
+    types = derivable_id_types(rule_set, as_of=options.as_of)
+    last = store.last_holder_id()
+    limit = max(1, options.batch_size)
+
+    def pages() -> Iterator[list[tuple[Any, ...]]]:
+        cursor = after
+        while rows := store.candidates(cursor, limit, types):
+            cursor = int(rows[-1][1])
+            yield rows
+
+    context = _Context(vault, rule_set, options.as_of, tag)
+    for groups, page_end in pool.imap(_derive_page, context, pages(), window=max(2, pool.workers * 2)):
+        if options.dry_run:
+            _count(report, groups)
+        else:
+            assert run_id is not None
+            _write(store, report, groups, run_id, page_end)
+        if progress is not None:
+            progress(page_end, last, report)
+    if run_id is not None:
+        store.begin()
+        store.save_run(run_id, last, report.counts(), done=True)
+        store.commit()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    line_id: int
+    version: int
+    write: LineWrite | None  # None: nothing to fill
+    made_complete: bool
+    in_enforcement: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    holder_id: int
+    payload: bytes  # as read
+    sealed: bytes | None  # the new payload, when a personal value was filled
+    lines: tuple[_Line, ...]
+
+
+def _count(report: DeriveReport, groups: Sequence[_Group]) -> None:
+    for group in groups:
+        for line in group.lines:
+            report.lines_read += 1
+            if line.write is None:
+                continue
+            report.lines_filled += 1
+            report.values_filled += len(line.write.paths)
+            for path, _rule, _source in line.write.paths:
+                item = missing_item(path)
+                report.filled[item] = report.filled.get(item, 0) + 1
+            if line.made_complete:
+                report.made_complete += 1
+                report.restorable += int(line.in_enforcement)
+
+
+def _write(store: DeriveStore, report: DeriveReport, groups: Sequence[_Group], run_id: int, page_end: int) -> None:
+    """One transaction: lock and re-read the page, write the unchanged ones' fills, save progress, commit."""
+    changing = [g for g in groups if any(line.write is not None for line in g.lines)]
+    store.begin()
+    try:
+        versions, payloads = store.current(
+            [line.line_id for g in changing for line in g.lines], [g.holder_id for g in changing]
+        )
+        kept: list[_Group] = []
+        for group in groups:
+            if group in changing and (
+                payloads.get(group.holder_id) != group.payload
+                or any(versions.get(line.line_id) != line.version for line in group.lines)
+            ):
+                # Someone (the counter) changed the line or its holder since it was read: nothing is overwritten;
+                # the next run reads it again.
+                report.skipped_changed += len(group.lines)
+                continue
+            kept.append(group)
+        holders = [(g.sealed, g.holder_id) for g in kept if g.sealed is not None]
+        lines = [line.write for g in kept for line in g.lines if line.write is not None]
+        store.write(holders, lines, channel=CHANNEL)
+        _count(report, kept)
+        store.save_run(run_id, page_end, report.counts(), done=False)
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+
+
+# --- workers: decrypt, derive, re-check, re-seal (pure CPU) ----------------------------------------
+
+
+@dataclass
+class _Context:
+    vault: Vault
+    rule_set: RuleSet
+    as_of: date
+    tag: str
+
+
+def _derive_page(ctx: _Context, rows: list[tuple[Any, ...]]) -> tuple[list[_Group], int]:
+    """(per holder: its new payload and each line's writes, the page's last holder id); runs in a worker."""
+    groups: list[_Group] = []
+    start = 0
+    while start < len(rows):
+        holder_id = rows[start][1]
+        end = start + 1
+        while end < len(rows) and rows[end][1] == holder_id:
+            end += 1
+        groups.append(_derive_holder(ctx, rows[start:end]))
+        start = end
+    return groups, int(rows[-1][1])
+
+
+def _derive_holder(ctx: _Context, rows: Sequence[tuple[Any, ...]]) -> _Group:
+    vault, rule_set, as_of = ctx.vault, ctx.rule_set, ctx.as_of
+    first = rows[0]
+    holder_id = int(first[1])
+    kek_id, wrapped, aad_ref, payload = first[3 + _N : 7 + _N]
+    payload = bytes(payload)
+    aad = holder_aad(bytes(aad_ref))
+    dek = vault.unwrap(kek_id, bytes(wrapped))
+    plain = vault.open(dek, payload, aad)
+    personal = orjson.loads(plain)
+    # Every line's fills against the payload as read; the holder's new payload holds the union of them.
+    per_line: list[tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]]] = []
+    personal_fills: dict[str, Any] = {}
+    for row in rows:
+        clear = row[3 : 3 + _N]
+        record = _record(clear, personal)
+        found = fills_of(record, rule_set.check(record, as_of=as_of).derived, rule_set.name)
+        per_line.append((row, record, found))
+        for path, fill in found.items():
+            if path.split(".", 1)[0] in _PERSONAL:
+                personal_fills.setdefault(path, fill[0])
+    new_personal = personal
+    sealed = None
+    if personal_fills:
+        new_personal = orjson.loads(plain)
+        for path, value in personal_fills.items():
+            _set(new_personal, path, value)
+        sealed = vault.seal(dek, dumps_sorted(new_personal), aad)
+    lines = []
+    for row, _record_read, found in per_line:
+        clear = row[3 : 3 + _N]
+        in_enforcement = clear[_COL["enf_state"]] is not None and int(clear[_COL["enf_state"]]) < int(
+            EnforcementState.TERMINATED
+        )
+        if not found:
+            lines.append(_Line(int(row[0]), int(row[2]), None, False, in_enforcement))
+            continue
+        kind = found["subscriber_type"][0] if "subscriber_type" in found else clear[_COL["subscriber_type"]]
+        purpose = found["purpose"][0] if "purpose" in found else clear[_COL["purpose"]]
+        record = _record(clear, new_personal)
+        record["subscriber_type"], record["purpose"] = kind, purpose
+        result = rule_set.check(record, as_of=as_of)
+        columns = compliance_columns(result, rule_set, as_of)
+        columns["valid_until"] = week_start(rule_set.valid_until(record, as_of=as_of))
+        contract_needed = bool(clear[_COL["contract_needed"]])
+        before = clear[_COL["verdict"]] == 0 and not contract_needed
+        after = columns["verdict"] == 0 and not contract_needed
+        person = clear[_COL["person_key"]] if "subscriber_type" in found else None
+        write = LineWrite(
+            int(row[0]), kind, purpose, columns,
+            tuple((path, rule, source) for path, (_value, rule, source) in sorted(found.items())),
+            None if person is None else bytes(person),
+        )  # fmt: skip
+        lines.append(_Line(int(row[0]), int(row[2]), write, after and not before, in_enforcement))
+    return _Group(holder_id, payload, sealed, tuple(lines))
+
+
+def _record(clear: Sequence[Any], personal: Mapping[str, Any]) -> dict[str, Any]:
+    """The line's record as the rule set reads it, from its clear columns and its holder's personal data (the
+    shape `services.registry.reading.record_of` gives)."""
+    activated = clear[_COL["activated_on"]]
+    record: dict[str, Any] = {
+        "msisdn": msisdn_from_key(int(clear[_COL["msisdn"]])),
+        "subscriber_type": clear[_COL["subscriber_type"]],
+        "payment_type": clear[_COL["payment_type"]],
+        "activated_on": activated.isoformat() if isinstance(activated, date) else activated,
+        "channel": clear[_COL["channel"]],
+        "point_of_sale": clear[_COL["point_of_sale_code"]],
+        "contract_number": clear[_COL["contract_number"]],
+        "purpose": clear[_COL["purpose"]],
+        "status": clear[_COL["status"]],
+        **personal,
+    }
+    refs = clear[_COL["document_refs"]]
+    if refs:
+        record["documents"] = orjson.loads(refs)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def _get(record: Mapping[str, Any], path: str) -> Any:
+    match = _USER.match(path)
+    if match is not None:
+        org = record.get("organization")
+        users = org.get("users") if isinstance(org, Mapping) else None
+        i = int(match[1])
+        user = users[i] if isinstance(users, list) and i < len(users) else None
+        return user.get(match[2]) if isinstance(user, Mapping) else None
+    node: Any = record
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def _set(personal: dict[str, Any], path: str, value: object) -> None:
+    match = _USER.match(path)
+    if match is not None:
+        personal["organization"]["users"][int(match[1])][match[2]] = value
+        return
+    section, name = path.split(".", 1)
+    personal[section][name] = value
