@@ -47,6 +47,7 @@ _COMPUTED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     # ("path: code") become InputErrors in `audit_trail._input_error` (checked below).
     ("services/counter/_shared.py", "decision.reason_code"): (),
     ("services/backoffice/review.py", "decision.reason_code"): (),
+    ("services/backoffice/work_queue.py", "decision.reason_code"): (),
     ("services/common/audit_trail.py", "match['code']"): (),
 }
 

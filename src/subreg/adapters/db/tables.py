@@ -60,10 +60,12 @@ __all__ = [
     "auth_sessions",
     "backoffice_items",
     "bill_payments",
+    "biometric_templates",
     "campaign_sends",
     "campaigns",
     "consents",
     "counter_transactions",
+    "device_changes",
     "document_links",
     "documents",
     "dsr_requests",
@@ -79,7 +81,9 @@ __all__ = [
     "metadata",
     "network_lines",
     "network_orders",
+    "otp_codes",
     "points_of_sale",
+    "population_matches",
     "ported_numbers",
     "portrait_bands",
     "report_snapshots",
@@ -96,6 +100,7 @@ __all__ = [
     "staff_provinces",
     "subscription_history",
     "subscriptions",
+    "verifications",
 ]
 
 NAMING_CONVENTION = {
@@ -238,6 +243,10 @@ subscriptions = Table(
     Column("enf_notices", SmallInteger, nullable=True),
     Column("enf_last_notice_on", Date, nullable=True),
     Column("enf_regime", String(32), nullable=True),
+    # 0016: the line's last verification (regime, method: document | population_db | chip | face | ...; when).
+    Column("verified_regime", String(32), nullable=True),
+    Column("verified_method", String(16), nullable=True),
+    Column("verified_at", DateTime(timezone=True), nullable=True),
     Index(None, "holder_id"),
     Index("uq_subscriptions_msisdn_generation", "msisdn", "generation", unique=True),
     Index(
@@ -801,4 +810,82 @@ review_items = Table(
     _created_at(),
     Index(None, "state", "created_at"),
     Index(None, "subscription_id"),
+)
+
+
+# --- 0016_verification: population matching, verification trail, biometric templates, device changes, codes ---
+
+# The newest per-field result of matching a line against the National Population Database.
+population_matches = Table(
+    "population_matches",
+    metadata,
+    Column("subscription_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id_number", String(10), nullable=False),  # match | mismatch | not_found
+    Column("full_name", String(10), nullable=False),
+    Column("date_of_birth", String(10), nullable=False),
+    Column("batch", String(64), nullable=True),  # the exchange file or request it came from
+    Column("matched_at", DateTime(timezone=True), nullable=False),
+)
+# Every verification attempt: method, score, model, decision; never an image or a template.
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("subscription_id", BigInteger, nullable=True),
+    Column("holder_id", BigInteger, nullable=True),
+    Column("regime", String(32), nullable=False),
+    Column("method", String(16), nullable=False),  # population_db | chip | face | liveness | otp | ...
+    Column("decision", String(16), nullable=False),  # passed | failed | refused
+    Column("reason", String(48), nullable=True),  # a code, e.g. sod_signature_invalid, no_face
+    Column("score", Float, nullable=True),
+    Column("model", String(64), nullable=True),
+    Column("channel", String(24), nullable=False),  # counter | self_service | batch
+    Column("staff_id", Integer, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "subscription_id"),
+)
+# A face template sealed under the holder's key (shredded with the holder), kept until `expires_on`.
+biometric_templates = Table(
+    "biometric_templates",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("holder_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # face
+    Column("model", String(64), nullable=False),
+    Column("kek_id", Integer, nullable=False),
+    Column("wrapped_dek", LargeBinary, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("expires_on", Date, nullable=True),
+    _created_at(),
+    Index(None, "holder_id"),
+)
+# The network's device-change events (Circular 08/2026); the IMEI only as a keyed hash.
+device_changes = Table(
+    "device_changes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=True),
+    Column("imei_hash", LargeBinary(32), nullable=True),
+    Column("event_key", String(96), nullable=False, unique=True),  # idempotency: a redelivered event is stored once
+    Column("source", String(24), nullable=False),  # webhook | csv | cli
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False, server_default="suspended"),  # suspended | verified | ignored
+    Column("verified_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Index(None, "subscription_id"),
+)
+# Self-service one-time codes, as hashes, with attempts and expiry.
+otp_codes = Table(
+    "otp_codes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("msisdn", BigInteger, nullable=False),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("purpose", String(24), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Index(None, "msisdn"),
 )

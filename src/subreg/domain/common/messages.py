@@ -264,6 +264,14 @@ CODES: dict[str, tuple[str, str]] = {
         "Mục kiểm duyệt này không do bạn giữ (hết hạn giữ, đã quyết định hoặc chưa nhận): {field}",
         "This review item is not held by you (lease ended, already decided, or never claimed): {field}",
     ),
+    "item_not_held": (
+        "Hồ sơ này không còn do bạn giữ (hết thời gian giữ); hãy lấy hồ sơ tiếp theo: {field}",
+        "This item is no longer held by you (its hold ran out); take the next item: {field}",
+    ),
+    "version_changed": (
+        "Thuê bao vừa thay đổi sau khi trang được mở; không có gì bị ghi đè, xem lại rồi xác nhận: {field}",
+        "The line changed after the page was opened; nothing was overwritten, check it and confirm again: {field}",
+    ),
     "review_own_store": (
         "Không kiểm duyệt hồ sơ của chính điểm bán mình khi kiểm soát viên điểm bán khác đang làm việc: {field}",
         "Your own point of sale's work goes to a supervisor of another point of sale while one is active: {field}",
@@ -386,6 +394,8 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "review_rejected": ("Đăng ký đã bị kiểm soát viên từ chối", "The registration was rejected by a supervisor"),
     "review_stale": ("Thuê bao đã thay đổi, quyết định bị từ chối", "The line changed: decision refused"),
     "review_not_claimed": ("Mục kiểm duyệt không do bạn giữ", "The review item is not held by you"),
+    "item_not_held": ("Hồ sơ không còn do bạn giữ", "The item is no longer held by you"),
+    "version_changed": ("Thuê bao đã thay đổi, không có gì bị ghi đè", "The line changed: nothing was overwritten"),
     "processing_restricted": (
         "Chủ thuê bao đã yêu cầu hạn chế xử lý dữ liệu; liên hệ bộ phận bảo vệ dữ liệu cá nhân",
         "The holder asked to restrict processing of their data; refer to the data protection officer",
