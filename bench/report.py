@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,6 +197,94 @@ def bench_regulator(container: Any, env: dict[str, str], backend: str) -> dict[s
     return out
 
 
+def bench_snapshot(container: Any, env: dict[str, str], backend: str) -> dict[str, Any]:
+    """`subreg snapshot` for the month's last day, end to end, vs the bare GROUP BYs of the same sources."""
+    from subreg.adapters.db.snapshot_repo import _CAMPAIGN, _COUNTER, _LINES, _STEPS
+    from subreg.domain.compliance.phase import cutoff
+
+    out: dict[str, Any] = {}
+    out["snapshot_cli_s"], printed = run_cli([SUBREG, "snapshot", "--as-of", MONTH[1].isoformat(), "--json"], env)
+    out["snapshot_figures"] = int(container.engine.connect().execute(text("SELECT count(*) FROM snapshot_figures"))
+                                  .scalar_one())  # fmt: skip
+    walls = []
+    for _ in range(2):
+        started = time.perf_counter()
+        container.take_snapshot(MONTH[1], replace=True)
+        walls.append(time.perf_counter() - started)
+    out["snapshot_s"] = min(walls)
+    start, end = datetime(2018, 5, 30, 17, tzinfo=UTC), datetime(2018, 5, 31, 17, tzinfo=UTC)
+    params = {"cutoff": cutoff(MONTH[1]), "day": MONTH[1], "start": start, "end": end}
+    walls = []
+    for _ in range(2):
+        started = time.perf_counter()
+        with container.engine.connect() as c:
+            for stmt in (_LINES, _STEPS, _CAMPAIGN, _COUNTER):
+                c.execute(stmt, params).fetchall()
+        walls.append(time.perf_counter() - started)
+    out["bare_snapshot_s"] = min(walls)
+    out["snapshot_ratio"] = round(out["snapshot_s"] / out["bare_snapshot_s"], 2)
+    _ = printed
+    return out
+
+
+def bench_dashboard(container: Any, days: int) -> dict[str, Any]:
+    """`days` daily snapshots (copies of the month's last one, as the scheduler leaves them), then the dashboard's
+    data for the whole period, for a compliance officer and a regional manager, vs a bare GROUP BY of the figures."""
+    from datetime import timedelta
+
+    from subreg.domain.access.permissions import Actor
+    from subreg.services.reports.dashboard import DashboardQuery, read_dashboard
+
+    last = MONTH[1]
+    with container.engine.begin() as c:
+        first_id, taken = c.execute(text("SELECT id, taken_at FROM report_snapshots WHERE as_of = :d"),
+                                    {"d": last}).one()  # fmt: skip
+        for back in range(1, days):
+            day = last - timedelta(days=back)
+            new_id = c.execute(text(
+                "INSERT INTO report_snapshots (as_of, rule_set, taken_at, figures) SELECT :d, rule_set, taken_at, "
+                "figures FROM report_snapshots WHERE id = :id RETURNING id"
+            ), {"d": day, "id": first_id}).scalar_one()  # fmt: skip
+            c.execute(text(
+                "INSERT INTO snapshot_figures (snapshot_id, dimension, province, key, n) "
+                "SELECT :new, dimension, province, key, n FROM snapshot_figures WHERE snapshot_id = :id"
+            ), {"new": new_id, "id": first_id})  # fmt: skip
+        c.execute(text("INSERT INTO staff_provinces (staff_id, province_code) VALUES (2, '001'), (2, '079')"))
+        c.execute(text("UPDATE staff SET role = 'regional_manager', point_of_sale_id = NULL WHERE id = 2"))
+        rows = int(c.execute(text("SELECT count(*) FROM snapshot_figures")).scalar_one())
+    _ = taken
+    if container.engine.dialect.name == "postgresql":
+        with container.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("ANALYZE snapshot_figures"))
+    query = DashboardQuery(last - timedelta(days=days - 1), last)
+    out: dict[str, Any] = {"dashboard_days": days, "dashboard_figure_rows": rows}
+    for name, actor in (("officer", Actor(1, "compliance_officer")), ("manager", Actor(2, "regional_manager"))):
+        walls = []
+        for _ in range(5):
+            started = time.perf_counter()
+            board = read_dashboard(query, uow=container.uow(), actor=actor, today=last)
+            walls.append(time.perf_counter() - started)
+        assert len(board.snapshots) == days
+        out[f"dashboard_{name}_ms"] = round(statistics.median(walls) * 1000, 1)
+    walls = []
+    for _ in range(5):
+        started = time.perf_counter()
+        with container.engine.connect() as c:
+            c.execute(text(
+                "SELECT r.as_of, f.dimension, f.key, sum(f.n) FROM snapshot_figures f JOIN report_snapshots r "
+                "ON r.id = f.snapshot_id WHERE r.as_of >= :s AND r.as_of <= :e AND f.dimension = 'state' "
+                "GROUP BY 1, 2, 3"
+            ), {"s": query.start, "e": query.end}).fetchall()  # fmt: skip
+            c.execute(text(
+                "SELECT f.dimension, f.key, f.province, sum(f.n) FROM snapshot_figures f JOIN report_snapshots r "
+                "ON r.id = f.snapshot_id WHERE r.as_of = :e GROUP BY 1, 2, 3"
+            ), {"e": query.end}).fetchall()  # fmt: skip
+        walls.append(time.perf_counter() - started)
+    out["bare_dashboard_ms"] = round(statistics.median(walls) * 1000, 1)
+    out["dashboard_ratio"] = round(out["dashboard_officer_ms"] / out["bare_dashboard_ms"], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -229,6 +318,10 @@ def run(args: argparse.Namespace, var: Path, db: BenchDatabase) -> None:
           flush=True)  # fmt: skip
     result: dict[str, Any] = {"backend": args.backend, "rows": args.rows}
     result.update(bench_regulator(container, env, args.backend))
+    print(orjson.dumps(result).decode(), flush=True)
+    result.update(bench_snapshot(container, env, args.backend))
+    print(orjson.dumps(result).decode(), flush=True)
+    result.update(bench_dashboard(container, args.days))
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
     print(orjson.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}).decode())
 
