@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import func, select
 
-from subreg.adapters.db.tables import audit_log, portrait_bands, signal_reviews
+from subreg.adapters.db.tables import audit_log, portrait_bands, review_items, signal_reviews
 from subreg.domain.access.permissions import Actor, Role
 from subreg.domain.common.errors import InputError, NotFoundError, PermissionDeniedError
 from subreg.domain.privacy.audit_chain import AuditAction
@@ -204,6 +204,27 @@ class TestReviewDecisions:
                                             ("reviewed", "contract_on_file", "hợp đồng giấy đã có")]  # fmt: skip
         assert actions.count("signal:decided") == 2
         assert actions.count("signals:listed") == 4
+
+    def test_an_escalated_signal_sends_its_lines_to_the_supervisor_and_a_dismissed_one_does_not(self, container):
+        seed(container.engine, [Reg("HN-1", person=person())] * 4)
+        seed(container.engine, [Reg("HN-1", person=person())] * 5)
+        first, second = listed(container, "over_limit").items
+        decide(container, kind="over_limit", key=first.key, decision="dismissed", reason="contract_on_file")
+        decide(container, kind="over_limit", key=second.key, decision="escalated", reason="suspected_fraud")
+        decide(container, kind="over_limit", key=second.key, decision="escalated", reason="suspected_fraud")
+
+        with container.engine.connect() as c:
+            items = c.execute(select(review_items.c.subscription_id, review_items.c.kind, review_items.c.flags,
+                                     review_items.c.state).order_by(review_items.c.subscription_id)).all()  # fmt: skip
+            details = [
+                d for (a, d) in c.execute(select(audit_log.c.action, audit_log.c.details)) if a == "signal:decided"
+            ]
+        # Escalated twice: each line of that signal waits once, flagged; the dismissed signal's lines do not.
+        assert [tuple(i) for i in items] == [(r.line_id, "signal", "fraud_signal", "pending") for r in
+                                             sorted(second.lines, key=lambda r: r.line_id)]  # fmt: skip
+        assert len(items) == len(second.lines)
+        assert {r.line_id for r in first.lines}.isdisjoint(i[0] for i in items)
+        assert ['"lines_to_review":0' in d.replace(" ", "") for d in details] == [True, False, False]
 
     def test_bad_decisions_name_the_field_and_write_nothing(self, container):
         seed(container.engine, [Reg("HN-1", person=person())] * 4)

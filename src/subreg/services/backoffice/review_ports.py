@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Protocol
 
-__all__ = ["ReviewItemRow", "ReviewRepository", "ReviewRules"]
+__all__ = ["SIGNAL_FLAG", "SIGNAL_KIND", "ReviewItemRow", "ReviewRepository", "ReviewRules"]
+
+# What another room queues when a compliance officer escalates a fraud signal: the item's kind and its flag
+# (`domain.backoffice.review.Flag.FRAUD_SIGNAL`).
+SIGNAL_KIND = "signal"
+SIGNAL_FLAG = "fraud_signal"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ from subreg.domain.common.msisdn import msisdn_from_key
 from subreg.domain.privacy.anomalies import read_volume_outliers
 from subreg.domain.privacy.audit_chain import AuditAction, utc_timestamp
 from subreg.domain.signals.keys import multi_pos_key, over_limit_key, pos_volume_key, staff_reads_key
-from subreg.domain.signals.review import SignalKind, parse_decision, parse_kind
+from subreg.domain.signals.review import Decision, SignalKind, parse_decision, parse_kind
 from subreg.domain.signals.volume import unusual_volumes
+from subreg.services.backoffice.review_ports import SIGNAL_FLAG, SIGNAL_KIND
 from subreg.services.common import audit_trail
 from subreg.services.registry.ports import SubscriptionWriter
 from subreg.services.signals.items import LineRef, SignalItem, SignalList
@@ -266,7 +267,8 @@ def review_signal(
     decision = parse_decision(values)
     with uow:
         computed, _ = _compute(decision.kind, uow, options, today, documents=documents, hasher=hasher)
-        if decision.key not in {i.key for i in computed}:
+        found = next((i for i in computed if i.key == decision.key), None)
+        if found is None:
             raise NotFoundError("signal not found", errors=[FieldError("key", "not_found")])
         uow.rollback()
         uow.lock_for_write()
@@ -275,13 +277,28 @@ def review_signal(
             actor.staff_id if actor is not None else None, now,
         )  # fmt: skip
         uow.signals.add_review(review)
+        queued = _escalate(uow, found, now) if decision.decision == Decision.ESCALATED else 0
         audit_trail.record(
             uow, actor=actor, action=AuditAction.SIGNAL_DECIDED, subject=f"signal:{decision.kind}:{decision.key}",
             now=now, details={"decision": str(decision.decision), "reason": decision.reason,
-                              "note": decision.note is not None},
+                              "note": decision.note is not None, "lines_to_review": queued},
         )  # fmt: skip
         uow.commit()
     return review
+
+
+def _escalate(uow: SignalUnitOfWork, item: SignalItem, now: datetime) -> int:
+    """Each line of an escalated signal waits for a supervisor (flag `fraud_signal`; a line with a pending item
+    keeps that one, the flag joined). How many lines were queued."""
+    queued = 0
+    for line in item.lines:
+        version = uow.reviews.line_version(line.line_id)
+        if version is None:
+            continue
+        uow.reviews.submit(subscription_id=line.line_id, kind=SIGNAL_KIND, flags=SIGNAL_FLAG,
+                           version=version, point_of_sale_id=None, submitted_by=None, now=now)  # fmt: skip
+        queued += 1
+    return queued
 
 
 def line_to_open(line_id: int, *, uow: SignalUnitOfWork, actor: Actor | None) -> int:

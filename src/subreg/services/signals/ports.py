@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from subreg.services.backoffice.review_ports import ReviewRepository
 from subreg.services.registry.ports import RegistryUnitOfWork
 
 __all__ = [
@@ -152,3 +153,4 @@ class SignalRepository(Protocol):
 
 class SignalUnitOfWork(RegistryUnitOfWork, Protocol):
     signals: SignalRepository
+    reviews: ReviewRepository  # an escalated signal's lines go to the supervisor's review queue
