@@ -4,7 +4,7 @@
 activated or created on dates across years, history entries with explicit `at` across several months (some
 around local midnight), enforcement steps with their recorded province, and terminated lines of every kind
 (by the sweep, by an import, imported terminated). `write` stores them straight into the tables. `expected`
-counts each figure from the generated lists by the definitions of docs/reports-regulator.md, without SQL.
+counts each figure from the generated lists by the definitions of docs/reports.md, without SQL.
 """
 
 from __future__ import annotations

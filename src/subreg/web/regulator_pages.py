@@ -1,6 +1,6 @@
 """The regulator's report page (`/reports/regulator`) for compliance officers (permission `reports:read`): pick a
 period (and provinces), see the figures by province and in total, download them as xlsx, CSV or the printable
-HTML page (print it to PDF from the browser, or headless: docs/reports-regulator.md).
+HTML page (print it to PDF from the browser, or headless: docs/reports.md).
 
 The page calls `services.reports.regulator.regulator_report`, which checks the period and the provinces; it holds
 no rule. A regional manager (the `regional_manager` role, when the permission matrix has it) sees only the

@@ -1,7 +1,7 @@
 # ruff: noqa: S608 - the SQL below is built from this module's constants; every value is a bound parameter.
 """The regulator's report in SQL: three GROUP BY statements in one read snapshot, whatever the size of the base.
 
-Which point of sale, hence which province, an event belongs to (docs/reports-regulator.md):
+Which point of sale, hence which province, an event belongs to (docs/reports.md):
 
 - a line live at the end of the period: the line's point of sale (`subscriptions.point_of_sale_id`);
 - a history entry (updated, registered): the acting staff member's point of sale when the entry has an actor

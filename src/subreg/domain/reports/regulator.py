@@ -12,7 +12,7 @@ figure, in exactly one province, so the provinces add up to the total (the xlsx'
   (`STEP_FIGURES`) dated in the period.
 
 The province is the one of a point of sale (`points_of_sale.province_code`; `UNKNOWN_PROVINCE` when there is
-none or it has no province); which point of sale an event belongs to is said in `docs/reports-regulator.md`
+none or it has no province); which point of sale an event belongs to is said in `docs/reports.md`
 and implemented by the adapter. Nothing in a report is personal: counts by province only.
 """
 
