@@ -49,11 +49,15 @@ _TERMINATED_BY_END = (
     "ELSE TRUE END"
 )
 _LINE_PROVINCE = f"coalesce(p.province_code, {_UNKNOWN})"
+# Counted per point of sale in one sequential scan, then summed per province (64 rows joined, not 10 M). SQLite is
+# told not to use an index ({hint}): its planner otherwise walks the statistics index for the date range and
+# fetches each row from the table at random, 6-8x slower than the scan at 10 M lines.
 _LIVE = (
-    f"SELECT {_LINE_PROVINCE} AS province, count(*) AS n FROM subscriptions s "
-    "LEFT JOIN points_of_sale p ON p.id = s.point_of_sale_id "
+    f"SELECT {_LINE_PROVINCE} AS province, sum(x.n) AS n FROM ("
+    "SELECT s.point_of_sale_id AS pos, count(*) AS n FROM subscriptions s {hint} "
     "WHERE (s.activated_on <= :end OR (s.activated_on IS NULL AND s.created_at < :end_at)) "
-    f"AND NOT (s.status = 'terminated' AND {_TERMINATED_BY_END}) {{only}} "
+    f"AND NOT (s.status = 'terminated' AND {_TERMINATED_BY_END}) GROUP BY s.point_of_sale_id"
+    ") x LEFT JOIN points_of_sale p ON p.id = x.pos WHERE 1 = 1 {only} "
     f"GROUP BY {_LINE_PROVINCE}"
 )
 _EVENT_PROVINCE = (
@@ -82,10 +86,10 @@ _STEPS = (
 _HISTORY_FIGURES = {"updated": "updated", "created": "registered"}
 
 
-def _sql(template: str, province: str, provinces: tuple[str, ...] | None) -> TextClause:
+def _sql(template: str, province: str, provinces: tuple[str, ...] | None, *, dialect: str = "") -> TextClause:
     """The statement, limited to `provinces` when given, with its date and time parameters typed."""
     only = f"AND {province} IN :provinces" if provinces is not None else ""
-    stmt = text(template.format(only=only))
+    stmt = text(template.format(only=only, hint="NOT INDEXED" if dialect == "sqlite" else ""))
     names = set(stmt._bindparams)
     typed = [bindparam(n, type_=Date()) for n in ("start", "end") if n in names]
     typed += [bindparam(n, type_=DateTime(timezone=True)) for n in ("start_at", "end_at") if n in names]
@@ -117,7 +121,7 @@ class SqlRegulatorFigures:
             params["provinces"] = list(provinces)
         figures: dict[str, dict[str, int]] = defaultdict(dict)
         with self._snapshot() as c:
-            live = c.execute(_sql(_LIVE, _LINE_PROVINCE, provinces), params)
+            live = c.execute(_sql(_LIVE, _LINE_PROVINCE, provinces, dialect=self._engine.dialect.name), params)
             for province, n in live:
                 figures[str(province)]["subscriptions"] = int(n)
             for action, province, n in c.execute(_sql(_HISTORY, _EVENT_PROVINCE, provinces), params):
