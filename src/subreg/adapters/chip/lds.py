@@ -13,8 +13,8 @@ from asn1crypto import algos, core
 __all__ = [
     "LDS_SECURITY_OBJECT_OID",
     "DataGroupHash",
-    "LdsError",
     "LDSSecurityObject",
+    "LdsError",
     "dg1_mrz",
     "dg2_image",
     "read_tlv",
@@ -31,7 +31,7 @@ class LdsError(ValueError):
 class DataGroupHash(core.Sequence):
     """`DataGroupHash ::= SEQUENCE { dataGroupNumber INTEGER, dataGroupHashValue OCTET STRING }`."""
 
-    _fields = [  # noqa: RUF012 - asn1crypto declares structures as class lists("data_group_number", core.Integer), ("data_group_hash_value", core.OctetString)]
+    _fields = [("data_group_number", core.Integer), ("data_group_hash_value", core.OctetString)]  # noqa: RUF012
 
 
 class DataGroupHashes(core.SequenceOf):
@@ -43,13 +43,13 @@ class DataGroupHashes(core.SequenceOf):
 class LdsVersionInfo(core.Sequence):
     """LDS 1.8 version information."""
 
-    _fields = [  # noqa: RUF012 - asn1crypto declares structures as class lists("lds_version", core.PrintableString), ("unicode_version", core.PrintableString)]
+    _fields = [("lds_version", core.PrintableString), ("unicode_version", core.PrintableString)]  # noqa: RUF012
 
 
 class LDSSecurityObject(core.Sequence):
     """ICAO 9303 part 10 `LDSSecurityObject`."""
 
-    _fields = [  # noqa: RUF012 - asn1crypto declares structures as class lists
+    _fields = [  # noqa: RUF012 - asn1crypto reads structures from class lists
         ("version", core.Integer),
         ("hash_algorithm", algos.DigestAlgorithm),
         ("data_group_hash_values", DataGroupHashes),
