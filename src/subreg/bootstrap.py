@@ -666,11 +666,11 @@ def card_reader(settings: Settings) -> CardReader:
     return CardImageReader(max_pixels=settings.max_image_pixels)
 
 
-def passive_authenticator(settings: Settings) -> PassiveAuthenticator:
-    """ICAO 9303 passive authentication against `chip_csca_path`'s CSCA certificates."""
+def passive_authenticator(settings: Settings, csca_path: Path | None = None) -> PassiveAuthenticator:
+    """ICAO 9303 passive authentication against the CSCA certificates of `csca_path` (default: the setting)."""
     from subreg.adapters.chip import IcaoPassiveAuthenticator
 
-    return IcaoPassiveAuthenticator.from_path(settings.chip_csca_path)
+    return IcaoPassiveAuthenticator.from_path(csca_path or settings.chip_csca_path)
 
 
 def face_model(settings: Settings) -> FaceModel:

@@ -55,11 +55,10 @@ def chip_cmd(
     Example: subreg verify chip --dg1 dg1.bin --dg2 dg2.bin --sod sod.bin --csca csca.pem
     --typed '{"id_number": "001095012345"}'
     """
-    from subreg.adapters.chip import IcaoPassiveAuthenticator
     from subreg.bootstrap import passive_authenticator
     from subreg.services.verification.chip_face import ChipData, check_chip
 
-    authenticator = IcaoPassiveAuthenticator.from_path(csca) if csca else passive_authenticator(load_settings())
+    authenticator = passive_authenticator(load_settings(), csca)
     data = ChipData(_read(dg1), _read(dg2), _read(sod), _read(dg13) if dg13 else None)
     wanted = json.loads(typed) if typed else None
     result = check_chip(data, typed=wanted, authenticator=authenticator, now=datetime.now(UTC))

@@ -199,8 +199,10 @@ def verify_at_counter(
     with uow:
         audit_trail.hold_appender_lock(uow)
         ids: list[int] = []
-        base = {"subscription_id": cmd.subscription_id, "holder_id": cmd.holder_id, "regime": cmd.regime,
-                "channel": cmd.channel, "staff_id": actor.staff_id if actor else None, "at": now}  # fmt: skip
+        base: dict[str, Any] = {
+            "subscription_id": cmd.subscription_id, "holder_id": cmd.holder_id, "regime": cmd.regime,
+            "channel": cmd.channel, "staff_id": actor.staff_id if actor else None, "at": now,
+        }  # fmt: skip
         if chip is not None:
             reason = None if chip.reason is None else str(chip.reason)
             row = {**base, "method": "chip", "decision": "passed" if chip.passed else "refused",
