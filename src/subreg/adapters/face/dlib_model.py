@@ -35,14 +35,28 @@ def _package_version(name: str) -> str:
 
 
 def recapture_score(gray: np.ndarray) -> float:
-    """Strongest isolated high-frequency peak over the band's median, on a grey face crop (any size)."""
-    image = np.asarray(Image.fromarray(gray.astype(np.uint8)).resize((256, 256), Image.Resampling.BILINEAR), float)
+    """Strongest isolated high-frequency peak over the band's median, on a grey face crop at its own size.
+
+    The crop is never scaled up (interpolation would empty the high band and inflate the ratio); larger
+    crops are cut to a centred square of at most 256 pixels. The band is 25-90 % of the Nyquist frequency.
+    """
+    side = min(gray.shape[0], gray.shape[1], 256)
+    if side < 48:
+        return 0.0  # too few pixels to tell; the detector's own minimum face is about 80 pixels
+    top, left = (gray.shape[0] - side) // 2, (gray.shape[1] - side) // 2
+    image = gray[top : top + side, left : left + side].astype(float)
     image -= image.mean()
-    window = np.outer(np.hanning(256), np.hanning(256))
+    window = np.outer(np.hanning(side), np.hanning(side))
     spectrum = np.abs(np.fft.fftshift(np.fft.fft2(image * window)))
-    yy, xx = np.mgrid[-128:128, -128:128]
-    radius = np.hypot(yy, xx)
-    band = spectrum[(radius > 40) & (radius < 120)]
+    half = side // 2
+    yy, xx = np.mgrid[-half : side - half, -half : side - half]
+    radius = np.hypot(yy, xx) / half
+    # JPEG's 8x8 blocks put peaks at multiples of side/8 on both axes (strong when the image is smooth):
+    # those frequencies are left out, so a blurred or heavily compressed genuine capture does not look recaptured.
+    step = side / 8
+    near_x = np.abs(((xx + half) % step + step / 2) % step - step / 2) <= 1.0
+    near_y = np.abs(((yy + half) % step + step / 2) % step - step / 2) <= 1.0
+    band = spectrum[(radius > 0.25) & (radius < 0.9) & ~(near_x & near_y)]
     median = float(np.median(band)) or 1e-9
     return float(band.max() / median)
 
@@ -81,15 +95,16 @@ class DlibFaceModel:
                 picture = ImageOps.exif_transpose(opened).convert("RGB")
         except (UnidentifiedImageError, OSError, ValueError):
             raise FaceRefusedError(FaceReason.IMAGE_UNREADABLE) from None
+        original = picture
         scale = min(1.0, self._max_side / max(picture.size))
         if scale < 1.0:
             size = (round(picture.width * scale), round(picture.height * scale))
             picture = picture.resize(size, Image.Resampling.BILINEAR)
         pixels = np.asarray(picture)
         boxes = self._faces(pixels)
-        if live_capture:
-            top, right, bottom, left = boxes[0]
-            gray = np.asarray(picture.convert("L"))[max(top, 0) : bottom, max(left, 0) : right]
+        if live_capture:  # on the image as captured: scaling would move or smear the patterns looked for
+            top, right, bottom, left = (round(v / scale) for v in boxes[0])
+            gray = np.asarray(original.convert("L"))[top:bottom, left:right]
             if gray.size and recapture_score(gray) > self._recapture_limit:
                 raise FaceRefusedError(FaceReason.RECAPTURED)
         encodings = self._fr.face_encodings(pixels, boxes, num_jitters=self._jitters, model="small")
