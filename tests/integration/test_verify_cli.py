@@ -79,3 +79,10 @@ def test_verify_face_match_and_refusal(runner, tmp_path):
     result = runner.invoke(app, ["verify", "face", str(tmp_path / "cat.jpg"), str(tmp_path / "a.jpg")])
     assert result.exit_code == 1
     assert orjson.loads(result.output)["reason"] == "no_face"
+
+
+@pytest.mark.parametrize("command", [["verify"], ["verify", "chip"], ["verify", "face"]])
+def test_verify_commands_have_help_with_an_example(runner, command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
