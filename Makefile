@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# face_recognition (the face model's API) without its dependencies: it names `dlib`, which would be built
+	@# from source; dlib-bin, a dependency of subreg, is the same module prebuilt.
+	$(BIN)/python -m pip install --quiet --no-deps 'face_recognition==1.3.0'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from subreg.services.signals.options import SignalOptions
     from subreg.services.sms.context import SmsContext
     from subreg.services.sms.ports import InboundMessage, Receipt, SmsTransport
+    from subreg.services.verification.biometric_ports import FaceModel, PassiveAuthenticator
 
 __all__ = [
     "Container",
@@ -663,6 +664,27 @@ def card_reader(settings: Settings) -> CardReader:
     from subreg.adapters.images.card_reader import CardImageReader
 
     return CardImageReader(max_pixels=settings.max_image_pixels)
+
+
+def passive_authenticator(settings: Settings, csca_path: Path | None = None) -> PassiveAuthenticator:
+    """ICAO 9303 passive authentication against the CSCA certificates of `csca_path` (default: the setting)."""
+    from subreg.adapters.chip import IcaoPassiveAuthenticator
+
+    return IcaoPassiveAuthenticator.from_path(csca_path or settings.chip_csca_path)
+
+
+def face_model(settings: Settings) -> FaceModel:
+    """The offline face model (dlib's ResNet through face_recognition; models from face-recognition-models)."""
+    from subreg.adapters.face import DlibFaceModel
+
+    return DlibFaceModel(recapture_limit=settings.face_recapture_limit)
+
+
+def face_thresholds(settings: Settings) -> dict[str, float]:
+    """Distance thresholds per regime (the defaults overridden by `face_thresholds`)."""
+    from subreg.domain.verification.face import parse_thresholds
+
+    return parse_thresholds(settings.face_thresholds)
 
 
 def read_records(stream: BinaryIO, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any] | FieldError]]:

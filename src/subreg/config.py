@@ -305,6 +305,21 @@ class Settings(BaseSettings):
         "empty: the rule set's `rejected_registration_services`",
     )
 
+    # --- chip data and face biometrics: docs/verification-chip-face.md ------------------------------------
+    chip_csca_path: Path | None = Field(
+        None, description="Trusted CSCA certificates: a PEM file or a folder of PEM/DER files (none: chips refused)"
+    )
+    face_thresholds: str = Field(
+        "",
+        description="Face distance thresholds per regime over the defaults, e.g. `circular-08-2026=0.5,nd163-2024=0.6`",
+    )
+    face_template_days: int | None = Field(
+        None, ge=1, description="Days a face template is kept; empty: while the holder's line is active"
+    )
+    face_recapture_limit: float = Field(
+        60.0, gt=1, description="Spectral peak ratio above which a live capture is refused as a photo of a photo"
+    )
+
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
         if not self.database_url:

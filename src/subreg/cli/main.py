@@ -339,10 +339,11 @@ def _register_modules() -> None:
         signals,
         sms,
         staff,
+        verify_biometric,
     )  # fmt: skip
 
     for module in (staff, audit, keys, dsr, bulk, blobs, numbers, sms, enforcement, campaigns, report, signals,
-                   backoffice, review, reports):  # fmt: skip
+                   backoffice, review, reports, verify_biometric):  # fmt: skip
         module.register(app)
     backoffice.register(app)
 

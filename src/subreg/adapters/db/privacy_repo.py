@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 
-from subreg.adapters.db.tables import consents, documents, dsr_requests, holders, subscriptions
+from subreg.adapters.db.tables import biometric_templates, consents, documents, dsr_requests, holders, subscriptions
 from subreg.services.privacy.ports import ConsentRow, DsrRow, HolderFlags
 
 __all__ = ["SqlPrivacyRepository"]
@@ -97,6 +97,8 @@ class SqlPrivacyRepository:
             .where(holders.c.id == holder_id)
             .values(wrapped_dek=None, erased_at=erased_at, updated_at=func.now())
         )
+        # Biometric templates are sealed under the same DEK (unreadable from now on); the rows go as well.
+        self._c.execute(delete(biometric_templates).where(biometric_templates.c.holder_id == holder_id))
 
     def blob_keys_of(self, holder_id: int) -> list[str]:
         """Blob keys of every stored document of the holder's subscriptions."""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from subreg.adapters.db.access_repo import SqlAuthRepository, SqlStaffProvinceRepository
 from subreg.adapters.db.audit_repo import SqlAuditRepository
+from subreg.adapters.db.biometric_repo import SqlBiometricRepository
 from subreg.adapters.db.campaign_repo import SqlCampaignRepository
 from subreg.adapters.db.counter_repo import SqlCounterRepository
 from subreg.adapters.db.enforcement_repo import SqlEnforcementRepository, SqlOrderRepository
@@ -98,6 +99,7 @@ class SqlUnitOfWork:
         self.signals = SqlSignalRepository(c)
         self.reviews = SqlReviewRepository(c)
         self.work_queue = SqlWorkQueueRepository(c)
+        self.biometrics = SqlBiometricRepository(c)
         return self
 
     def __exit__(

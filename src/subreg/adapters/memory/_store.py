@@ -131,6 +131,21 @@ TABLES: dict[str, Table] = {
             "ported_numbers", {"msisdn": _nn(), "direction": _nn(), "loaded_at": _nn(NOW)}, key="msisdn", auto_key=False
         ),
         Table(
+            "verifications",  # the verification trail (migration 0016)
+            {
+                "id": _ID, "subscription_id": _c(), "holder_id": _c(), "regime": _nn(), "method": _nn(),
+                "decision": _nn(), "reason": _c(), "score": _c(), "model": _c(), "channel": _nn(), "staff_id": _c(),
+                "at": _nn(NOW),
+            },
+        ),
+        Table(
+            "biometric_templates",  # sealed under the holder's DEK; deleted when the holder is shredded
+            {
+                "id": _ID, "holder_id": _nn(), "kind": _nn(), "model": _nn(), "kek_id": _nn(), "wrapped_dek": _c(),
+                "payload": _nn(), "expires_on": _c(), "created_at": _nn(NOW),
+            },
+        ),
+        Table(
             "review_items",
             {
                 "id": _ID, "subscription_id": _nn(), "kind": _nn(), "flags": _nn(""), "state": _nn("pending"),

@@ -85,6 +85,8 @@ class MemoryPrivacyRepository:
         """Forget the wrapped DEK (payload and images become unreadable) and stamp the erasure time."""
         tx = self._tx()
         tx.update("holders", holder_id, {"wrapped_dek": None, "erased_at": erased_at, "updated_at": tx.db.now()})
+        for row in list(tx.scan("biometric_templates", lambda r: r["holder_id"] == holder_id)):
+            tx.delete("biometric_templates", row["id"])
 
     def blob_keys_of(self, holder_id: int) -> list[str]:
         """Blob keys of every stored document of the holder's subscriptions."""

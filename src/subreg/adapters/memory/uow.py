@@ -14,6 +14,7 @@ from typing import Self
 from subreg.adapters.memory._store import MemoryDatabase, Transaction
 from subreg.adapters.memory.access import MemoryAuthRepository, MemoryStaffProvinceRepository
 from subreg.adapters.memory.audit import MemoryAuditRepository
+from subreg.adapters.memory.biometrics import MemoryBiometricRepository
 from subreg.adapters.memory.counter import MemoryCounterRepository
 from subreg.adapters.memory.privacy import MemoryPrivacyRepository
 from subreg.adapters.memory.registry import (
@@ -61,6 +62,7 @@ class MemoryUnitOfWork:
         self.snapshots = MemorySnapshotStore(tx)
         self.signals = MemorySignalRepository(tx)
         self.reviews = MemoryReviewRepository(tx)
+        self.biometrics = MemoryBiometricRepository(tx)
 
     def _current(self) -> Transaction:
         if self._transaction is None:

@@ -105,6 +105,7 @@ class AuditAction(StrEnum):
     REVIEW_QUEUED = "review:queued"  # a save flagged for the supervisor (flags, item id)
     REVIEW_CLAIMED = "review:claimed"  # a supervisor leased an item (the line is read for `review` separately)
     REVIEW_DECIDED = "review:decided"  # approved, rejected or sent back, with the reason code
+    BIOMETRIC_VERIFIED = "verification:chip_face"  # chip data and/or a face checked (outcome codes, no data)
 
 
 # Reads and changes of personal data: these must declare a purpose.
@@ -121,6 +122,7 @@ PERSONAL_DATA_ACTIONS: frozenset[str] = frozenset(
         AuditAction.DSR_EXPORT,
         AuditAction.DSR_ERASURE,
         AuditAction.DSR_RECTIFICATION,
+        AuditAction.BIOMETRIC_VERIFIED,
     }
 )
 
