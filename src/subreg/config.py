@@ -285,7 +285,7 @@ class Settings(BaseSettings):
         15, ge=1, le=480, description="How long a back-office item stays with the staff member who took it"
     )
 
-    # --- the supervisor review queue: docs/review-queue.md ---------------------------------------------
+    # --- the supervisor review queue: docs/backoffice.md ---------------------------------------------
     review_enabled: bool = Field(True, description="Flag doubtful registrations and updates for a supervisor")
     review_cross_store_only: bool = Field(
         True, description="A supervisor never reviews their own point of sale's work while one of another is active"

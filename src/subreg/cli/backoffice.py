@@ -99,7 +99,7 @@ def complete_cmd(
 
 backoffice_app = typer.Typer(
     help=(
-        "The back-office work queue: lines completed from the ID scans on file (see docs/backoffice-queue.md).\n\n"
+        "The back-office work queue: lines completed from the ID scans on file (see docs/backoffice.md).\n\n"
         "Example: subreg backoffice queue-fill"
     ),
     no_args_is_help=True,

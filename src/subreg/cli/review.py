@@ -19,7 +19,7 @@ __all__ = ["register", "review_app"]
 
 review_app = typer.Typer(
     help=(
-        "The supervisor review queue: flagged registrations and updates (see docs/review-queue.md).\n\n"
+        "The supervisor review queue: flagged registrations and updates (see docs/backoffice.md).\n\n"
         "Example: subreg review pending --json"
     ),
     no_args_is_help=True,

@@ -60,7 +60,7 @@ class Role(StrEnum):
     COMPLIANCE_OFFICER = "compliance_officer"
     AUDITOR = "auditor"
     DPO = "dpo"
-    SUPERVISOR = "supervisor"  # reviews flagged registrations and updates (docs/review-queue.md)
+    SUPERVISOR = "supervisor"  # reviews flagged registrations and updates (docs/backoffice.md)
     ADMIN = "admin"
     REGIONAL_MANAGER = "regional_manager"  # the dashboard's aggregates of the provinces its account names
     BACKOFFICE = "backoffice"  # completes lines from the scans on file, one queue item at a time

@@ -2,7 +2,7 @@
 
 The facts come from what the save already has (the card's fields and the typed record, the image checks'
 margins, the caller's role and the time) and two indexed look-ups (the person's lines and today's points of
-sale, the line's last decision); `domain.backoffice.review.flags_for` decides. See docs/review-queue.md.
+sale, the line's last decision); `domain.backoffice.review.flags_for` decides. See docs/backoffice.md.
 """
 
 from __future__ import annotations
