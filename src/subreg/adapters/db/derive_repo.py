@@ -42,6 +42,11 @@ _LINE_UPDATE = (
     "verdict = ?, missing_mask = ?, valid_until = ?, rule_set = ?, evaluated_on = ?, version = version + 1, "
     "updated_at = CURRENT_TIMESTAMP WHERE id = ?"
 )
+# A line whose stored verdict holds: only what was filled, and the version.
+_FILL_UPDATE = (
+    "UPDATE subscriptions SET subscriber_type = ?, purpose = ?, version = version + 1, "
+    "updated_at = CURRENT_TIMESTAMP WHERE id = ?"
+)
 
 
 class SqlDeriveStore:
@@ -109,7 +114,12 @@ class SqlDeriveStore:
         s.executemany("UPDATE holders SET payload = ?, updated_at = CURRENT_TIMESTAMP WHERE id = ?", holders)
         if not lines:
             return
-        s.executemany(_LINE_UPDATE, [_line_row(w) for w in lines])
+        rechecked = [_line_row(w) for w in lines if w.compliance is not None]
+        if rechecked:
+            s.executemany(_LINE_UPDATE, rechecked)
+        kept = [(w.subscriber_type, w.purpose, w.line_id) for w in lines if w.compliance is None]
+        if kept:
+            s.executemany(_FILL_UPDATE, kept)
         s.insert(
             "subscription_history",
             ("subscription_id", "actor_staff_id", "channel", "action", "changes"),
@@ -142,6 +152,7 @@ class SqlDeriveStore:
 
 def _line_row(w: LineWrite) -> tuple[Any, ...]:
     c = w.compliance
+    assert c is not None
     until = c["valid_until"]
     return (
         w.subscriber_type, w.purpose, bool(c["complete"]), c["missing"], c["error_codes"], int(c["verdict"]),

@@ -222,15 +222,16 @@ def derive_all(
             cursor = int(rows[-1][1])
             yield rows
 
-    context = _Context(vault, rule_set, options.as_of, tag)
-    for groups, page_end in pool.imap(_derive_page, context, pages(), window=max(2, pool.workers * 2)):
+    context = _Context(vault, rule_set, options.as_of, tag, frozenset(types))
+    for page in pool.imap(_derive_page, context, pages(), window=max(2, pool.workers * 2)):
         if options.dry_run:
-            _count(report, groups)
+            report.lines_read += page.lines_read
+            _count(report, page.groups)
         else:
             assert run_id is not None
-            _write(store, report, groups, run_id, page_end)
+            _write(store, report, page, run_id)
         if progress is not None:
-            progress(page_end, last, report)
+            progress(page.end, last, report)
     if run_id is not None:
         store.begin()
         store.save_run(run_id, last, report.counts(), done=True)
@@ -243,25 +244,33 @@ def derive_all(
 class _Line:
     line_id: int
     version: int
-    write: LineWrite | None  # None: nothing to fill
+    write: LineWrite
     made_complete: bool
     in_enforcement: bool
 
 
 @dataclass(frozen=True, slots=True)
 class _Group:
+    """A holder with something to fill: its payload as read, its new one, and its lines that get a value."""
+
     holder_id: int
     payload: bytes  # as read
     sealed: bytes | None  # the new payload, when a personal value was filled
-    lines: tuple[_Line, ...]
+    lines: tuple[_Line, ...]  # the holder's lines that get a value (the others are not written)
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What a worker sends back for a page: only the holders with something to fill (most have nothing)."""
+
+    groups: tuple[_Group, ...]
+    lines_read: int  # every candidate line of the page, filled or not
+    end: int  # the page's last holder id
 
 
 def _count(report: DeriveReport, groups: Sequence[_Group]) -> None:
     for group in groups:
         for line in group.lines:
-            report.lines_read += 1
-            if line.write is None:
-                continue
             report.lines_filled += 1
             report.values_filled += len(line.write.paths)
             for path, _rule, _source in line.write.paths:
@@ -272,30 +281,35 @@ def _count(report: DeriveReport, groups: Sequence[_Group]) -> None:
                 report.restorable += int(line.in_enforcement)
 
 
-def _write(store: DeriveStore, report: DeriveReport, groups: Sequence[_Group], run_id: int, page_end: int) -> None:
-    """One transaction: lock and re-read the page, write the unchanged ones' fills, save progress, commit."""
-    changing = [g for g in groups if any(line.write is not None for line in g.lines)]
+def _write(store: DeriveStore, report: DeriveReport, page: _Page, run_id: int) -> None:
+    """One transaction: lock and re-read the page's changing lines, write the unchanged ones' fills, save
+    progress, commit."""
+    groups = page.groups
     store.begin()
     try:
-        versions, payloads = store.current(
-            [line.line_id for g in changing for line in g.lines], [g.holder_id for g in changing]
-        )
+        skipped = 0
         kept: list[_Group] = []
-        for group in groups:
-            if group in changing and (
-                payloads.get(group.holder_id) != group.payload
-                or any(versions.get(line.line_id) != line.version for line in group.lines)
-            ):
-                # Someone (the counter) changed the line or its holder since it was read: nothing is overwritten;
-                # the next run reads it again.
-                report.skipped_changed += len(group.lines)
-                continue
-            kept.append(group)
+        if groups:
+            versions, payloads = store.current(
+                [line.line_id for g in groups for line in g.lines], [g.holder_id for g in groups]
+            )
+            for group in groups:
+                if payloads.get(group.holder_id) != group.payload or any(
+                    versions.get(line.line_id) != line.version for line in group.lines
+                ):
+                    # Someone (the counter) changed the line or its holder since it was read: nothing is
+                    # overwritten; the next run reads it again. (A holder's other lines, which get nothing,
+                    # are not locked: nothing is written to them.)
+                    skipped += len(group.lines)
+                    continue
+                kept.append(group)
         holders = [(g.sealed, g.holder_id) for g in kept if g.sealed is not None]
-        lines = [line.write for g in kept for line in g.lines if line.write is not None]
+        lines = [line.write for g in kept for line in g.lines]
         store.write(holders, lines, channel=CHANNEL)
+        report.lines_read += page.lines_read - skipped
+        report.skipped_changed += skipped
         _count(report, kept)
-        store.save_run(run_id, page_end, report.counts(), done=False)
+        store.save_run(run_id, page.end, report.counts(), done=False)
         store.commit()
     except BaseException:
         store.rollback()
@@ -311,43 +325,98 @@ class _Context:
     rule_set: RuleSet
     as_of: date
     tag: str
+    id_types: frozenset[str]  # `derivable_id_types`
 
 
-def _derive_page(ctx: _Context, rows: list[tuple[Any, ...]]) -> tuple[list[_Group], int]:
-    """(per holder: its new payload and each line's writes, the page's last holder id); runs in a worker."""
+_I_KIND, _I_PURPOSE = 3 + _COL["subscriber_type"], 3 + _COL["purpose"]
+
+
+def _derive_page(ctx: _Context, rows: list[tuple[Any, ...]]) -> _Page:
+    """The page's holders with something to fill (each with its new payload and its lines' writes); in a worker.
+
+    Per holder: unwrap, open, parse (what a bare scan does), then a cheap test per line: does the line or its
+    payload lack a value a derivation can give (`_may_fill`)? Only those lines get the rule set's check.
+    """
     groups: list[_Group] = []
     start = 0
-    while start < len(rows):
-        holder_id = rows[start][1]
+    n = len(rows)
+    vault = ctx.vault
+    types = ctx.id_types
+    while start < n:
+        first = rows[start]
+        holder_id = first[1]
         end = start + 1
-        while end < len(rows) and rows[end][1] == holder_id:
+        while end < n and rows[end][1] == holder_id:
             end += 1
-        groups.append(_derive_holder(ctx, rows[start:end]))
+        kek_id, wrapped, aad_ref, payload = first[3 + _N : 7 + _N]
+        aad = holder_aad(bytes(aad_ref))
+        dek = vault.unwrap(kek_id, bytes(wrapped))
+        plain = vault.open(dek, bytes(payload), aad)
+        personal = orjson.loads(plain)
+        person_gap = _person_gap(personal, types)
+        todo = [
+            row for row in rows[start:end]
+            if person_gap or row[_I_KIND] is None or (row[_I_PURPOSE] is None and row[_I_KIND] != ORGANIZATION)
+        ]  # fmt: skip
+        if todo:
+            group = _derive_holder(ctx, todo, bytes(payload), dek, aad, plain, personal)
+            if group is not None:
+                groups.append(group)
         start = end
-    return groups, int(rows[-1][1])
+    return _Page(tuple(groups), n, int(rows[-1][1]))
 
 
-def _derive_holder(ctx: _Context, rows: Sequence[tuple[Any, ...]]) -> _Group:
+def _person_gap(personal: Mapping[str, Any], types: frozenset[str]) -> bool:
+    """Whether a person of the payload (holder, guardian, an organization's user) with an ID type the rule set
+    derives from lacks a value a derivation could give (nationality, gender, or a birth year without a date of
+    birth). False means no derivation can fill anything in the payload: the rule set's check is not run."""
+    for section in ("holder", "guardian"):
+        person = personal.get(section)
+        if isinstance(person, Mapping) and _lacks(person, types):
+            return True
+    org = personal.get("organization")
+    users = org.get("users") if isinstance(org, Mapping) else None
+    if isinstance(users, list):
+        return any(isinstance(u, Mapping) and _lacks(u, types) for u in users)
+    return False
+
+
+def _lacks(person: Mapping[str, Any], types: frozenset[str]) -> bool:
+    id_type = person.get("id_type")
+    if not isinstance(id_type, str) or id_type.strip().lower() not in types:
+        return False
+    get = person.get
+    return (
+        is_absent(get("nationality"))
+        or is_absent(get("gender"))
+        or (is_absent(get("date_of_birth")) and is_absent(get("birth_year")))
+    )
+
+
+def _derive_holder(
+    ctx: _Context,
+    rows: Sequence[tuple[Any, ...]],
+    payload: bytes,
+    dek: Any,
+    aad: bytes,
+    plain: bytes,
+    personal: dict[str, Any],
+) -> _Group | None:
     vault, rule_set, as_of = ctx.vault, ctx.rule_set, ctx.as_of
-    first = rows[0]
-    holder_id = int(first[1])
-    kek_id, wrapped, aad_ref, payload = first[3 + _N : 7 + _N]
-    payload = bytes(payload)
-    aad = holder_aad(bytes(aad_ref))
-    dek = vault.unwrap(kek_id, bytes(wrapped))
-    plain = vault.open(dek, payload, aad)
-    personal = orjson.loads(plain)
     # Every line's fills against the payload as read; the holder's new payload holds the union of them.
-    per_line: list[tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]]] = []
+    per_line: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     personal_fills: dict[str, Any] = {}
     for row in rows:
-        clear = row[3 : 3 + _N]
-        record = _record(clear, personal)
+        record = _record(row[3 : 3 + _N], personal)
         found = fills_of(record, rule_set.check(record, as_of=as_of).derived, rule_set.name)
-        per_line.append((row, record, found))
+        if not found:
+            continue
+        per_line.append((row, found))
         for path, fill in found.items():
             if path.split(".", 1)[0] in _PERSONAL:
                 personal_fills.setdefault(path, fill[0])
+    if not per_line:
+        return None
     new_personal = personal
     sealed = None
     if personal_fills:
@@ -356,32 +425,36 @@ def _derive_holder(ctx: _Context, rows: Sequence[tuple[Any, ...]]) -> _Group:
             _set(new_personal, path, value)
         sealed = vault.seal(dek, dumps_sorted(new_personal), aad)
     lines = []
-    for row, _record_read, found in per_line:
+    for row, found in per_line:
         clear = row[3 : 3 + _N]
         in_enforcement = clear[_COL["enf_state"]] is not None and int(clear[_COL["enf_state"]]) < int(
             EnforcementState.TERMINATED
         )
-        if not found:
-            lines.append(_Line(int(row[0]), int(row[2]), None, False, in_enforcement))
-            continue
         kind = found["subscriber_type"][0] if "subscriber_type" in found else clear[_COL["subscriber_type"]]
         purpose = found["purpose"][0] if "purpose" in found else clear[_COL["purpose"]]
-        record = _record(clear, new_personal)
-        record["subscriber_type"], record["purpose"] = kind, purpose
-        result = rule_set.check(record, as_of=as_of)
-        columns = compliance_columns(result, rule_set, as_of)
-        columns["valid_until"] = week_start(rule_set.valid_until(record, as_of=as_of))
-        contract_needed = bool(clear[_COL["contract_needed"]])
-        before = clear[_COL["verdict"]] == 0 and not contract_needed
-        after = columns["verdict"] == 0 and not contract_needed
+        columns: dict[str, Any] | None = None
+        made_complete = False
+        if clear[_COL["rule_set"]] != ctx.tag or clear[_COL["verdict"]] != 0:
+            # The stored verdict is another rule set's (or revision's), or not complete: re-evaluate the line.
+            # A complete verdict of THIS rule set stays as it is: the check already counts a derivable value as
+            # present, so filling it changes no answer (tests/integration/test_derive.py checks it).
+            record = _record(clear, new_personal)
+            record["subscriber_type"], record["purpose"] = kind, purpose
+            result = rule_set.check(record, as_of=as_of)
+            columns = compliance_columns(result, rule_set, as_of)
+            columns["valid_until"] = week_start(rule_set.valid_until(record, as_of=as_of))
+            contract_needed = bool(clear[_COL["contract_needed"]])
+            before = clear[_COL["verdict"]] == 0 and not contract_needed
+            after = columns["verdict"] == 0 and not contract_needed
+            made_complete = after and not before
         person = clear[_COL["person_key"]] if "subscriber_type" in found else None
         write = LineWrite(
             int(row[0]), kind, purpose, columns,
             tuple((path, rule, source) for path, (_value, rule, source) in sorted(found.items())),
             None if person is None else bytes(person),
         )  # fmt: skip
-        lines.append(_Line(int(row[0]), int(row[2]), write, after and not before, in_enforcement))
-    return _Group(holder_id, payload, sealed, tuple(lines))
+        lines.append(_Line(int(row[0]), int(row[2]), write, made_complete, in_enforcement))
+    return _Group(int(rows[0][1]), payload, sealed, tuple(lines))
 
 
 def _record(clear: Sequence[Any], personal: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ __all__ = ["PAGE_COLUMNS", "DeriveRun", "DeriveStore", "LineWrite"]
 PAGE_COLUMNS = (
     "msisdn", "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "contract_number",
     "purpose", "status", "complete", "verdict", "contract_needed", "enf_state", "person_key", "document_refs",
+    "rule_set",
 )  # fmt: skip
 
 
@@ -37,7 +38,9 @@ class LineWrite:
     line_id: int
     subscriber_type: str | None
     purpose: str | None
-    compliance: dict[str, Any]  # `rows.compliance_columns` plus `valid_until`
+    # `rows.compliance_columns` plus `valid_until`; None: the stored verdict holds (a complete one of this rule
+    # set: filling a derivable value changes no answer) and only the filled clear columns are written.
+    compliance: dict[str, Any] | None
     paths: tuple[tuple[str, str, str | None], ...]  # (path filled, rule, source field)
     person_key: bytes | None  # marked for the next evaluation when the line's type changed (4th-line rule)
 
