@@ -223,21 +223,74 @@ def derive_all(
             yield rows
 
     context = _Context(vault, rule_set, options.as_of, tag, frozenset(types))
+    pending: list[_Page] = []  # pages derived, not written yet
+    changing = reading = 0
     for page in pool.imap(_derive_page, context, pages(), window=max(2, pool.workers * 2)):
         if options.dry_run:
             report.lines_read += page.lines_read
-            _count(report, page.groups)
+            page.tally.add_to(report)
         else:
-            assert run_id is not None
-            _write(store, report, page, run_id)
+            # A transaction per `limit` lines that get a value (or per 8 pages read): most lines get nothing,
+            # and a transaction (lock, re-read, commit) per page of a few hundred changes costs more than it
+            # writes.
+            pending.append(page)
+            changing += page.tally.lines_filled
+            reading += page.lines_read
+            if changing >= limit or reading >= 8 * limit:
+                assert run_id is not None
+                _write(store, report, pending, run_id)
+                pending, changing, reading = [], 0, 0
         if progress is not None:
             progress(page.end, last, report)
+    if pending:
+        assert run_id is not None
+        _write(store, report, pending, run_id)
     if run_id is not None:
         store.begin()
         store.save_run(run_id, last, report.counts(), done=True)
         store.commit()
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Counts of lines that get a value (a holder's, a page's): added up by the workers, so that the writer
+    only sums them."""
+
+    lines_filled: int = 0
+    values_filled: int = 0
+    made_complete: int = 0
+    restorable: int = 0
+    filled: dict[str, int] = field(default_factory=dict)
+
+    def add_line(self, line: _Line) -> None:
+        self.lines_filled += 1
+        self.values_filled += len(line.write.paths)
+        filled = self.filled
+        for path, _rule, _source in line.write.paths:
+            item = missing_item(path)
+            filled[item] = filled.get(item, 0) + 1
+        if line.made_complete:
+            self.made_complete += 1
+            self.restorable += int(line.in_enforcement)
+
+    def add(self, other: _Tally, sign: int = 1) -> None:
+        self.lines_filled += sign * other.lines_filled
+        self.values_filled += sign * other.values_filled
+        self.made_complete += sign * other.made_complete
+        self.restorable += sign * other.restorable
+        for item, n in other.filled.items():
+            self.filled[item] = self.filled.get(item, 0) + sign * n
+
+    def add_to(self, report: DeriveReport) -> None:
+        report.lines_filled += self.lines_filled
+        report.values_filled += self.values_filled
+        report.made_complete += self.made_complete
+        report.restorable += self.restorable
+        for item, n in self.filled.items():
+            if n:
+                report.filled[item] = report.filled.get(item, 0) + n
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +310,7 @@ class _Group:
     payload: bytes  # as read
     sealed: bytes | None  # the new payload, when a personal value was filled
     lines: tuple[_Line, ...]  # the holder's lines that get a value (the others are not written)
+    tally: _Tally
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,25 +320,16 @@ class _Page:
     groups: tuple[_Group, ...]
     lines_read: int  # every candidate line of the page, filled or not
     end: int  # the page's last holder id
+    tally: _Tally  # the groups' tallies added up
 
 
-def _count(report: DeriveReport, groups: Sequence[_Group]) -> None:
-    for group in groups:
-        for line in group.lines:
-            report.lines_filled += 1
-            report.values_filled += len(line.write.paths)
-            for path, _rule, _source in line.write.paths:
-                item = missing_item(path)
-                report.filled[item] = report.filled.get(item, 0) + 1
-            if line.made_complete:
-                report.made_complete += 1
-                report.restorable += int(line.in_enforcement)
-
-
-def _write(store: DeriveStore, report: DeriveReport, page: _Page, run_id: int) -> None:
-    """One transaction: lock and re-read the page's changing lines, write the unchanged ones' fills, save
-    progress, commit."""
-    groups = page.groups
+def _write(store: DeriveStore, report: DeriveReport, pages: Sequence[_Page], run_id: int) -> None:
+    """One transaction: lock and re-read the changing lines and holders of the pages, write the fills of those
+    unchanged since they were read, save progress (after the last page), commit."""
+    groups = [g for page in pages for g in page.groups]
+    tally = _Tally()
+    for page in pages:
+        tally.add(page.tally)
     store.begin()
     try:
         skipped = 0
@@ -301,15 +346,16 @@ def _write(store: DeriveStore, report: DeriveReport, page: _Page, run_id: int) -
                     # overwritten; the next run reads it again. (A holder's other lines, which get nothing,
                     # are not locked: nothing is written to them.)
                     skipped += len(group.lines)
+                    tally.add(group.tally, -1)
                     continue
                 kept.append(group)
         holders = [(g.sealed, g.holder_id) for g in kept if g.sealed is not None]
         lines = [line.write for g in kept for line in g.lines]
         store.write(holders, lines, channel=CHANNEL)
-        report.lines_read += page.lines_read - skipped
+        report.lines_read += sum(page.lines_read for page in pages) - skipped
         report.skipped_changed += skipped
-        _count(report, kept)
-        store.save_run(run_id, page.end, report.counts(), done=False)
+        tally.add_to(report)
+        store.save_run(run_id, pages[-1].end, report.counts(), done=False)
         store.commit()
     except BaseException:
         store.rollback()
@@ -363,27 +409,34 @@ def _derive_page(ctx: _Context, rows: list[tuple[Any, ...]]) -> _Page:
             if group is not None:
                 groups.append(group)
         start = end
-    return _Page(tuple(groups), n, int(rows[-1][1]))
+    tally = _Tally()
+    for group in groups:
+        tally.add(group.tally)
+    return _Page(tuple(groups), n, int(rows[-1][1]), tally)
 
 
-def _person_gap(personal: Mapping[str, Any], types: frozenset[str]) -> bool:
+def _person_gap(personal: dict[str, Any], types: frozenset[str]) -> bool:
     """Whether a person of the payload (holder, guardian, an organization's user) with an ID type the rule set
     derives from lacks a value a derivation could give (nationality, gender, or a birth year without a date of
-    birth). False means no derivation can fill anything in the payload: the rule set's check is not run."""
-    for section in ("holder", "guardian"):
-        person = personal.get(section)
-        if isinstance(person, Mapping) and _lacks(person, types):
-            return True
+    birth). False means no derivation can fill anything in the payload: the rule set's check is not run.
+
+    (The payload is parsed JSON: its objects are dicts.)"""
+    person = personal.get("holder")
+    if person.__class__ is dict and _lacks(person, types):
+        return True
+    person = personal.get("guardian")
+    if person.__class__ is dict and _lacks(person, types):
+        return True
     org = personal.get("organization")
-    users = org.get("users") if isinstance(org, Mapping) else None
-    if isinstance(users, list):
-        return any(isinstance(u, Mapping) and _lacks(u, types) for u in users)
+    users = org.get("users") if org.__class__ is dict else None
+    if users.__class__ is list:
+        return any(u.__class__ is dict and _lacks(u, types) for u in users)
     return False
 
 
-def _lacks(person: Mapping[str, Any], types: frozenset[str]) -> bool:
+def _lacks(person: dict[str, Any], types: frozenset[str]) -> bool:
     id_type = person.get("id_type")
-    if not isinstance(id_type, str) or id_type.strip().lower() not in types:
+    if id_type not in types and (id_type.__class__ is not str or id_type.strip().lower() not in types):
         return False
     get = person.get
     return (
@@ -425,6 +478,7 @@ def _derive_holder(
             _set(new_personal, path, value)
         sealed = vault.seal(dek, dumps_sorted(new_personal), aad)
     lines = []
+    tally = _Tally()
     for row, found in per_line:
         clear = row[3 : 3 + _N]
         in_enforcement = clear[_COL["enf_state"]] is not None and int(clear[_COL["enf_state"]]) < int(
@@ -453,8 +507,10 @@ def _derive_holder(
             tuple((path, rule, source) for path, (_value, rule, source) in sorted(found.items())),
             None if person is None else bytes(person),
         )  # fmt: skip
-        lines.append(_Line(int(row[0]), int(row[2]), write, made_complete, in_enforcement))
-    return _Group(int(rows[0][1]), payload, sealed, tuple(lines))
+        line = _Line(int(row[0]), int(row[2]), write, made_complete, in_enforcement)
+        lines.append(line)
+        tally.add_line(line)
+    return _Group(int(rows[0][1]), payload, sealed, tuple(lines), tally)
 
 
 def _record(clear: Sequence[Any], personal: Mapping[str, Any]) -> dict[str, Any]:
