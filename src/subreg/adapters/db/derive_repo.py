@@ -59,6 +59,7 @@ class SqlDeriveStore:
 
     def __init__(self, session: BulkSession) -> None:
         self.session = session
+        self._reader: BulkSession | None = None  # the reading thread's connection (`candidates`)
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -72,12 +73,28 @@ class SqlDeriveStore:
         self.session.rollback()
 
     def close(self) -> None:
-        self.session.close()
+        try:
+            self.end_reading()  # read in this thread (a caller without a reading thread)
+        finally:
+            self.session.close()
 
     # -- reading --------------------------------------------------------------------------------
 
     def last_holder_id(self) -> int:
         return int(self.session.execute("SELECT coalesce(max(id), 0) FROM holders")[0][0])
+
+    def end_reading(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self._reader is None:
+            self._reader = BulkSession(self.session.engine)
+        rows = self._reader.execute(sql, params)
+        if self._reader.pg:
+            self._reader.conn.rollback()  # no transaction left open between pages
+        return rows
 
     def candidates(self, after_holder: int, limit: int, id_types: Sequence[str]) -> list[tuple[Any, ...]]:
         types = list(id_types) or ["-"]
@@ -86,7 +103,7 @@ class SqlDeriveStore:
             f"{_LIVE} AND (s.subscriber_type IS NULL OR (s.purpose IS NULL AND s.subscriber_type = 'individual') "
             f"OR h.id_type IN ({marks}) OR (h.id_type IS NULL AND h.kind = 'person') OR h.kind = 'organization')"
         )
-        rows = self.session.execute(
+        rows = self._read(
             f"{_SELECT} WHERE s.holder_id > ? AND {where} ORDER BY s.holder_id, s.id LIMIT ?",
             [after_holder, *types, limit],
         )
@@ -96,7 +113,7 @@ class SqlDeriveStore:
         if rows[0][1] != last:
             return [r for r in rows if r[1] != last]  # the last holder's lines all come in the next page
         # One holder with more lines than a page (an organization): all of them, in one page.
-        return self.session.execute(f"{_SELECT} WHERE s.holder_id = ? AND {where} ORDER BY s.id", [last, *types])
+        return self._read(f"{_SELECT} WHERE s.holder_id = ? AND {where} ORDER BY s.id", [last, *types])
 
     def current(self, line_ids: Sequence[int], holder_ids: Sequence[int]) -> tuple[dict[int, int], dict[int, bytes]]:
         if not line_ids:

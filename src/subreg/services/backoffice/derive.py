@@ -29,12 +29,14 @@ Pipeline (one writer, N workers), like the importer's:
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -216,16 +218,11 @@ def derive_all(
     last = store.last_holder_id()
     limit = max(1, options.batch_size)
 
-    def pages() -> Iterator[list[tuple[Any, ...]]]:
-        cursor = after
-        while rows := store.candidates(cursor, limit, types):
-            cursor = int(rows[-1][1])
-            yield rows
-
     context = _Context(vault, rule_set, options.as_of, tag, frozenset(types))
     pending: list[_Page] = []  # pages derived, not written yet
     changing = reading = 0
-    for page in pool.imap(_derive_page, context, pages(), window=max(2, pool.workers * 2)):
+    pages = _read_ahead(store, after, limit, types, depth=max(2, pool.workers * 2))
+    for page in pool.imap(_derive_page, context, pages, window=max(4, pool.workers * 4)):
         if options.dry_run:
             report.lines_read += page.lines_read
             page.tally.add_to(report)
@@ -253,6 +250,58 @@ def derive_all(
     return report
 
 
+def _read_ahead(
+    store: DeriveStore, after: int, limit: int, types: Sequence[str], *, depth: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The candidate pages, read by a thread of their own (`store.candidates` on its own connection) up to
+    `depth` pages ahead: the page query overlaps the writer's transactions instead of waiting for them (the
+    database drivers release the GIL while they run a statement). Pages are disjoint sets of holders, so a
+    page read before the previous one's transaction commits is read as it will be written."""
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read() -> None:
+        try:
+            cursor = after
+            while not stop.is_set() and (rows := store.candidates(cursor, limit, types)):
+                cursor = int(rows[-1][1])
+                put(rows)
+        except BaseException as error:  # re-raised in the caller's thread
+            put(_Failed(error))
+        finally:
+            try:
+                store.end_reading()
+            finally:
+                put(_END)
+
+    thread = threading.Thread(target=read, name="derive-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := box.get()) is not _END:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+
+
+_END = object()
+
+
 @dataclass(slots=True)
 class _Tally:
     """Counts of lines that get a value (a holder's, a page's): added up by the workers, so that the writer
@@ -264,16 +313,16 @@ class _Tally:
     restorable: int = 0
     filled: dict[str, int] = field(default_factory=dict)
 
-    def add_line(self, line: _Line) -> None:
-        self.lines_filled += 1
-        self.values_filled += len(line.write.paths)
+    def add_line(self, line: _Line, sign: int = 1) -> None:
+        self.lines_filled += sign
+        self.values_filled += sign * len(line.write.paths)
         filled = self.filled
         for path, _rule, _source in line.write.paths:
             item = missing_item(path)
-            filled[item] = filled.get(item, 0) + 1
+            filled[item] = filled.get(item, 0) + sign
         if line.made_complete:
-            self.made_complete += 1
-            self.restorable += int(line.in_enforcement)
+            self.made_complete += sign
+            self.restorable += sign * int(line.in_enforcement)
 
     def add(self, other: _Tally, sign: int = 1) -> None:
         self.lines_filled += sign * other.lines_filled
@@ -293,8 +342,9 @@ class _Tally:
                 report.filled[item] = report.filled.get(item, 0) + n
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+# Plain tuples (NamedTuple) travel between the workers and the writer: a slotted dataclass pickles through Python
+# calls per object, which cost as much as the derivation itself.
+class _Line(NamedTuple):
     line_id: int
     version: int
     write: LineWrite
@@ -302,15 +352,13 @@ class _Line:
     in_enforcement: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Group:
+class _Group(NamedTuple):
     """A holder with something to fill: its payload as read, its new one, and its lines that get a value."""
 
     holder_id: int
     payload: bytes  # as read
     sealed: bytes | None  # the new payload, when a personal value was filled
     lines: tuple[_Line, ...]  # the holder's lines that get a value (the others are not written)
-    tally: _Tally
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +394,8 @@ def _write(store: DeriveStore, report: DeriveReport, pages: Sequence[_Page], run
                     # overwritten; the next run reads it again. (A holder's other lines, which get nothing,
                     # are not locked: nothing is written to them.)
                     skipped += len(group.lines)
-                    tally.add(group.tally, -1)
+                    for line in group.lines:
+                        tally.add_line(line, -1)
                     continue
                 kept.append(group)
         holders = [(g.sealed, g.holder_id) for g in kept if g.sealed is not None]
@@ -411,7 +460,8 @@ def _derive_page(ctx: _Context, rows: list[tuple[Any, ...]]) -> _Page:
         start = end
     tally = _Tally()
     for group in groups:
-        tally.add(group.tally)
+        for line in group.lines:
+            tally.add_line(line)
     return _Page(tuple(groups), n, int(rows[-1][1]), tally)
 
 
@@ -478,7 +528,6 @@ def _derive_holder(
             _set(new_personal, path, value)
         sealed = vault.seal(dek, dumps_sorted(new_personal), aad)
     lines = []
-    tally = _Tally()
     for row, found in per_line:
         clear = row[3 : 3 + _N]
         in_enforcement = clear[_COL["enf_state"]] is not None and int(clear[_COL["enf_state"]]) < int(
@@ -507,10 +556,8 @@ def _derive_holder(
             tuple((path, rule, source) for path, (_value, rule, source) in sorted(found.items())),
             None if person is None else bytes(person),
         )  # fmt: skip
-        line = _Line(int(row[0]), int(row[2]), write, made_complete, in_enforcement)
-        lines.append(line)
-        tally.add_line(line)
-    return _Group(int(rows[0][1]), payload, sealed, tuple(lines), tally)
+        lines.append(_Line(int(row[0]), int(row[2]), write, made_complete, in_enforcement))
+    return _Group(int(rows[0][1]), payload, sealed, tuple(lines))
 
 
 def _record(clear: Sequence[Any], personal: Mapping[str, Any]) -> dict[str, Any]:

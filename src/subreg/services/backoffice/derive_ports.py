@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = ["PAGE_COLUMNS", "DeriveRun", "DeriveStore", "LineWrite"]
 
@@ -31,9 +31,9 @@ class DeriveRun:
     counts: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class LineWrite:
-    """One line's new clear columns after its derivations, and what to record about them."""
+class LineWrite(NamedTuple):
+    """One line's new clear columns after its derivations, and what to record about them (a tuple: the workers
+    send millions of them to the writer)."""
 
     line_id: int
     subscriber_type: str | None
@@ -60,7 +60,14 @@ class DeriveStore(Protocol):
     def candidates(self, after_holder: int, limit: int, id_types: Sequence[str]) -> list[tuple[Any, ...]]:
         """A page of candidate lines, by holder id then line id, every line of each holder in the page:
         (id, holder_id, version, *PAGE_COLUMNS, kek_id, wrapped_dek, aad_ref, payload) rows of live lines of
-        holders not shredded whose clear columns say a derivation can apply (see the adapter)."""
+        holders not shredded whose clear columns say a derivation can apply (see the adapter).
+
+        Called from one reading thread (the run reads ahead while it writes): on a connection of its own, opened
+        by the first call in that thread and closed by `end_reading` in the same thread."""
+        ...
+
+    def end_reading(self) -> None:
+        """Close the reading thread's connection (called in that thread when it is done)."""
         ...
 
     def current(self, line_ids: Sequence[int], holder_ids: Sequence[int]) -> tuple[dict[int, int], dict[int, bytes]]:
