@@ -91,6 +91,8 @@ class SqlDeriveStore:
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         if self._reader is None:
             self._reader = BulkSession(self.session.engine)
+            if not self._reader.pg:  # a forward scan: the writer's large page cache would only add memory
+                self._reader.conn.execute("PRAGMA cache_size=-16384")
         rows = self._reader.execute(sql, params)
         if self._reader.pg:
             self._reader.conn.rollback()  # no transaction left open between pages
