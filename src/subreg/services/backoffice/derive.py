@@ -8,19 +8,22 @@ from a CCCD number, `purpose` personal_use for an individual, `subscriber_type` 
 Never OCR (that is the back-office queue's), and never over a value that is there: a derivation fills an
 ABSENT value only (checked twice: the rule set derives only for absent fields, and each path is tested here).
 
-Pipeline (one writer, N workers), like the importer's:
+Pipeline (one reader thread, N workers, one writer):
 
-    candidates (main process, set-based on clear columns)  --pages-->  workers: decrypt, check, derive,
-        by holder id, every line of a holder in one page                 re-check, re-seal (CPU)
-    writer (main process) <--- per holder: new payload, per line: columns, paths ---+   one transaction per page:
-        lock and re-read the page's versions and payloads (a line changed meanwhile is left for the next run),
-        holder payloads, line columns (verdict re-evaluated, version + 1), one history entry per line
-        (`updated`, channel `derivation`, the paths only), one `field_provenance` row per value filled,
-        the run's progress (last holder id, counts) -> COMMIT
+    candidates (reader thread, own connection, set-based on clear columns, a few pages ahead)  --pages-->
+        by holder id, every line of a holder in one page
+    workers: decrypt; per line a cheap test (does it lack a value a derivation gives?), and only then the rule
+        set's check, fill, re-check (only when the stored verdict is not a complete one of this rule set),
+        re-seal (CPU); back: only the holders with something to fill, their counts added up
+    writer (main process), one transaction per `batch_size` lines that get a value (or 8 pages read):
+        lock and re-read those lines' versions and holders' payloads (a line changed meanwhile is left for the
+        next run), holder payloads, line columns (version + 1), one history entry per line (`updated`, channel
+        `derivation`, the paths only), one `field_provenance` row per value filled, the run's progress (last
+        holder id, counts) -> COMMIT
 
 - A holder's lines travel together, so a value filled in a holder shared by several lines is recorded for each
   of those lines, whatever the page size, and a resumed run ends like an uninterrupted one.
-- Resumable: the progress row commits with its page; the same command after a kill resumes after the last
+- Resumable: the progress row commits with its transaction; the same command after a kill resumes after the last
   committed holder (nothing is filled or recorded twice: a filled value is present on the next read anyway).
 - The dry run does the same reading and deriving and writes nothing: its counts are the real run's.
 - Lines it makes complete are restored by the enforcement machinery: the caller asks for it after the run
@@ -71,7 +74,8 @@ _USER = re.compile(r"^organization\.users\[(\d+)\]\.(\w+)$")
 
 @dataclass(frozen=True)
 class DeriveOptions:
-    """How to run: the date the papers are judged at, rows per page (one transaction each), dry run."""
+    """How to run: the date the papers are judged at, lines per page (and lines filled per transaction), dry
+    run."""
 
     as_of: date
     batch_size: int = 5000
