@@ -347,3 +347,27 @@ def test_filling_changes_no_answer_of_the_rule_set_and_leaves_nothing_derivable(
             assert stored == fresh, line  # and it is what is stored
     filled = {r[0] for r in provenance(container)}
     assert len([line for line in filled if before[line][0] == before[line][1]]) > 50
+
+
+def test_a_failed_write_rolls_back_and_stops_the_reading_thread(container):
+    import threading
+
+    load_base(container, 200, seed=8)
+    strip_derivable(container, legacy_verdicts=0)
+    store = container.derive_store()
+
+    def failing(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    store.write = failing  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            complete_by_derivation(
+                DeriveOptions(as_of=AS_OF, batch_size=5), store=store, uow_factory=container.uow,
+                vault=container.vault, rule_set=container.rule_set, pool=InlinePool(), now=lambda: datetime.now(UTC),
+            )  # fmt: skip
+        assert not [t for t in threading.enumerate() if t.name == "derive-reader"]
+    finally:
+        store.close()
+    assert provenance(container) == []
+    assert run(container).values_filled > 0  # nothing was half-written: the next run does it all

@@ -226,26 +226,29 @@ def derive_all(
     pending: list[_Page] = []  # pages derived, not written yet
     changing = reading = 0
     pages = _read_ahead(store, after, limit, types, depth=max(2, pool.workers * 2))
-    for page in pool.imap(_derive_page, context, pages, window=max(4, pool.workers * 4)):
-        if options.dry_run:
-            report.lines_read += page.lines_read
-            page.tally.add_to(report)
-        else:
-            # A transaction per `limit` lines that get a value (or per 8 pages read): most lines get nothing,
-            # and a transaction (lock, re-read, commit) per page of a few hundred changes costs more than it
-            # writes.
-            pending.append(page)
-            changing += page.tally.lines_filled
-            reading += page.lines_read
-            if changing >= limit or reading >= 8 * limit:
-                assert run_id is not None
-                _write(store, report, pending, run_id)
-                pending, changing, reading = [], 0, 0
-        if progress is not None:
-            progress(page.end, last, report)
-    if pending:
-        assert run_id is not None
-        _write(store, report, pending, run_id)
+    try:
+        for page in pool.imap(_derive_page, context, pages, window=max(4, pool.workers * 4)):
+            if options.dry_run:
+                report.lines_read += page.lines_read
+                page.tally.add_to(report)
+            else:
+                # A transaction per `limit` lines that get a value (or per 8 pages read): most lines get nothing,
+                # and a transaction (lock, re-read, commit) per page of a few hundred changes costs more than it
+                # writes.
+                pending.append(page)
+                changing += page.tally.lines_filled
+                reading += page.lines_read
+                if changing >= limit or reading >= 8 * limit:
+                    assert run_id is not None
+                    _write(store, report, pending, run_id)
+                    pending, changing, reading = [], 0, 0
+            if progress is not None:
+                progress(page.end, last, report)
+        if pending:
+            assert run_id is not None
+            _write(store, report, pending, run_id)
+    finally:
+        pages.close()  # stops the reading thread, also when a write fails
     if run_id is not None:
         store.begin()
         store.save_run(run_id, last, report.counts(), done=True)
