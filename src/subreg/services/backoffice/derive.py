@@ -36,7 +36,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -259,7 +259,7 @@ def derive_all(
 
 def _read_ahead(
     store: DeriveStore, after: int, limit: int, types: Sequence[str], *, depth: int
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Generator[list[tuple[Any, ...]], None, None]:
     """The candidate pages, read by a thread of their own (`store.candidates` on its own connection) up to
     `depth` pages ahead: the page query overlaps the writer's transactions instead of waiting for them (the
     database drivers release the GIL while they run a statement). Pages are disjoint sets of holders, so a
