@@ -30,7 +30,8 @@ from subreg.services.enforcement.sweep import request_restores
 from subreg.services.registry.bulk_load import bulk_load
 from subreg.services.registry.demo_data import generate_records
 from subreg.services.registry.ports import holder_aad
-from subreg.services.registry.rows import dumps_sorted
+from subreg.services.registry.reading import record_of
+from subreg.services.registry.rows import compliance_columns, dumps_sorted, week_start
 
 AS_OF = date(2018, 3, 15)
 RULES = get_rule_set()
@@ -297,3 +298,76 @@ def test_the_command_has_help_with_an_example():
     assert "Example: subreg complete --derive --dry-run --json" in result.output
     assert "--dry-run" in result.output
     assert "--batch" in result.output
+
+
+def answers(container: Any) -> dict[int, tuple[Any, ...]]:
+    """line id -> (its stored compliance columns, a fresh check of its record at AS_OF as columns, the values
+    still derivable in it)."""
+    out: dict[int, tuple[Any, ...]] = {}
+    names = ("complete", "missing", "error_codes", "verdict", "missing_mask")
+    with container.engine.connect() as c:
+        stored = {
+            int(r[0]): tuple(r[1:])
+            for r in c.execute(text(f"SELECT id, {', '.join(names)}, valid_until FROM subscriptions"))  # noqa: S608
+        }
+    with container.uow() as uow:
+        for line, columns in stored.items():
+            sub = uow.subscriptions.get_by_id(line)
+            record = record_of(sub, uow=uow, vault=container.vault)
+            result = RULES.check(record, as_of=AS_OF)
+            fresh = compliance_columns(result, RULES, AS_OF)
+            until = week_start(RULES.valid_until(record, as_of=AS_OF))
+            stored_until = columns[-1]
+            stored_until = date.fromisoformat(stored_until) if isinstance(stored_until, str) else stored_until
+            out[line] = (
+                (bool(columns[0]), *columns[1:-1], stored_until),
+                (bool(fresh["complete"]), *(fresh[n] for n in names[1:]), until),
+                fills_of(record, result.derived, RULES.name),
+            )
+    return out
+
+
+def test_filling_changes_no_answer_of_the_rule_set_and_leaves_nothing_derivable(container):
+    """What lets the run keep a stored complete verdict of this rule set without re-checking the line (the
+    check already counts a derivable value as present), and lets it skip the check of a payload that lacks no
+    derivable value: after the run, no line (holders, guardians, organizations' users) has anything left to
+    derive, and a line whose stored columns were the rule set's answer before still has it stored after (the
+    lines given a refused `USA` nationality by `strip_derivable` had not)."""
+    load_base(container, 240, seed=6)
+    strip_derivable(container, legacy_verdicts=0)
+    before = answers(container)
+    assert sum(1 for _s, _f, fills in before.values() if fills) > 50
+    report = run(container)
+    assert report.values_filled > 0
+    after = answers(container)
+    for line, (stored, fresh, fills) in after.items():
+        assert fills == {}, line
+        assert fresh == before[line][1], line  # the record's answer is the same with the values filled
+        if before[line][0] == before[line][1]:
+            assert stored == fresh, line  # and it is what is stored
+    filled = {r[0] for r in provenance(container)}
+    assert len([line for line in filled if before[line][0] == before[line][1]]) > 50
+
+
+def test_a_failed_write_rolls_back_and_stops_the_reading_thread(container):
+    import threading
+
+    load_base(container, 200, seed=8)
+    strip_derivable(container, legacy_verdicts=0)
+    store = container.derive_store()
+
+    def failing(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    store.write = failing  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            complete_by_derivation(
+                DeriveOptions(as_of=AS_OF, batch_size=5), store=store, uow_factory=container.uow,
+                vault=container.vault, rule_set=container.rule_set, pool=InlinePool(), now=lambda: datetime.now(UTC),
+            )  # fmt: skip
+        assert not [t for t in threading.enumerate() if t.name == "derive-reader"]
+    finally:
+        store.close()
+    assert provenance(container) == []
+    assert run(container).values_filled > 0  # nothing was half-written: the next run does it all

@@ -28,7 +28,9 @@ def complete_cmd(
         bool, typer.Option("--dry-run", help="Count what would be filled and completed; change nothing")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Lines per transaction")] = 5000,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="Lines per page read, and lines filled per transaction")
+    ] = 5000,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: settings)")] = None,
     as_of: Annotated[str | None, typer.Option(help="Date the papers are judged at (default: today)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar")] = False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = ["PAGE_COLUMNS", "DeriveRun", "DeriveStore", "LineWrite"]
 
@@ -18,6 +18,7 @@ __all__ = ["PAGE_COLUMNS", "DeriveRun", "DeriveStore", "LineWrite"]
 PAGE_COLUMNS = (
     "msisdn", "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "contract_number",
     "purpose", "status", "complete", "verdict", "contract_needed", "enf_state", "person_key", "document_refs",
+    "rule_set",
 )  # fmt: skip
 
 
@@ -30,14 +31,16 @@ class DeriveRun:
     counts: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class LineWrite:
-    """One line's new clear columns after its derivations, and what to record about them."""
+class LineWrite(NamedTuple):
+    """One line's new clear columns after its derivations, and what to record about them (a tuple: the workers
+    send millions of them to the writer)."""
 
     line_id: int
     subscriber_type: str | None
     purpose: str | None
-    compliance: dict[str, Any]  # `rows.compliance_columns` plus `valid_until`
+    # `rows.compliance_columns` plus `valid_until`; None: the stored verdict holds (a complete one of this rule
+    # set: filling a derivable value changes no answer) and only the filled clear columns are written.
+    compliance: dict[str, Any] | None
     paths: tuple[tuple[str, str, str | None], ...]  # (path filled, rule, source field)
     person_key: bytes | None  # marked for the next evaluation when the line's type changed (4th-line rule)
 
@@ -57,7 +60,14 @@ class DeriveStore(Protocol):
     def candidates(self, after_holder: int, limit: int, id_types: Sequence[str]) -> list[tuple[Any, ...]]:
         """A page of candidate lines, by holder id then line id, every line of each holder in the page:
         (id, holder_id, version, *PAGE_COLUMNS, kek_id, wrapped_dek, aad_ref, payload) rows of live lines of
-        holders not shredded whose clear columns say a derivation can apply (see the adapter)."""
+        holders not shredded whose clear columns say a derivation can apply (see the adapter).
+
+        Called from one reading thread (the run reads ahead while it writes): on a connection of its own, opened
+        by the first call in that thread and closed by `end_reading` in the same thread."""
+        ...
+
+    def end_reading(self) -> None:
+        """Close the reading thread's connection (called in that thread when it is done)."""
         ...
 
     def current(self, line_ids: Sequence[int], holder_ids: Sequence[int]) -> tuple[dict[int, int], dict[int, bytes]]:
