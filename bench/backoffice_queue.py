@@ -31,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import text  # noqa: E402
 
@@ -39,8 +40,7 @@ from subreg.bootstrap import bootstrap, init_storage  # noqa: E402
 from subreg.config import Settings  # noqa: E402
 from subreg.domain.access.permissions import Actor, Role  # noqa: E402
 from subreg.services.backoffice.work_queue import next_item  # noqa: E402
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_backoffice"  # CREATE DATABASE bench_backoffice
+from workspace import bench_database  # noqa: E402
 
 
 def _fill(engine: Any, items: int) -> None:
@@ -117,17 +117,20 @@ def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--url", default=None, help=f"database URL (postgresql default: {PG_URL})")
+    parser.add_argument("--url", default=None, help="database URL (default: a fresh SQLite file or PostgreSQL schema)")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--staff", type=int, default=20)
     parser.add_argument("--per-staff", type=int, default=100, help="items each staff member takes")
     args = parser.parse_args()
 
-    # PostgreSQL: a fixed folder, whose master key matches the keys an earlier run stored in the database.
-    postgres = args.backend == "postgresql"
-    tmp = Path(tempfile.gettempdir(), "bench-backoffice-pg") if postgres else Path(tempfile.mkdtemp(prefix="bench-bo-"))
-    url = args.url or (PG_URL if args.backend == "postgresql" else f"sqlite:///{tmp / 'subreg.db'}")
-    settings = Settings(env="test", var_dir=tmp / "var", database_url=url)
+    # A fresh SQLite file, or a fresh PostgreSQL schema dropped afterwards (bench/workspace.py).
+    var = Path(tempfile.mkdtemp(prefix="bench-bo-")) / "var"
+    with bench_database(args.backend, var) as db:
+        run(args, Settings(env="test", var_dir=var, database_url=args.url or db.url))
+
+
+def run(args: argparse.Namespace, settings: Settings) -> None:
+    """Fill the queue, measure the bare claim and the use case, print the figures."""
     init_storage(settings)
     c = bootstrap(settings)
     try:
