@@ -73,8 +73,14 @@ class DlibFaceModel:
     def __init__(
         self, *, max_side: int = 480, recapture_limit: float = 60.0, jitters: int = 1, face_score: float = 0.5
     ) -> None:
+        from PIL import ImageFile
+
+        truncated = ImageFile.LOAD_TRUNCATED_IMAGES
         import face_recognition  # heavy (loads ~100 MB of models): imported when a model is built
 
+        # Importing face_recognition sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would make every
+        # upload check in the process accept truncated images: put it back.
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
         self._fr = face_recognition
         self._detector = face_recognition.api.face_detector  # dlib's HOG frontal face detector
         self._face_score = face_score
