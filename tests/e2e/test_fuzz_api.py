@@ -44,7 +44,7 @@ from schemathesis.config import SchemathesisConfig
 from subreg.api.app import create_app
 from subreg.bootstrap import Container, bootstrap, demo_jpegs, init_storage
 from subreg.config import Settings
-from subreg.domain.access.permissions import PUBLIC_PERMISSIONS, Permission, Role, can
+from subreg.domain.access.permissions import PERSONAL_DATA_PERMISSIONS, PUBLIC_PERMISSIONS, Permission, Role, can
 from subreg.logging import configure_logging
 from subreg.services.access import issue_session
 from subreg.services.registry import demo_data
@@ -239,6 +239,11 @@ def test_no_server_error_and_documented_error_shape(case: Any, targets: _Targets
         raise
 
 
+# Permitted by the matrix but refused by the service to the role's scope: the staff anomaly signals name staff of
+# every province, and a regional manager sees its provinces only (out_of_scope).
+_OUT_OF_SCOPE = {"regional_manager": {"GET /api/v1/audit/anomalies"}}
+
+
 @pytest.mark.parametrize("role", [role.value for role in Role])
 def test_the_fuzzer_called_every_operation_signed_in_as_the_role(role: str) -> None:
     # Control: a fuzz run whose token was refused would pass the test above vacuously.
@@ -248,4 +253,11 @@ def test_the_fuzzer_called_every_operation_signed_in_as_the_role(role: str) -> N
     assert set(seen) == set(_PERMISSIONS) & {op.ok().label for op in SCHEMAS[role].get_all_operations()}
     assert seen["GET /api/v1/auth/me"][200] > 0
     allowed = [label for label in seen if all(can(Role(role), p) for p in _PERMISSIONS[label])]
-    assert sum(seen[label][200] + seen[label][201] for label in allowed) > len(allowed) // 2, seen
+    # Operations on personal data answer only for a declared purpose (and, for the queues' roles, on the item the
+    # caller holds), and random credentials never sign in: the role's own other operations must mostly succeed.
+    # A role whose API is only the session's (the queues' and the regional manager's work is on pages) has `me`.
+    base = PUBLIC_PERMISSIONS | {Permission.SESSION_SELF}
+    skipped = PERSONAL_DATA_PERMISSIONS | base
+    own = [op for op in allowed if not set(_PERMISSIONS[op]) & skipped and op not in _OUT_OF_SCOPE.get(role, ())]
+    if own:
+        assert sum(seen[label][200] + seen[label][201] for label in own) > len(own) // 2, seen
