@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def test_every_regime_is_registered_in_order() -> None:
 def test_later_regimes_append_missing_items_never_reorder() -> None:
     # Stored masks keep their meaning across regimes: each set's items start with the previous set's.
     items = [get_rule_set(n).missing_items for n in RULE_SETS]
-    for earlier, later in zip(items, items[1:], strict=False):
+    for earlier, later in itertools.pairwise(items):
         assert later[: len(earlier)] == earlier
     assert items[1][-1] == "verification.population_db"
     assert items[3][-1] == "verification.face"
@@ -46,7 +47,8 @@ def test_nd49_ignores_verification() -> None:
 def test_population_match_is_required(name: str) -> None:
     rules = get_rule_set(name)
     result = rules.check(complete_record(), as_of=AS_OF)
-    assert result.valid and not result.complete
+    assert result.valid
+    assert not result.complete
     assert result.missing == ("verification.population_db",)
     for bad in ("mismatch", "not_found"):
         r = rules.check(complete_record(verification={"population_db": bad}), as_of=AS_OF)
