@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from subreg.services.signals.options import SignalOptions
     from subreg.services.sms.context import SmsContext
     from subreg.services.sms.ports import InboundMessage, Receipt, SmsTransport
+    from subreg.services.verification.population_ports import PopulationBatchStore, PopulationRegistry
 
 __all__ = [
     "Container",
@@ -141,6 +142,27 @@ class Container:
         from subreg.adapters.db.bulk import ensure_indexes
 
         return ensure_indexes(self.engine)
+
+    def population_store(self) -> PopulationBatchStore:
+        """Set-based storage of population matching, on a raw connection of its own; close it when done."""
+        from subreg.adapters.db.population_repo import open_population_store
+
+        return open_population_store(self.engine)
+
+    def population_registry(self) -> PopulationRegistry:
+        """The population database the settings name: the embedded reference registry or the HTTP contract."""
+        s = self.settings
+        if s.population_backend == "http":
+            from subreg.adapters.population.http import HttpPopulationRegistry
+
+            if not s.population_url:
+                from subreg.domain.common.errors import FieldError, InputError
+
+                raise InputError([FieldError("population_url", "required")])
+            return HttpPopulationRegistry(s.population_url, s.population_token.get_secret_value())
+        from subreg.adapters.population.reference import DeliberateRates, MirrorReferenceRegistry
+
+        return MirrorReferenceRegistry(DeliberateRates(seed=s.population_reference_seed))
 
     def worker_pool(self, workers: int) -> WorkerPool:
         """A pool of `workers` processes for CPU-bound batches (inline when 1)."""
@@ -663,6 +685,20 @@ def card_reader(settings: Settings) -> CardReader:
     from subreg.adapters.images.card_reader import CardImageReader
 
     return CardImageReader(max_pixels=settings.max_image_pixels)
+
+
+def population_request_writer(path: Path) -> Any:
+    """The batch request file's writer (a context manager; the file is created with mode 0600)."""
+    from subreg.adapters.population.batch_file import BatchRequestWriter
+
+    return BatchRequestWriter(path)
+
+
+def population_answers(path: Path) -> list[Any]:
+    """The answers of a batch answer file, validated (InputError names the bad lines)."""
+    from subreg.adapters.population.batch_file import read_answers
+
+    return read_answers(path)
 
 
 def read_records(stream: BinaryIO, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any] | FieldError]]:

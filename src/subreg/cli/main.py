@@ -357,6 +357,9 @@ def _register_modules() -> None:
                    backoffice, review, reports):  # fmt: skip
         module.register(app)
     backoffice.register(app)
+    from subreg.cli import verify
+
+    verify.register(app)  # `subreg verify population` (joins a `verify` group registered above, if any)
 
 
 _register_modules()

@@ -1,0 +1,1 @@
+"""Identity verification use cases: chip data, face biometrics, population-database matching."""
