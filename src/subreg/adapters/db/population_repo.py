@@ -9,12 +9,11 @@ set or cleared with integer bit operators, which SQLite and PostgreSQL both have
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from subreg.adapters.db.bulk import BulkSession
-from subreg.domain.verification.population import PopulationAnswer
 
 __all__ = ["PopulationStore", "open_population_store"]
 
@@ -39,25 +38,35 @@ class PopulationStore(BulkSession):
             [after, limit],
         )
 
-    def store_answers(self, answers: Iterable[PopulationAnswer], *, batch: str, at: datetime) -> int:
-        """Upsert answers (of lines that exist) into `population_matches`; how many."""
-        ts = self._ts(at)
-        rows = [(a.ref, str(a.id_number), str(a.full_name), str(a.date_of_birth), batch, ts, a.ref) for a in answers]
+    def store_answers(
+        self, rows: Sequence[tuple[int, str, str, str]], *, batch: str, at: datetime, known_lines: bool = False
+    ) -> int:
+        """Upsert answer rows (of lines that exist) into `population_matches`; how many."""
         if not rows:
             return 0
-        before = self._count(batch)
-        self.executemany(
-            "INSERT INTO population_matches (subscription_id, id_number, full_name, date_of_birth, batch, matched_at) "
-            "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?) "
-            "ON CONFLICT (subscription_id) DO UPDATE SET id_number = excluded.id_number, "
-            "full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, batch = excluded.batch, "
-            "matched_at = excluded.matched_at",
-            rows,
-        )
-        return self._count(batch) - before
-
-    def _count(self, batch: str) -> int:
-        return int(self.execute("SELECT count(*) FROM population_matches WHERE batch = ?", [batch])[0][0])
+        ts = self._ts(at)
+        if known_lines:
+            params: list[tuple[Any, ...]] = [(*r, batch, ts) for r in rows]
+            where = ""
+        else:
+            params = [(*r, batch, ts, r[0]) for r in rows]
+            where = " WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)"
+        cur = self.conn.cursor()
+        try:
+            cur.executemany(
+                self._q(
+                    "INSERT INTO population_matches "
+                    "(subscription_id, id_number, full_name, date_of_birth, batch, matched_at) "
+                    f"SELECT ?, ?, ?, ?, ?, ?{where} "
+                    "ON CONFLICT (subscription_id) DO UPDATE SET id_number = excluded.id_number, "
+                    "full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, batch = excluded.batch, "
+                    "matched_at = excluded.matched_at"
+                ),
+                params,
+            )
+            return int(cur.rowcount or 0)  # the sum over the rows: one per line stored
+        finally:
+            cur.close()
 
     def _update(self, sql: str, params: list[Any]) -> int:
         cur = self.conn.cursor()
@@ -86,15 +95,19 @@ class PopulationStore(BulkSession):
         )
         mask = "COALESCE(missing_mask, 0)"
         incomplete = cleared = 0
-        for tag, bit in item_bits.items():
-            b = f"CAST({int(bit)} AS BIGINT)"
+        groups: dict[int, list[str]] = {}
+        for tag, bit in item_bits.items():  # every regime so far keeps the item at the same bit: one group
+            groups.setdefault(int(bit), []).append(tag)
+        for bit, tags in groups.items():
+            b = f"CAST({bit} AS BIGINT)"
+            among = f"rule_set IN ({', '.join('?' * len(tags))})"
             incomplete += self._update(
                 f"UPDATE subscriptions SET missing_mask = {mask} | {b}, complete = ?, "
                 "missing = CASE WHEN missing = '' THEN ? ELSE missing || ',' || ? END, "
                 "verdict = CASE WHEN verdict = 0 THEN 1 ELSE verdict END "
-                f"WHERE id IN ({failed}) AND rule_set = ? AND ({mask} & {b}) = 0 AND verified_method IS NULL "
+                f"WHERE id IN ({failed}) AND {among} AND ({mask} & {b}) = 0 AND verified_method IS NULL "
                 "AND COALESCE(channel, '') <> 'legacy_import'",
-                [False, item, item, batch, tag],
+                [False, item, item, batch, *tags],
             )
             rest = f"({mask} & ~{b})"
             cleared += self._update(
@@ -103,8 +116,8 @@ class PopulationStore(BulkSession):
                 "missing = CASE WHEN missing = ? THEN '' "
                 "ELSE REPLACE(REPLACE(missing, ?, ''), ?, '') END, "
                 f"verdict = CASE WHEN verdict = 1 AND {rest} = 0 THEN 0 ELSE verdict END "
-                f"WHERE id IN ({matched}) AND rule_set = ? AND ({mask} & {b}) <> 0",
-                [True, False, item, "," + item, item + ",", batch, tag],
+                f"WHERE id IN ({matched}) AND {among} AND ({mask} & {b}) <> 0",
+                [True, False, item, "," + item, item + ",", batch, *tags],
             )
         out["lines_incomplete"] = incomplete
         out["lines_completed_item"] = cleared

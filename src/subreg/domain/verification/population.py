@@ -39,6 +39,9 @@ class FieldResult(StrEnum):
     NOT_FOUND = "not_found"
 
 
+_TEXT = {r: str(r.value) for r in FieldResult}  # plain strings for storage (a dict look-up, not the enum's)
+
+
 @dataclass(frozen=True, slots=True)
 class PopulationQuery:
     """One line to match: its reference (the subscription id, never the number) and the holder's three fields."""
@@ -57,6 +60,10 @@ class PopulationAnswer:
     id_number: FieldResult
     full_name: FieldResult
     date_of_birth: FieldResult
+
+    def row(self) -> tuple[int, str, str, str]:
+        """(ref, id number, full name, date of birth) as stored: the results' values."""
+        return (self.ref, _TEXT[self.id_number], _TEXT[self.full_name], _TEXT[self.date_of_birth])
 
     @property
     def matched(self) -> bool:
@@ -85,9 +92,15 @@ def same_name(a: str, b: str) -> bool:
 
 
 def _same_birth(typed: str, reference: str) -> bool:
+    if typed == reference:
+        return True
     if len(typed) == 4 or len(reference) == 4:  # a year-only date of birth: compare the years
         return typed[:4] == reference[:4]
     return typed == reference
+
+
+_MATCH = FieldResult.MATCH
+_MISMATCH = FieldResult.MISMATCH
 
 
 def compare(query: PopulationQuery, reference: tuple[str, str] | None) -> PopulationAnswer:
@@ -95,10 +108,12 @@ def compare(query: PopulationQuery, reference: tuple[str, str] | None) -> Popula
     if reference is None:
         return PopulationAnswer.not_found(query.ref)
     name, born = reference
-    ok, bad = FieldResult.MATCH, FieldResult.MISMATCH
+    typed = query.full_name
+    # Equal strings are the same name; normalizing (NFC, case, spacing) only when they differ.
+    name_ok = typed == name or normalize_name(typed) == normalize_name(name)
     return PopulationAnswer(
         query.ref,
-        ok,
-        ok if same_name(query.full_name, name) else bad,
-        ok if _same_birth(query.date_of_birth, born) else bad,
+        _MATCH,
+        _MATCH if name_ok else _MISMATCH,
+        _MATCH if _same_birth(query.date_of_birth, born) else _MISMATCH,
     )

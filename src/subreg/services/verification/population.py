@@ -96,11 +96,12 @@ def _queries(ctx: _Context, rows: Sequence[tuple[Any, ...]]) -> list[PopulationQ
     return out
 
 
-def _matched(ctx: _Context, rows: Sequence[tuple[Any, ...]]) -> tuple[int, list[PopulationAnswer]]:
-    """Decrypt a page and ask the registry (runs in a worker): (queries, answers)."""
+def _matched(ctx: _Context, rows: Sequence[tuple[Any, ...]]) -> tuple[int, list[tuple[int, str, str, str]]]:
+    """Decrypt a page and ask the registry (runs in a worker): (queries, answer rows). Rows, not objects, go
+    back to the main process: they are what it stores, and they pickle fast."""
     queries = _queries(ctx, rows)
     assert ctx.registry is not None
-    return len(queries), ctx.registry.match(queries) if queries else []
+    return len(queries), [a.row() for a in ctx.registry.match(queries)] if queries else []
 
 
 def _pages(store: PopulationBatchStore, page_size: int, rematch: bool) -> Iterator[list[tuple[Any, ...]]]:
@@ -140,13 +141,19 @@ def write_request(
 
 
 def _store(
-    store: PopulationBatchStore, answers: Iterable[PopulationAnswer], *, batch: str, regime: str, at: datetime
+    store: PopulationBatchStore,
+    pages: Iterable[list[tuple[int, str, str, str]]],
+    *,
+    batch: str,
+    regime: str,
+    at: datetime,
+    known_lines: bool,
 ) -> tuple[int, dict[str, int]]:
     stored = 0
     store.begin()
     try:
-        for chunk in chunks(answers, 20_000):
-            stored += store.store_answers(chunk, batch=batch, at=at)
+        for page in pages:
+            stored += store.store_answers(page, batch=batch, at=at, known_lines=known_lines)
         outcome = store.apply_batch(batch, regime=regime, at=at, item_bits=item_bits(), item=POPULATION_DB_ITEM)
         store.commit()
     except BaseException:
@@ -166,7 +173,8 @@ def store_answers(
 ) -> MatchReport:
     """Store an answer file's rows and apply them set-based, in one transaction (all or nothing); the report."""
     report = MatchReport(batch)
-    report.answered, report.outcome = _store(store, answers, batch=batch, regime=regime, at=now)
+    pages = ([a.row() for a in chunk] for chunk in chunks(answers, 20_000))
+    report.answered, report.outcome = _store(store, pages, batch=batch, regime=regime, at=now, known_lines=False)
     _audit(uow_factory, now, {"stage": "answers_stored", **report.as_dict()})
     return report
 
@@ -191,11 +199,11 @@ def match_all(
     # under the keyset walk, because `verified_*` change only in `apply_batch`, after the last page.
     pages = _pages(store, page_size, rematch)
 
-    def answers() -> Iterator[PopulationAnswer]:
+    def answers() -> Iterator[list[tuple[int, str, str, str]]]:
         for asked, page in pool.imap(_matched, _Context(vault, registry), pages, window=2 * pool.workers):
             report.asked += asked
-            yield from page
+            yield page
 
-    report.answered, report.outcome = _store(store, answers(), batch=batch, regime=regime, at=now)
+    report.answered, report.outcome = _store(store, answers(), batch=batch, regime=regime, at=now, known_lines=True)
     _audit(uow_factory, now, {"stage": "answers_stored", **report.as_dict()})
     return report

@@ -50,8 +50,11 @@ class PopulationBatchStore(Protocol):
         verified (or every live line with `rematch`)."""
         ...
 
-    def store_answers(self, answers: Iterable[PopulationAnswer], *, batch: str, at: datetime) -> int:
-        """Upsert the answers into `population_matches` under `batch` (lines that no longer exist are skipped);
+    def store_answers(
+        self, rows: Sequence[tuple[int, str, str, str]], *, batch: str, at: datetime, known_lines: bool = False
+    ) -> int:
+        """Upsert answer rows (`PopulationAnswer.row()`: line id and the three results) into `population_matches`
+        under `batch`; lines that do not exist are skipped unless `known_lines` (the ids came from this store);
         how many were stored."""
         ...
 
