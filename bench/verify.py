@@ -171,7 +171,7 @@ def reset(db: BenchDatabase) -> None:
     """The lines back to not verified, the matches gone (the next run asks every line again)."""
     sql = [
         "DELETE FROM population_matches",
-        "UPDATE subscriptions SET verified_regime = NULL, verified_method = NULL, verified_at = NULL, "
+        "UPDATE subscriptions SET verified_regime = NULL, verified_method = NULL, verified_at = NULL, "  # noqa: S608
         f"missing_mask = {BIT}, missing = 'verification.population_db', complete = FALSE, verdict = 1",
     ]
     if db.path is not None:
