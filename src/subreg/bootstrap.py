@@ -368,6 +368,14 @@ class Container:
             order_attempts=s.network_order_attempts, retry_after=timedelta(seconds=5),
         )  # fmt: skip
 
+    def rule_set_on(self, day: date) -> RuleSet:
+        """The rule set the regime schedule names for `day` (`regime_schedule`), else the setting `rule_set`:
+        the enforcement sweep's re-evaluation answers under the regime whose timeline it follows."""
+        from subreg.domain.compliance.rules import get_rule_set
+
+        regime = self._enforcement().schedule.regime_on(day)
+        return get_rule_set(regime) if regime is not None else self.rule_set
+
     def reevaluate(self, day: date, *, workers: int | None = None) -> dict[str, Any]:
         """`subreg evaluate --as-of day`: every line's verdict brought up to `day` (incremental); its report."""
         from subreg.services.registry.evaluation import evaluate
@@ -377,7 +385,7 @@ class Container:
         try:
             reference = date.fromisoformat(self.settings.phase_reference_date)
             report = evaluate(
-                store, as_of=day, reference=reference, rule_set=self.rule_set, vault=self.vault,
+                store, as_of=day, reference=reference, rule_set=self.rule_set_on(day), vault=self.vault,
                 pool=self.worker_pool(workers or self.settings.import_workers),
             )  # fmt: skip
         finally:
@@ -393,7 +401,7 @@ class Container:
         store = BulkSession(self.engine, within=uow.connection.connection.driver_connection)
         report = evaluate(
             store, as_of=day, reference=date.fromisoformat(self.settings.phase_reference_date),
-            rule_set=self.rule_set, vault=self.vault, pool=self.worker_pool(self.settings.import_workers),
+            rule_set=self.rule_set_on(day), vault=self.vault, pool=self.worker_pool(self.settings.import_workers),
         )  # fmt: skip
         return dict(report.as_dict())
 

@@ -272,3 +272,47 @@ def test_help_has_examples(cli: CliRunner) -> None:
 
 def test_rule_tag_of_the_regime() -> None:
     assert rule_tag(PDB) == "population-db-2023/1"
+
+
+def test_mismatches_enter_enforcement_under_the_2023_timeline(tmp_path: Path, database_url: str) -> None:
+    from datetime import timedelta
+
+    from subreg.bootstrap import init_storage
+    from subreg.services.enforcement.sweep import sweep
+
+    settings = Settings(env="test", var_dir=tmp_path / "v", database_url=database_url,
+                        regime_schedule={"2017-04-24": "nd49-2017", "2022-08-01": "population-db-2023"})  # fmt: skip
+    init_storage(settings)
+    container = bootstrap(settings)
+    try:
+        _load(container)
+        store = open_population_store(container.engine)
+        try:
+            match_all(
+                store, vault=container.vault, pool=InlinePool(), registry=MirrorReferenceRegistry(RATES),
+                uow_factory=container.uow, now=NOW, batch="b", regime="population-db-2023",
+            )  # fmt: skip
+        finally:
+            store.close()
+        lines = _lines(container.engine)
+        # Lines whose only missing item is the match: the mismatched ones; and the matched, complete ones.
+        only_match = {i for i, r in lines.items() if r.missing == "verification.population_db"}
+        complete = {i for i, r in lines.items() if r.complete}
+        assert only_match
+        assert complete
+        options, notices = container.enforcement_options(), container.notices()
+        day = date(2023, 3, 26)
+        for offset in range(6):  # 26/3 .. 31/3: five daily notices, then the fixed one-way date
+            container.reevaluate(day + timedelta(days=offset))  # as `subreg enforce` does, under the regime
+            report = sweep(uow=container.uow(), as_of=day + timedelta(days=offset), now=NOW, options=options,
+                           notices=notices)  # fmt: skip
+            assert report.regime == "population-db-2023"
+        with container.engine.connect() as c:
+            state = dict(c.execute(text("SELECT id, enf_state FROM subscriptions")).all())
+            contract_needed = {i for (i,) in c.execute(text("SELECT id FROM subscriptions WHERE contract_needed"))}
+        assert all(state[i] == 2 for i in only_match - contract_needed)  # locked one way on 31/3/2023
+        complete -= contract_needed  # the 4th-subscription rule is enforced too
+        assert complete
+        assert all(state[i] is None for i in complete)  # matched and complete: never in enforcement
+    finally:
+        container.close()
