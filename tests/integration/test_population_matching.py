@@ -126,7 +126,7 @@ def test_batch_out_and_in_store_the_deliberate_mismatches(container: Any, tmp_pa
     assert report.outcome["not_found"] == kinds["unknown"]
     assert report.outcome["name_mismatch"] == kinds["name"]
     assert report.outcome["birth_mismatch"] == kinds["birth"]
-    assert report.outcome["lines_verified"] == kinds[None]
+    assert report.outcome["matched_lines_updated"] == kinds[None]
 
     # A re-check of every line under the regime reads the verification columns and agrees with the batch.
     before = {i: (r.missing_mask, r.complete) for i, r in _lines(container.engine).items()}
@@ -153,7 +153,12 @@ def test_batch_out_and_in_store_the_deliberate_mismatches(container: Any, tmp_pa
     assert again.asked == len(queries) - kinds[None]
 
 
-def test_a_direct_run_with_the_mirror_registry_in_worker_processes(container: Any) -> None:
+def test_a_direct_run_with_the_mirror_registry_in_worker_processes(
+    container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subreg.services.verification import population
+
+    monkeypatch.setattr(population, "COMMIT_EVERY", 50)  # answers committed in steps
     _load(container)
     store = open_population_store(container.engine)
     pool = ForkPool(2)
@@ -203,7 +208,7 @@ def test_a_mismatch_under_an_nd49_verdict_changes_no_missing_item(container: Any
     finally:
         store.close()
     after = {i: (r.missing_mask, r.missing, r.complete) for i, r in _lines(container.engine).items()}
-    assert report.outcome["lines_incomplete"] == 0
+    assert report.outcome["mismatched_lines_updated"] == 0
     assert after == before  # the nd49 verdicts know no such item; the next evaluation under a later regime will
 
 

@@ -79,48 +79,51 @@ class PopulationStore(BulkSession):
     def apply_batch(
         self, batch: str, *, regime: str, at: datetime, item_bits: dict[str, int], item: str
     ) -> dict[str, int]:
-        """Apply the batch's answers to the lines, set-based (see the port); counts of what changed."""
+        """Apply the batch's answers to the lines, set-based (see the port): ONE pass over the matched lines and
+        one over the others (each UPDATE writes only the lines it changes); counts of what changed."""
         matched = f"SELECT subscription_id FROM population_matches WHERE batch = ? AND {_MATCHED}"
         failed = f"SELECT subscription_id FROM population_matches WHERE batch = ? AND NOT ({_MATCHED})"
-        out: dict[str, int] = {}
-        out["lines_verified"] = self._update(
-            "UPDATE subscriptions SET verified_regime = ?, verified_method = 'population_db', verified_at = ? "
-            f"WHERE id IN ({matched}) AND (verified_method IS NULL OR verified_method = 'population_db')",
-            [regime, self._ts(at), batch],
-        )
-        out["verifications_withdrawn"] = self._update(
-            "UPDATE subscriptions SET verified_regime = NULL, verified_method = NULL, verified_at = NULL "
-            f"WHERE id IN ({failed}) AND verified_method = 'population_db'",
-            [batch],
-        )
-        mask = "COALESCE(missing_mask, 0)"
-        incomplete = cleared = 0
         groups: dict[int, list[str]] = {}
         for tag, bit in item_bits.items():  # every regime so far keeps the item at the same bit: one group
             groups.setdefault(int(bit), []).append(tag)
-        for bit, tags in groups.items():
-            b = f"CAST({bit} AS BIGINT)"
-            among = f"rule_set IN ({', '.join('?' * len(tags))})"
-            incomplete += self._update(
-                f"UPDATE subscriptions SET missing_mask = {mask} | {b}, complete = ?, "
-                "missing = CASE WHEN missing = '' THEN ? ELSE missing || ',' || ? END, "
-                "verdict = CASE WHEN verdict = 0 THEN 1 ELSE verdict END "
-                f"WHERE id IN ({failed}) AND {among} AND ({mask} & {b}) = 0 AND verified_method IS NULL "
-                "AND COALESCE(channel, '') <> 'legacy_import'",
-                [False, item, item, batch, *tags],
-            )
-            rest = f"({mask} & ~{b})"
-            cleared += self._update(
-                f"UPDATE subscriptions SET missing_mask = {rest}, "
-                f"complete = CASE WHEN {rest} = 0 AND error_codes = '' THEN ? ELSE ? END, "
-                "missing = CASE WHEN missing = ? THEN '' "
-                "ELSE REPLACE(REPLACE(missing, ?, ''), ?, '') END, "
-                f"verdict = CASE WHEN verdict = 1 AND {rest} = 0 THEN 0 ELSE verdict END "
-                f"WHERE id IN ({matched}) AND {among} AND ({mask} & {b}) <> 0",
-                [True, False, item, "," + item, item + ",", batch, *tags],
-            )
-        out["lines_incomplete"] = incomplete
-        out["lines_completed_item"] = cleared
+        if len(groups) > 1:  # a later regime that moved the item would need one pass per bit
+            raise ValueError("population item at different bits")
+        ((bit, tags),) = groups.items() if groups else ((0, [""]),)
+        mask, b = "COALESCE(missing_mask, 0)", f"CAST({bit} AS BIGINT)"
+        rest = f"({mask} & ~{b})"
+        among = f"rule_set IN ({', '.join('?' * len(tags))})"
+        ours = "(verified_method IS NULL OR verified_method = 'population_db')"
+        has_item = f"({among} AND ({mask} & {b}) <> 0)"
+        out: dict[str, int] = {}
+        # Matched: verified now (unless a stronger method verified the line), and the item no longer missing.
+        out["matched_lines_updated"] = self._update(
+            "UPDATE subscriptions SET "
+            f"verified_regime = CASE WHEN {ours} THEN ? ELSE verified_regime END, "
+            f"verified_at = CASE WHEN {ours} THEN ? ELSE verified_at END, "
+            f"verified_method = CASE WHEN {ours} THEN 'population_db' ELSE verified_method END, "
+            f"missing_mask = CASE WHEN {has_item} THEN {rest} ELSE missing_mask END, "
+            f"complete = CASE WHEN {has_item} THEN (CASE WHEN {rest} = 0 AND error_codes = '' THEN ? ELSE ? END) "
+            "ELSE complete END, "
+            f"missing = CASE WHEN {has_item} THEN (CASE WHEN missing = ? THEN '' "
+            "ELSE REPLACE(REPLACE(missing, ?, ''), ?, '') END) ELSE missing END, "
+            f"verdict = CASE WHEN {has_item} AND verdict = 1 AND {rest} = 0 THEN 0 ELSE verdict END "
+            f"WHERE id IN ({matched}) AND ({ours} OR {has_item})",
+            [regime, self._ts(at), *tags, *tags, True, False, *tags, item, "," + item, item + ",", *tags, batch,
+             *tags],
+        )  # fmt: skip
+        # Mismatched or unknown: a population_db verification withdrawn; the item missing under the regimes that
+        # require it (a line a stronger method verified keeps its evidence; legacy imports are not judged).
+        needs = f"({among} AND ({mask} & {b}) = 0 AND COALESCE(channel, '') <> 'legacy_import' AND {ours})"
+        out["mismatched_lines_updated"] = self._update(
+            "UPDATE subscriptions SET verified_regime = NULL, verified_method = NULL, verified_at = NULL, "
+            f"missing_mask = CASE WHEN {needs} THEN {mask} | {b} ELSE missing_mask END, "
+            f"complete = CASE WHEN {needs} THEN ? ELSE complete END, "
+            f"missing = CASE WHEN {needs} THEN (CASE WHEN missing = '' THEN ? ELSE missing || ',' || ? END) "
+            "ELSE missing END, "
+            f"verdict = CASE WHEN {needs} AND verdict = 0 THEN 1 ELSE verdict END "
+            f"WHERE id IN ({failed}) AND (verified_method = 'population_db' OR {needs})",
+            [*tags, *tags, False, *tags, item, item, *tags, batch, *tags],
+        )  # fmt: skip
         for idr, name, born, n in self.execute(
             "SELECT id_number, full_name, date_of_birth, count(*) FROM population_matches WHERE batch = ? "
             "GROUP BY id_number, full_name, date_of_birth",

@@ -45,6 +45,7 @@ from subreg.services.verification.population_ports import (
 __all__ = ["MatchReport", "item_bits", "match_all", "store_answers", "write_request"]
 
 METHOD = "population_db"
+COMMIT_EVERY = 500_000
 
 
 @dataclass
@@ -149,11 +150,18 @@ def _store(
     at: datetime,
     known_lines: bool,
 ) -> tuple[int, dict[str, int]]:
-    stored = 0
+    stored = pending = 0
     store.begin()
     try:
         for page in pages:
             stored += store.store_answers(page, batch=batch, at=at, known_lines=known_lines)
+            pending += len(page)
+            if pending >= COMMIT_EVERY:
+                # Answers are committed in steps (a bounded write-ahead log at 10 M lines); the lines change only
+                # in `apply_batch` below, in one transaction, so a run stopped half-way is simply run again.
+                store.commit()
+                store.begin()
+                pending = 0
         outcome = store.apply_batch(batch, regime=regime, at=at, item_bits=item_bits(), item=POPULATION_DB_ITEM)
         store.commit()
     except BaseException:
@@ -171,7 +179,7 @@ def store_answers(
     batch: str,
     regime: str,
 ) -> MatchReport:
-    """Store an answer file's rows and apply them set-based, in one transaction (all or nothing); the report."""
+    """Store an answer file's rows (committed in steps) and apply them set-based in one transaction; the report."""
     report = MatchReport(batch)
     pages = ([a.row() for a in chunk] for chunk in chunks(answers, 20_000))
     report.answered, report.outcome = _store(store, pages, batch=batch, regime=regime, at=now, known_lines=False)
