@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from subreg.services.sms.context import SmsContext
     from subreg.services.sms.ports import InboundMessage, Receipt, SmsTransport
     from subreg.services.verification.biometric_ports import FaceModel, PassiveAuthenticator
+    from subreg.services.verification.population_ports import PopulationBatchStore, PopulationRegistry
 
 __all__ = [
     "Container",
@@ -142,6 +143,27 @@ class Container:
         from subreg.adapters.db.bulk import ensure_indexes
 
         return ensure_indexes(self.engine)
+
+    def population_store(self) -> PopulationBatchStore:
+        """Set-based storage of population matching, on a raw connection of its own; close it when done."""
+        from subreg.adapters.db.population_repo import open_population_store
+
+        return open_population_store(self.engine)
+
+    def population_registry(self) -> PopulationRegistry:
+        """The population database the settings name: the embedded reference registry or the HTTP contract."""
+        s = self.settings
+        if s.population_backend == "http":
+            from subreg.adapters.population.http import HttpPopulationRegistry
+
+            if not s.population_url:
+                from subreg.domain.common.errors import FieldError, InputError
+
+                raise InputError([FieldError("population_url", "required")])
+            return HttpPopulationRegistry(s.population_url, s.population_token.get_secret_value())
+        from subreg.adapters.population.reference import DeliberateRates, MirrorReferenceRegistry
+
+        return MirrorReferenceRegistry(DeliberateRates(seed=s.population_reference_seed))
 
     def worker_pool(self, workers: int) -> WorkerPool:
         """A pool of `workers` processes for CPU-bound batches (inline when 1)."""
@@ -347,6 +369,14 @@ class Container:
             order_attempts=s.network_order_attempts, retry_after=timedelta(seconds=5),
         )  # fmt: skip
 
+    def rule_set_on(self, day: date) -> RuleSet:
+        """The rule set the regime schedule names for `day` (`regime_schedule`), else the setting `rule_set`:
+        the enforcement sweep's re-evaluation answers under the regime whose timeline it follows."""
+        from subreg.domain.compliance.rules import get_rule_set
+
+        regime = self._enforcement().schedule.regime_on(day)
+        return get_rule_set(regime) if regime is not None else self.rule_set
+
     def reevaluate(self, day: date, *, workers: int | None = None) -> dict[str, Any]:
         """`subreg evaluate --as-of day`: every line's verdict brought up to `day` (incremental); its report."""
         from subreg.services.registry.evaluation import evaluate
@@ -356,7 +386,7 @@ class Container:
         try:
             reference = date.fromisoformat(self.settings.phase_reference_date)
             report = evaluate(
-                store, as_of=day, reference=reference, rule_set=self.rule_set, vault=self.vault,
+                store, as_of=day, reference=reference, rule_set=self.rule_set_on(day), vault=self.vault,
                 pool=self.worker_pool(workers or self.settings.import_workers),
             )  # fmt: skip
         finally:
@@ -372,7 +402,7 @@ class Container:
         store = BulkSession(self.engine, within=uow.connection.connection.driver_connection)
         report = evaluate(
             store, as_of=day, reference=date.fromisoformat(self.settings.phase_reference_date),
-            rule_set=self.rule_set, vault=self.vault, pool=self.worker_pool(self.settings.import_workers),
+            rule_set=self.rule_set_on(day), vault=self.vault, pool=self.worker_pool(self.settings.import_workers),
         )  # fmt: skip
         return dict(report.as_dict())
 
@@ -685,6 +715,20 @@ def face_thresholds(settings: Settings) -> dict[str, float]:
     from subreg.domain.verification.face import parse_thresholds
 
     return parse_thresholds(settings.face_thresholds)
+
+
+def population_request_writer(path: Path) -> Any:
+    """The batch request file's writer (a context manager; the file is created with mode 0600)."""
+    from subreg.adapters.population.batch_file import BatchRequestWriter
+
+    return BatchRequestWriter(path)
+
+
+def population_answers(path: Path) -> list[Any]:
+    """The answers of a batch answer file, validated (InputError names the bad lines)."""
+    from subreg.adapters.population.batch_file import read_answers
+
+    return read_answers(path)
 
 
 def read_records(stream: BinaryIO, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any] | FieldError]]:

@@ -200,6 +200,16 @@ class Settings(BaseSettings):
         '"lock_one_way_days": 15, "lock_two_way_days": 15, "terminate_days": 30, "starts_on": '
         '"2018-04-25"}}` (`<step>_on` sets a fixed date)',
     )
+    # --- population-database matching (docs/verification.md) -------------------------------------------------
+    population_backend: str = Field(
+        "reference",
+        pattern=r"^(reference|http)$",
+        description="Population database: `reference` (embedded: the demo data with deliberate mismatches) or "
+        "`http` (the JSON contract of docs/verification.md at `population_url`)",
+    )
+    population_url: str = Field("", description="Base URL of the population database's JSON contract (http backend)")
+    population_token: SecretStr = Field(SecretStr(""), description="Bearer token of the population database")
+    population_reference_seed: int = Field(2023, description="Seed of the reference registry's deliberate mismatches")
     number_quarantine_days: int = Field(
         180, ge=0, le=3650, description="Days a terminated number waits before it can be issued to a new holder"
     )

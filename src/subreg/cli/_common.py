@@ -56,6 +56,21 @@ def open_container(*, init: bool = False) -> Iterator[Any]:
         container.close()
 
 
+def regime_for(settings: Settings, day: date, explicit: str | None) -> Any:
+    """The rule set to answer under: `--rule-set` if given, else the regime schedule's on `day`, else the
+    setting `rule_set` (an unknown name is an InputError at `--rule-set`)."""
+    from subreg.domain.common.errors import FieldError
+    from subreg.domain.compliance.rules import RULE_SETS, get_rule_set
+    from subreg.domain.compliance.timeline import parse_regime_schedule
+
+    if explicit is not None:
+        if explicit not in RULE_SETS:
+            raise InputError([FieldError("--rule-set", "unknown_rule_set")])
+        return get_rule_set(explicit)
+    scheduled = parse_regime_schedule(settings.regime_schedule, RULE_SETS).regime_on(day)
+    return get_rule_set(scheduled or settings.rule_set)
+
+
 def parse_date(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD option, or exit 2 naming the option."""
     if value is None:

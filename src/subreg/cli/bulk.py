@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
-from subreg.cli._common import EXIT_UNREADABLE, handled, load_settings, parse_date
+from subreg.cli._common import EXIT_UNREADABLE, handled, load_settings, parse_date, regime_for
 
 err = Console(stderr=True)
 out = Console()
@@ -181,12 +181,17 @@ def evaluate_command(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes for re-checks (default: settings)")
     ] = None,
+    rule_set: Annotated[
+        str | None,
+        typer.Option(help="Answer under this regime (default: the regime schedule's on --as-of)"),
+    ] = None,
 ) -> None:
     """Bring every line's compliance up to a date: re-check what time changed (expired papers, 14th
     birthdays), re-rank the people whose lines changed (the 4th-subscription rule), and after a change of
     the rules re-check every line. Incremental: a run where nothing changed takes a moment.
 
     Example: subreg evaluate --as-of 2018-04-24
+    Example: subreg evaluate --as-of 2023-04-01 --rule-set population-db-2023
     """
     from subreg.bootstrap import bootstrap
     from subreg.services.registry.evaluation import evaluate
@@ -197,12 +202,13 @@ def evaluate_command(
     )
     container = bootstrap(settings)
     day = parse_date(as_of, "--as-of") or container.clock.today()
+    rules = regime_for(settings, day, rule_set)
     container.ensure_indexes()  # a first load killed and never resumed left some out
     store = container.bulk_session()
     try:
         started = time.perf_counter()
         report = evaluate(
-            store, as_of=day, reference=reference, rule_set=container.rule_set, vault=container.vault,
+            store, as_of=day, reference=reference, rule_set=rules, vault=container.vault,
             pool=container.worker_pool(workers or settings.import_workers),
         )  # fmt: skip
         wall = time.perf_counter() - started
@@ -231,10 +237,18 @@ def stats_command(
         bool, typer.Option("--over-limit", help="List ID documents with 4+ subscriptions without contract")
     ] = False,
     limit: Annotated[int, typer.Option(min=1, help="With --over-limit: at most this many documents")] = 1000,
+    rule_set: Annotated[
+        str | None,
+        typer.Option(help="Name the missing items of this regime (default: the regime schedule's today)"),
+    ] = None,
 ) -> None:
     """Counts by state, missing item, phase, subscriber type, payment type, channel and province.
 
+    The lines' verdicts are those `subreg evaluate` stored (under the regime it was run with); `--rule-set`
+    names the missing items, so a later regime's items (`verification.population_db`) are counted.
+
     Example: subreg stats --phase-reference 2018-04-24 --json
+    Example: subreg stats --rule-set population-db-2023 --json
     """
     from subreg.bootstrap import bootstrap
     from subreg.services.registry import stats as service
@@ -248,7 +262,8 @@ def stats_command(
         if over_limit:
             docs = service.over_limit(store, limit=limit)
         else:
-            result = service.compliance_stats(store, rule_set=container.rule_set, as_of=reference)
+            rules = regime_for(settings, container.clock.today(), rule_set)
+            result = service.compliance_stats(store, rule_set=rules, as_of=reference)
     finally:
         store.close()
         container.close()

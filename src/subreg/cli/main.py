@@ -11,7 +11,17 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from subreg.cli._common import EXIT_INCOMPLETE, EXIT_OK, EXIT_UNREADABLE, err, handled, load_settings, out, parse_date
+from subreg.cli._common import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    err,
+    handled,
+    load_settings,
+    out,
+    parse_date,
+    regime_for,
+)
 from subreg.config import Settings
 from subreg.domain.common.errors import InputError
 
@@ -198,7 +208,9 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON check result per line on stdout")] = False,
     as_of: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD (default: today in Vietnam)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, jsonl or csv")] = "auto",
-    rule_set: Annotated[str | None, typer.Option(help="Rule set (default nd49-2017)")] = None,
+    rule_set: Annotated[
+        str | None, typer.Option(help="Rule set (default: the regime schedule's on --as-of, nd49-2017)")
+    ] = None,
     lang: Annotated[str | None, typer.Option(help="Language of messages: vi or en")] = None,
 ) -> None:
     """Validate records without storing them; one check result per record.
@@ -208,12 +220,12 @@ def check(
     ported in, or ported out: `subreg numbers load-ported`) is invalid: `not_operator_number`.
 
     Example: subreg check records.jsonl --json --as-of 2018-04-24
+    Example: subreg check records.jsonl --rule-set population-db-2023
     """
     from contextlib import ExitStack
 
     from subreg.bootstrap import operator_numbers, ported_lookup, read_records, system_clock
     from subreg.domain.common.errors import UnreadableInputError
-    from subreg.domain.compliance.rules import get_rule_set
     from subreg.services.registry.checks import check_records
 
     settings = load_settings()
@@ -223,7 +235,7 @@ def check(
     if fmt not in ("auto", "jsonl", "csv"):
         raise InputError([_field_error("--format", "invalid_choice")])
     ref = parse_date(as_of, "--as-of") or system_clock().today()
-    rules = get_rule_set(rule_set or settings.rule_set)
+    rules = regime_for(settings, ref, rule_set)
     numbers = operator_numbers(settings)
     resources = ExitStack()
     # The MNP list is only read when the ranges are set: without them `check` needs no database.
@@ -346,6 +358,9 @@ def _register_modules() -> None:
                    backoffice, review, reports, verify_biometric):  # fmt: skip
         module.register(app)
     backoffice.register(app)
+    from subreg.cli import verify
+
+    verify.register(app)  # `subreg verify population` (joins a `verify` group registered above, if any)
 
 
 _register_modules()

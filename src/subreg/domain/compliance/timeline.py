@@ -23,8 +23,11 @@ from typing import Any
 from subreg.domain.common.errors import FieldError, InputError
 
 __all__ = [
+    "CIRCULAR_08_2026_TIMELINE",
     "LOCK_STEPS",
     "ND49_2017_TIMELINE",
+    "ND163_2024_TIMELINE",
+    "POPULATION_DB_2023_TIMELINE",
     "RegimeSchedule",
     "Step",
     "StepRule",
@@ -139,6 +142,53 @@ ND49_2017_TIMELINE = Timeline(
         StepRule(Step.LOCK_ONE_WAY, after_days=15, keeps=_KEEPS[Step.LOCK_ONE_WAY]),  # 15 days after the first notice
         StepRule(Step.LOCK_TWO_WAY, after_days=15, keeps=_KEEPS[Step.LOCK_TWO_WAY]),
         StepRule(Step.TERMINATE, after_days=30, keeps=_KEEPS[Step.TERMINATE]),
+    ),
+)
+
+
+# PM Decision 06/QD-TTg and the 2023 steps (domain-facts §2): lines not matched against the National
+# Population Database by 31/3/2023 were locked one way on 31/3, two ways on 15/4 and terminated on 15/5 (fixed
+# dates; the gaps below are the minimum spacing if a sweep starts late). Five daily notices lead up to 31/3.
+POPULATION_DB_2023_TIMELINE = Timeline(
+    regime="population-db-2023",
+    starts_on=date(2023, 3, 26),
+    notices=5,
+    notice_every_days=1,
+    locks=(
+        StepRule(Step.LOCK_ONE_WAY, after_days=5, on_date=date(2023, 3, 31), keeps=_KEEPS[Step.LOCK_ONE_WAY]),
+        StepRule(Step.LOCK_TWO_WAY, after_days=15, on_date=date(2023, 4, 15), keeps=_KEEPS[Step.LOCK_TWO_WAY]),
+        StepRule(Step.TERMINATE, after_days=30, on_date=date(2023, 5, 15), keeps=_KEEPS[Step.TERMINATE]),
+    ),
+)
+
+# Decree 163/2024/ND-CP (in force 24/12/2024), Art. 25: notice, one-way suspension, two-way suspension,
+# termination. The press confirms the three steps but not every period (domain-facts §2 marks the numbers
+# [C]); the periods below repeat Decree 49's spacing until the operator's counsel confirms them, and every one
+# is a setting (`enforcement_timeline.nd163-2024.<step>_days`).
+ND163_2024_TIMELINE = Timeline(
+    regime="nd163-2024",
+    starts_on=date(2024, 12, 24),
+    notices=5,
+    notice_every_days=1,
+    locks=(
+        StepRule(Step.LOCK_ONE_WAY, after_days=15, keeps=_KEEPS[Step.LOCK_ONE_WAY]),
+        StepRule(Step.LOCK_TWO_WAY, after_days=15, keeps=_KEEPS[Step.LOCK_TWO_WAY]),
+        StepRule(Step.TERMINATE, after_days=30, keeps=_KEEPS[Step.TERMINATE]),
+    ),
+)
+
+# Circular 08/2026/TT-BKHCN (in force 15/4/2026, 60-day transition to 15/6/2026): an unverified line is
+# notified once and locked one way the next day, two ways after 60 days (sources say 30 or 60: the setting
+# `enforcement_timeline.circular-08-2026.lock_two_way_days`), terminated 5 days after that.
+CIRCULAR_08_2026_TIMELINE = Timeline(
+    regime="circular-08-2026",
+    starts_on=date(2026, 6, 15),
+    notices=1,
+    notice_every_days=1,
+    locks=(
+        StepRule(Step.LOCK_ONE_WAY, after_days=1, keeps=_KEEPS[Step.LOCK_ONE_WAY]),
+        StepRule(Step.LOCK_TWO_WAY, after_days=60, keeps=_KEEPS[Step.LOCK_TWO_WAY]),
+        StepRule(Step.TERMINATE, after_days=5, keeps=_KEEPS[Step.TERMINATE]),
     ),
 )
 

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
+    "CAN_CUOC",
     "CCCD",
     "CMND",
+    "E_ID",
     "ND49_ID_TYPE_SPECS",
+    "ND163_ID_TYPE_SPECS",
     "PASSPORT",
     "VALIDITY_MILESTONES",
     "VALIDITY_PRINTED",
@@ -92,3 +95,25 @@ CCCD = IdTypeSpec(
 PASSPORT = IdTypeSpec(name="passport", number_format="passport", passport=True, key_prefix="passport:")
 
 ND49_ID_TYPE_SPECS: tuple[IdTypeSpec, ...] = (CMND, CCCD, PASSPORT)
+
+# Decree 163/2024 (as quoted by an MVNO, domain-facts §2) also accepts the identity card of Law 26/2023
+# (thẻ căn cước, issued from 1/7/2024 to citizens of any age, chip, the same 12-digit personal number and
+# renewal birthdays as the CCCD) and the level-2 electronic identity account (căn cước điện tử / e-ID, shown
+# in VNeID): its number is the personal number and it carries no printed expiry. Both key like a CCCD (same
+# personal number, same holder).
+CAN_CUOC = IdTypeSpec(
+    name="can_cuoc",
+    number_format="cccd",
+    nationality="VNM",
+    personal_number=True,
+    validity=VALIDITY_MILESTONES,
+    first_issue=date(2024, 7, 1),
+)
+E_ID = IdTypeSpec(
+    name="e_id",
+    number_format="cccd",
+    nationality="VNM",
+    personal_number=True,
+    first_issue=date(2024, 7, 1),
+)
+ND163_ID_TYPE_SPECS: tuple[IdTypeSpec, ...] = (*ND49_ID_TYPE_SPECS, CAN_CUOC, E_ID)

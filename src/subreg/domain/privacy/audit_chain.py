@@ -101,6 +101,8 @@ class AuditAction(StrEnum):
     SIGNALS_LISTED = "signals:listed"  # staff opened a fraud or quality signal list (masked, counts)
     SIGNAL_DECIDED = "signal:decided"  # a signal marked reviewed, dismissed or escalated
     PORTRAITS_INDEXED = "signals:portraits_indexed"  # stored portraits decrypted to key their hash bands
+    # Population-database matching: payloads decrypted for a request (file or HTTP), answers stored (counts only).
+    POPULATION_MATCHED = "verification:population"
     RECORDS_DERIVED = "records:derived"  # bulk derivation: candidate payloads decrypted, absent values filled
     REVIEW_QUEUED = "review:queued"  # a save flagged for the supervisor (flags, item id)
     REVIEW_CLAIMED = "review:claimed"  # a supervisor leased an item (the line is read for `review` separately)

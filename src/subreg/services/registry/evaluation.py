@@ -42,6 +42,7 @@ __all__ = ["EvaluationReport", "evaluate"]
 _PAGE_COLUMNS = (
     "msisdn", "subscriber_type", "payment_type", "activated_on", "channel", "point_of_sale_code", "contract_number",
     "purpose", "status", "complete", "missing", "error_codes", "rule_set", "verdict", "valid_until", "document_refs",
+    "verified_regime", "verified_method", "verified_at",
 )  # fmt: skip
 
 
@@ -195,6 +196,14 @@ def _record(clear: Mapping[str, Any], personal: Mapping[str, Any]) -> dict[str, 
     }
     if clear["document_refs"]:
         record["documents"] = orjson.loads(clear["document_refs"])
+    if clear["verified_method"]:
+        # The line's last verification (clear columns): later regimes read it as their evidence.
+        at = clear["verified_at"]
+        record["verification"] = {
+            "method": clear["verified_method"],
+            "regime": clear["verified_regime"],
+            "at": at.isoformat() if hasattr(at, "isoformat") else at,
+        }
     return {k: v for k, v in record.items() if v is not None}
 
 

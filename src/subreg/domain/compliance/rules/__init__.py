@@ -4,15 +4,12 @@
 BESIDE it as new modules that reuse it, never by editing it, so that records can still be re-checked
 under the rules in force when they were captured:
 
-* population-DB matching (PM Decision 06/2022, 2022-23): `class Pdb2022RuleSet(Nd49RuleSet)` with
-  `name = "pdb-2022"`, overriding `extra_checks` to require a match result (e.g. a
-  `population_db.matched` field) and to report mismatches of name / date of birth / ID number;
-* Decree 163/2024: a subclass that widens `ID_TYPE_SPECS` (e.g. `can_cuoc`, `e_id`: one
-  `IdTypeSpec` each, id_documents/types.py), declares the fields it adds (`HOLDER_FIELDS`, ... and
-  `EXTRA_MISSING_ITEMS`), and changes `CONTRACT_FROM_ORDINAL` or the signer's documents by
-  overriding `_signer_documents`;
-* face biometrics (Circular 08/2026): a subclass of the 163 set whose `extra_checks` requires a face
-  match against the national database.
+* `population-db-2023` (PM Decision 06/2022, 2022-23; population_db_2023.py): `Nd49RuleSet` whose
+  `extra_checks` requires a population-database match (missing item `verification.population_db`);
+* `nd163-2024` (Decree 163/2024; nd163_2024.py): the population-DB set widened with the chip card
+  `can_cuoc` and the e-ID `e_id` (`ID_TYPE_SPECS`) and the `vneid` channel;
+* `circular-08-2026` (face biometrics; circular_08_2026.py): the 163 set whose `extra_checks` also
+  requires a face match for new subscriptions (missing item `verification.face`).
 
 A subclass inherits every Decree 49 check; composition works too (wrap an `Nd49RuleSet` and merge
 its `CheckResult` with your own). Register the new class in `_REGISTRY` below; nothing else changes:
@@ -26,14 +23,20 @@ from __future__ import annotations
 
 from subreg.domain.common.errors import FieldValueError
 from subreg.domain.compliance.rules.base import CheckResult, RuleSet
+from subreg.domain.compliance.rules.circular_08_2026 import Circular08RuleSet
 from subreg.domain.compliance.rules.nd49_2017 import Nd49RuleSet, Person
+from subreg.domain.compliance.rules.nd163_2024 import Nd163RuleSet
+from subreg.domain.compliance.rules.population_db_2023 import PopulationDb2023RuleSet
 
 __all__ = [
     "DEFAULT_RULE_SET",
     "RULE_SETS",
     "CheckResult",
+    "Circular08RuleSet",
     "Nd49RuleSet",
+    "Nd163RuleSet",
     "Person",
+    "PopulationDb2023RuleSet",
     "RuleSet",
     "get_rule_set",
 ]
@@ -42,6 +45,9 @@ DEFAULT_RULE_SET = "nd49-2017"
 
 _REGISTRY: dict[str, type[Nd49RuleSet]] = {
     Nd49RuleSet.name: Nd49RuleSet,
+    PopulationDb2023RuleSet.name: PopulationDb2023RuleSet,
+    Nd163RuleSet.name: Nd163RuleSet,
+    Circular08RuleSet.name: Circular08RuleSet,
 }
 RULE_SETS: tuple[str, ...] = tuple(_REGISTRY)
 _instances: dict[str, RuleSet] = {}

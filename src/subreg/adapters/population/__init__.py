@@ -1,0 +1,1 @@
+"""Population-database matching adapters: the HTTP contract, the batch file exchange, the reference registry."""
