@@ -73,7 +73,9 @@ test: install system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	# On every core; the API fuzz file alone after: schemathesis makes its cases at run time, which xdist cannot spread.
+	$(BIN)/python -m pytest -n auto --ignore=tests/e2e/test_fuzz_api.py
+	$(BIN)/python -m pytest tests/e2e/test_fuzz_api.py
 
 lint: install
 	$(BIN)/ruff check .
