@@ -25,7 +25,6 @@ import argparse
 import os
 import random
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from subreg.domain.compliance.rules import get_rule_set  # noqa: E402
 from subreg.services.backoffice.derive import derivable_id_types  # noqa: E402
 from subreg.services.registry.ports import holder_aad  # noqa: E402
 from subreg.services.registry.rows import dumps_sorted  # noqa: E402
-from workspace import BenchDatabase, bench_database  # noqa: E402
+from workspace import BenchDatabase, bench_database, load_pairs_sqlite  # noqa: E402
 
 SUBREG = str(Path(sys.executable).parent / "subreg")
 AS_OF = date(2018, 4, 24)
@@ -101,28 +100,7 @@ def rows(n: int, kek_id: int, wrapped: bytes, sealed: list[tuple[str, bytes]], s
 
 
 def fill_sqlite(db: Path, n: int, shape: Any) -> float:
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")
-    hs = f"INSERT INTO holders ({', '.join(H_COLS)}) VALUES ({', '.join('?' * len(H_COLS))})"  # noqa: S608
-    ss = f"INSERT INTO subscriptions ({', '.join(S_COLS)}) VALUES ({', '.join('?' * len(S_COLS))})"  # noqa: S608
-    started = time.perf_counter()
-    bh, bs = [], []
-    for h, s in rows(n, *shape):
-        bh.append(h)
-        bs.append(s)
-        if len(bh) >= 50_000:
-            conn.execute("BEGIN")
-            conn.executemany(hs, bh)
-            conn.executemany(ss, bs)
-            conn.execute("COMMIT")
-            bh, bs = [], []
-    conn.execute("BEGIN")
-    conn.executemany(hs, bh)
-    conn.executemany(ss, bs)
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE")
-    conn.close()
-    return time.perf_counter() - started
+    return load_pairs_sqlite(db, rows(n, *shape), H_COLS, S_COLS, wal=False)
 
 
 def fill_pg(db: BenchDatabase, n: int, shape: Any) -> float:

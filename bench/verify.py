@@ -46,7 +46,7 @@ from subreg.domain.compliance.missing_mask import bits_of  # noqa: E402
 from subreg.domain.compliance.rules import get_rule_set  # noqa: E402
 from subreg.domain.compliance.rules.base import rule_tag  # noqa: E402
 from subreg.services.registry.ports import holder_aad  # noqa: E402
-from workspace import BenchDatabase, bench_database  # noqa: E402
+from workspace import BenchDatabase, bench_database, load_pairs_sqlite  # noqa: E402
 
 SUBREG = str(Path(sys.executable).parent / "subreg")
 PDB = get_rule_set("population-db-2023")
@@ -89,29 +89,7 @@ def rows(n: int, vault: Any, seed: int = 7) -> Any:
 
 
 def fill_sqlite(db: Path, n: int, vault: Any) -> float:
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    hs = f"INSERT INTO holders ({', '.join(H_COLS)}) VALUES ({', '.join('?' * len(H_COLS))})"  # noqa: S608
-    ss = f"INSERT INTO subscriptions ({', '.join(S_COLS)}) VALUES ({', '.join('?' * len(S_COLS))})"  # noqa: S608
-    started = time.perf_counter()
-    batch_h, batch_s = [], []
-    for h, s in rows(n, vault):
-        batch_h.append(h)
-        batch_s.append(s)
-        if len(batch_h) >= 50_000:
-            conn.execute("BEGIN")
-            conn.executemany(hs, batch_h)
-            conn.executemany(ss, batch_s)
-            conn.execute("COMMIT")
-            batch_h, batch_s = [], []
-    conn.execute("BEGIN")
-    conn.executemany(hs, batch_h)
-    conn.executemany(ss, batch_s)
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE")
-    conn.close()
-    return time.perf_counter() - started
+    return load_pairs_sqlite(db, rows(n, vault), H_COLS, S_COLS)
 
 
 def fill_pg(dsn: str, schema: str, n: int, vault: Any) -> float:
